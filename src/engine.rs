@@ -1,0 +1,1255 @@
+//! The run engine: drafts each phase's artifact through a [`ModelClient`],
+//! stops at each gate for a [`Reviewer`] (or for a later command), and
+//! records every step in the run store.
+//!
+//! The engine is the only place that moves a run forward. It never passes a
+//! gate on its own: a gated artifact leaves `awaiting_decision` only through a
+//! [`Decision`] that names a person.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::library::{self, Library, LibraryError, Origin};
+use crate::model::{ChatRequest, Completion, ModelClient, ModelError, TokenSink};
+use crate::prompt::{
+    ArtifactInfo, DraftContext, Finding, MemberInfo, PanelInfo, PhaseInfo, PromptAssembler,
+    PromptError, PromptInput, ReviewContext, RevisionInfo, StepInfo, SystemContext,
+};
+use crate::store::{
+    self, AfterRollback, Approval, ArtifactRecord, ArtifactState, ContextRecord, DraftRecord,
+    DraftSource, EventKind, FindingRecord, JournalEvent, ModelRecord, Rollback, RunDir, RunState,
+    RunStatus, RunStore, StepProgress, StoreError, WorkflowRecord,
+};
+use crate::template::{self, Step};
+use crate::validate::{self, LoadError, LoadedWorkflow};
+use crate::workflow::{DirectiveKind, Gate, GateAction, InputKind, Phase, Workflow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("drafting {artifact} in run '{run_id}': {source}. The run is saved; fix the cause and `migagent resume {run_id}`")]
+    Model {
+        run_id: String,
+        artifact: String,
+        #[source]
+        source: ModelError,
+    },
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("run '{run_id}': the workflow it follows no longer loads: {source}")]
+    Workflow {
+        run_id: String,
+        #[source]
+        source: LoadError,
+    },
+    #[error("run '{run_id}' is {status}; there is nothing to decide")]
+    Finished { run_id: String, status: String },
+    #[error("run '{run_id}' has no draft awaiting a decision ({state}); run `migagent resume {run_id}` to draft the next artifact")]
+    NothingPending { run_id: String, state: String },
+    #[error("the gate of {artifact} has no option '{label}'; its options are: {available}")]
+    NoSuchOption {
+        artifact: String,
+        label: String,
+        available: String,
+    },
+    #[error("the gate of {artifact} offers no option that does '{action}'; its options are: {available}")]
+    NoOptionFor {
+        artifact: String,
+        action: String,
+        available: String,
+    },
+    #[error("{what} cannot be empty: say what should change")]
+    EmptyText { what: String },
+    #[error("phase {phase} declares the input '{input}', and this run has none: pass --need TEXT or --need-file FILE")]
+    MissingNeed { phase: u32, input: String },
+    #[error("the approved plan {plan} lists no steps ('### Step 1: Name' headings), so phase {phase} has nothing to iterate over. The plan is approved; start a new run with a plan that lists its steps")]
+    EmptyPlan { plan: String, phase: u32 },
+    #[error("input {id} of phase {phase} is not approved yet")]
+    InputNotApproved { id: String, phase: u32 },
+    #[error("cannot read context file {path}: {source}")]
+    Context {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("at the gate: {0}")]
+    Review(String),
+}
+
+/// What a person decided at a gate. `option` names the workflow's own label
+/// ("Issues found"); when absent, the gate's option with the matching action
+/// is used.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    Proceed {
+        option: Option<String>,
+        by: String,
+        note: Option<String>,
+    },
+    Revise {
+        option: Option<String>,
+        by: String,
+        feedback: String,
+    },
+    Rollback {
+        option: Option<String>,
+        by: String,
+        reason: String,
+        then: AfterRollback,
+    },
+    Abort {
+        option: Option<String>,
+        by: String,
+        reason: String,
+    },
+    /// A person replaced the draft; the gate asks again.
+    Edit { by: String, text: String },
+    /// Save and stop without deciding.
+    Quit,
+}
+
+/// Everything a reviewer needs to decide at a gate.
+pub struct GateView<'a> {
+    pub run_id: &'a str,
+    pub workflow: &'a Workflow,
+    pub phase: &'a Phase,
+    pub gate: &'a Gate,
+    pub artifact: &'a ArtifactRecord,
+    pub draft: &'a DraftRecord,
+    pub draft_text: String,
+    pub previous_text: Option<String>,
+    pub draft_path: PathBuf,
+}
+
+/// The human side of a gate. The terminal implements it; tests script it.
+pub trait Reviewer {
+    fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError>;
+}
+
+/// Where `advance` stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A draft waits for a decision (exit code 10).
+    AwaitingDecision { artifact: String, path: PathBuf },
+    /// The reviewer chose to save and quit at a gate.
+    Quit { artifact: String, path: PathBuf },
+    Complete,
+    Aborted,
+}
+
+pub struct Engine {
+    loaded: LoadedWorkflow,
+    run: RunDir,
+    state: RunState,
+    prompts: PromptAssembler,
+}
+
+/// What a new run starts from.
+pub struct RunStart<'a> {
+    pub run_id: &'a str,
+    pub need: Option<String>,
+    pub contexts: &'a [PathBuf],
+    pub model: ModelRecord,
+}
+
+fn event(run_id: &str, kind: EventKind) -> JournalEvent {
+    JournalEvent {
+        at: store::now_rfc3339(),
+        run_id: run_id.to_string(),
+        kind,
+    }
+}
+
+const SNAPSHOT: &str = "workflow.md";
+
+impl Engine {
+    /// Creates a run folder, snapshots the workflow and context files, and
+    /// checks the run's inputs before any model call.
+    pub fn start(
+        loaded: LoadedWorkflow,
+        runs: &RunStore,
+        start: RunStart<'_>,
+    ) -> Result<Engine, EngineError> {
+        check_need(&loaded.workflow, start.need.as_deref())?;
+        let prompts = PromptAssembler::load(&loaded.library)?;
+        let run = runs.create(start.run_id)?;
+        run.write(SNAPSHOT, &loaded.text)?;
+        let library_root = loaded
+            .library
+            .roots()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let library_root = std::fs::canonicalize(&library_root).unwrap_or(library_root);
+        let mut state = RunState {
+            version: 1,
+            run_id: start.run_id.to_string(),
+            workflow: WorkflowRecord {
+                name: loaded.workflow.name.clone(),
+                source: loaded.origin.to_string(),
+                library_root,
+                sha256: store::sha256_hex(loaded.text.as_bytes()),
+                snapshot: SNAPSHOT.into(),
+            },
+            created_at: store::now_rfc3339(),
+            updated_at: String::new(),
+            need: start.need,
+            contexts: Vec::new(),
+            model: start.model.clone(),
+            status: RunStatus::Active,
+            phase_index: 0,
+            steps: None,
+            artifacts: Vec::new(),
+        };
+        run.journal(&event(
+            start.run_id,
+            EventKind::RunStarted {
+                workflow: state.workflow.source.clone(),
+                workflow_sha256: state.workflow.sha256.clone(),
+                base_url: start.model.base_url.clone(),
+                model: start.model.model.clone(),
+            },
+        ))?;
+        run.save_state(&mut state)?;
+        let mut engine = Engine {
+            loaded,
+            run,
+            state,
+            prompts,
+        };
+        engine.add_contexts(start.contexts)?;
+        Ok(engine)
+    }
+
+    /// Opens an existing run, following the workflow snapshot it started with.
+    pub fn open(runs: &RunStore, run_id: &str) -> Result<Engine, EngineError> {
+        let run = runs.open(run_id)?;
+        let state = run.load_state()?;
+        let text = run.read(&state.workflow.snapshot)?;
+        let library = Library::new(state.workflow.library_root.clone());
+        let file = library::LibraryFile {
+            rel: state.workflow.snapshot.clone(),
+            origin: Origin::File(run.path().join(&state.workflow.snapshot)),
+            text,
+        };
+        let loaded =
+            validate::load_file(file, library).map_err(|source| EngineError::Workflow {
+                run_id: run_id.to_string(),
+                source,
+            })?;
+        let prompts = PromptAssembler::load(&loaded.library)?;
+        Ok(Engine {
+            loaded,
+            run,
+            state,
+            prompts,
+        })
+    }
+
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    pub fn workflow(&self) -> &Workflow {
+        &self.loaded.workflow
+    }
+
+    pub fn run_dir(&self) -> &Path {
+        self.run.path()
+    }
+
+    /// Records which server and model later drafts use.
+    pub fn set_model(&mut self, model: ModelRecord) -> Result<(), EngineError> {
+        self.state.model = model;
+        self.save()
+    }
+
+    /// Copies context files into the run, so the record keeps exactly what the
+    /// model was shown even if the originals change.
+    pub fn add_contexts(&mut self, paths: &[PathBuf]) -> Result<(), EngineError> {
+        for path in paths {
+            let bytes = std::fs::read(path).map_err(|source| EngineError::Context {
+                path: path.clone(),
+                source,
+            })?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "context".into());
+            let stored = format!("context/{:02}-{}", self.state.contexts.len() + 1, name);
+            self.run.write(&stored, &text)?;
+            let record = ContextRecord {
+                original: path.display().to_string(),
+                stored: stored.clone(),
+                sha256: store::sha256_hex(text.as_bytes()),
+                added_at: store::now_rfc3339(),
+            };
+            self.run.journal(&event(
+                &self.state.run_id,
+                EventKind::ContextAdded {
+                    original: record.original.clone(),
+                    stored,
+                    sha256: record.sha256.clone(),
+                },
+            ))?;
+            self.state.contexts.push(record);
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    fn save(&mut self) -> Result<(), EngineError> {
+        self.run.save_state(&mut self.state)?;
+        Ok(())
+    }
+
+    fn journal(&self, kind: EventKind) -> Result<(), EngineError> {
+        self.run.journal(&event(&self.state.run_id, kind))?;
+        Ok(())
+    }
+
+    /// The phase in progress, its step (for a per-step phase) and the id of
+    /// the artifact it produces. Reads the plan's steps on entering a
+    /// per-step phase.
+    fn target(&mut self) -> Result<Option<(usize, Option<Step>, String)>, EngineError> {
+        let index = self.state.phase_index;
+        let Some(phase) = self.loaded.workflow.phases.get(index).cloned() else {
+            return Ok(None);
+        };
+        let Some(output) = phase.output.as_ref() else {
+            return Ok(None);
+        };
+        if !output.per_step {
+            return Ok(Some((index, None, output.id.clone())));
+        }
+        let fresh = self.state.steps.as_ref().is_none_or(|s| s.phase_index != index);
+        if fresh {
+            let plan_id = match self.loaded.workflow.plan_for(&phase).map(|i| &i.kind) {
+                Some(InputKind::Artifact(id)) => id.clone(),
+                _ => {
+                    return Err(EngineError::EmptyPlan {
+                        plan: "(none)".into(),
+                        phase: phase.number,
+                    })
+                }
+            };
+            let plan_text = self.approved_text(&plan_id, phase.number)?;
+            let steps = template::steps(&plan_text);
+            if steps.is_empty() {
+                return Err(EngineError::EmptyPlan {
+                    plan: plan_id,
+                    phase: phase.number,
+                });
+            }
+            self.state.steps = Some(StepProgress {
+                phase_index: index,
+                plan: plan_id,
+                steps,
+                current: 0,
+            });
+            self.save()?;
+        }
+        let progress = self.state.steps.as_ref();
+        let step = progress.and_then(|p| p.steps.get(p.current)).cloned();
+        match step {
+            Some(step) => {
+                let id = template::step_artifact_id(&output.id, &step);
+                Ok(Some((index, Some(step), id)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn record_index(&mut self, id: &str, phase_index: usize, step: Option<&Step>) -> usize {
+        if let Some(i) = self.state.artifacts.iter().position(|a| a.id == id) {
+            return i;
+        }
+        let phase = &self.loaded.workflow.phases[phase_index];
+        let title = phase.output.as_ref().map_or(String::new(), |o| match step {
+            Some(s) => format!("{} ({})", o.title.replace(" N ", &format!(" {} ", s.number)), s.name),
+            None => o.title.clone(),
+        });
+        self.state.artifacts.push(ArtifactRecord {
+            id: id.to_string(),
+            title,
+            phase_index,
+            step: step.cloned(),
+            state: ArtifactState::Drafting,
+            drafts: Vec::new(),
+            pending_feedback: None,
+            findings: Vec::new(),
+            approval: None,
+            rollback: None,
+        });
+        self.state.artifacts.len() - 1
+    }
+
+    fn approved_text(&self, id: &str, phase: u32) -> Result<String, EngineError> {
+        let record = self.state.artifacts.iter().find(|a| a.id == id);
+        match record {
+            Some(r) if matches!(r.state, ArtifactState::Approved | ArtifactState::Accepted) => {
+                Ok(self.run.read(&r.approved_path())?)
+            }
+            _ => Err(EngineError::InputNotApproved {
+                id: id.to_string(),
+                phase,
+            }),
+        }
+    }
+
+    /// Moves past the current artifact: the next step of a per-step phase, or
+    /// the next phase, or completion.
+    fn advance_cursor(&mut self) -> Result<(), EngineError> {
+        let index = self.state.phase_index;
+        if let Some(progress) = self.state.steps.as_mut().filter(|p| p.phase_index == index) {
+            progress.current += 1;
+            if progress.current < progress.steps.len() {
+                return self.save();
+            }
+        }
+        self.state.phase_index += 1;
+        if self.state.phase_index >= self.loaded.workflow.phases.len() {
+            self.state.status = RunStatus::Complete;
+            self.journal(EventKind::Completed)?;
+        }
+        self.save()
+    }
+
+    /// Drafts until a gate needs a person. With a reviewer, asks it at each
+    /// gate and goes on; without one, stops at the first gate.
+    pub async fn advance<M: ModelClient>(
+        &mut self,
+        model: &M,
+        mut reviewer: Option<&mut dyn Reviewer>,
+        sink: &mut dyn TokenSink,
+    ) -> Result<Outcome, EngineError> {
+        loop {
+            match self.state.status {
+                RunStatus::Complete => return Ok(Outcome::Complete),
+                RunStatus::Aborted => return Ok(Outcome::Aborted),
+                RunStatus::Active => {}
+            }
+            let Some((phase_index, step, id)) = self.target()? else {
+                self.state.status = RunStatus::Complete;
+                self.journal(EventKind::Completed)?;
+                self.save()?;
+                return Ok(Outcome::Complete);
+            };
+            let ri = self.record_index(&id, phase_index, step.as_ref());
+            match self.state.artifacts[ri].state {
+                ArtifactState::Drafting => {
+                    self.draft(model, phase_index, step.as_ref(), ri, sink).await?;
+                }
+                ArtifactState::AwaitingDecision => {
+                    let has_gate = self.loaded.workflow.phases[phase_index].gate.is_some();
+                    if !has_gate {
+                        self.accept_ungated(ri)?;
+                        continue;
+                    }
+                    let path = self.draft_path(ri);
+                    let Some(reviewer) = reviewer.as_deref_mut() else {
+                        return Ok(Outcome::AwaitingDecision { artifact: id, path });
+                    };
+                    let decision = {
+                        let view = self.gate_view(ri)?;
+                        reviewer.review(&view)?
+                    };
+                    if let Decision::Quit = decision {
+                        return Ok(Outcome::Quit { artifact: id, path });
+                    }
+                    self.apply(decision)?;
+                }
+                ArtifactState::Approved | ArtifactState::Accepted | ArtifactState::RolledBack => {
+                    self.advance_cursor()?;
+                }
+            }
+        }
+    }
+
+    fn draft_path(&self, ri: usize) -> PathBuf {
+        let rec = &self.state.artifacts[ri];
+        rec.latest_draft()
+            .map_or_else(|| self.run.path().to_path_buf(), |d| self.run.path().join(&d.path))
+    }
+
+    fn gate_view(&self, ri: usize) -> Result<GateView<'_>, EngineError> {
+        let rec = &self.state.artifacts[ri];
+        let phase = &self.loaded.workflow.phases[rec.phase_index];
+        let gate = phase.gate.as_ref().ok_or_else(|| EngineError::NothingPending {
+            run_id: self.state.run_id.clone(),
+            state: "phase has no gate".into(),
+        })?;
+        let draft = rec.latest_draft().ok_or_else(|| EngineError::NothingPending {
+            run_id: self.state.run_id.clone(),
+            state: "no draft yet".into(),
+        })?;
+        let previous_text = match rec.drafts.len() {
+            n if n >= 2 => Some(self.run.read(&rec.drafts[n - 2].path)?),
+            _ => None,
+        };
+        Ok(GateView {
+            run_id: &self.state.run_id,
+            workflow: &self.loaded.workflow,
+            phase,
+            gate,
+            artifact: rec,
+            draft,
+            draft_text: self.run.read(&draft.path)?,
+            previous_text,
+            draft_path: self.run.path().join(&draft.path),
+        })
+    }
+
+    fn accept_ungated(&mut self, ri: usize) -> Result<(), EngineError> {
+        let (rel, text, revision) = self.promote(ri)?;
+        let rec = &mut self.state.artifacts[ri];
+        rec.state = ArtifactState::Accepted;
+        let event = EventKind::Accepted {
+            artifact: rec.id.clone(),
+            revision,
+            sha256: store::sha256_hex(text.as_bytes()),
+            reason: format!("phase has no gate; stored as {rel}"),
+        };
+        self.journal(event)?;
+        self.advance_cursor()
+    }
+
+    /// Copies the latest draft to `artifacts/ID.md`.
+    fn promote(&mut self, ri: usize) -> Result<(String, String, u32), EngineError> {
+        let rec = &self.state.artifacts[ri];
+        let draft = rec.latest_draft().ok_or_else(|| EngineError::NothingPending {
+            run_id: self.state.run_id.clone(),
+            state: "no draft yet".into(),
+        })?;
+        let text = self.run.read(&draft.path)?;
+        let rel = self.run.write(&rec.approved_path(), &text)?;
+        Ok((rel, text, draft.revision))
+    }
+
+    /// The draft currently awaiting a decision, if any.
+    pub fn pending(&self) -> Option<&ArtifactRecord> {
+        if self.state.status != RunStatus::Active {
+            return None;
+        }
+        self.state
+            .artifacts
+            .iter()
+            .rev()
+            .find(|a| a.state == ArtifactState::AwaitingDecision)
+    }
+
+    /// Records a decision on the pending draft (from a gate or a command).
+    pub fn apply(&mut self, decision: Decision) -> Result<(), EngineError> {
+        if self.state.status != RunStatus::Active {
+            return Err(EngineError::Finished {
+                run_id: self.state.run_id.clone(),
+                status: format!("{:?}", self.state.status).to_lowercase(),
+            });
+        }
+        let Some(ri) = self
+            .state
+            .artifacts
+            .iter()
+            .rposition(|a| a.state == ArtifactState::AwaitingDecision)
+        else {
+            return Err(EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: "the next artifact has not been drafted".into(),
+            });
+        };
+        let phase = &self.loaded.workflow.phases[self.state.artifacts[ri].phase_index];
+        let Some(gate) = phase.gate.clone() else {
+            return Err(EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: "its phase has no gate; `migagent resume` accepts it".into(),
+            });
+        };
+        let id = self.state.artifacts[ri].id.clone();
+        let revision = self.state.artifacts[ri]
+            .latest_draft()
+            .map_or(0, |d| d.revision);
+        let pick = |option: &Option<String>, action: GateAction| -> Result<String, EngineError> {
+            let available = gate
+                .options
+                .iter()
+                .map(|o| o.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            match option {
+                Some(label) => match gate.option_named(label) {
+                    Some(o) if o.action == action => Ok(o.label.clone()),
+                    _ => Err(EngineError::NoSuchOption {
+                        artifact: id.clone(),
+                        label: label.clone(),
+                        available,
+                    }),
+                },
+                None => gate
+                    .option_for(action)
+                    .map(|o| o.label.clone())
+                    .ok_or_else(|| EngineError::NoOptionFor {
+                        artifact: id.clone(),
+                        action: format!("{action:?}").to_lowercase(),
+                        available,
+                    }),
+            }
+        };
+        match decision {
+            Decision::Quit => Ok(()),
+            Decision::Edit { by, text } => {
+                if text.trim().is_empty() {
+                    return Err(EngineError::EmptyText {
+                        what: "an edited draft".into(),
+                    });
+                }
+                let template = self.template_for(ri);
+                let rec = &mut self.state.artifacts[ri];
+                let rev = rec.drafts.len() as u32 + 1;
+                let path = format!("drafts/{}.r{rev}.md", rec.id);
+                self.run.write(&path, &text)?;
+                let sha = store::sha256_hex(text.as_bytes());
+                rec.drafts.push(DraftRecord {
+                    revision: rev,
+                    path: path.clone(),
+                    sha256: sha.clone(),
+                    source: DraftSource::Human,
+                    at: store::now_rfc3339(),
+                    model: None,
+                    prompt_tokens: None,
+                    completion_tokens: None,
+                    seconds: None,
+                    finish_reason: None,
+                    truncated: false,
+                    missing_sections: template::missing_sections(&template, &text),
+                    feedback: None,
+                });
+                self.journal(EventKind::Edited {
+                    artifact: id,
+                    revision: rev,
+                    path,
+                    sha256: sha,
+                    by,
+                })?;
+                self.save()
+            }
+            Decision::Proceed { option, by, note } => {
+                let label = pick(&option, GateAction::Proceed)?;
+                self.journal(EventKind::Decided {
+                    artifact: id.clone(),
+                    revision,
+                    option: label.clone(),
+                    action: GateAction::Proceed,
+                    by: by.clone(),
+                })?;
+                let (rel, text, revision) = self.promote(ri)?;
+                let sha = store::sha256_hex(text.as_bytes());
+                let at = store::now_rfc3339();
+                self.journal(EventKind::Approved {
+                    artifact: id,
+                    revision,
+                    approver: by.clone(),
+                    sha256: sha.clone(),
+                    path: rel.clone(),
+                    note: note.clone(),
+                })?;
+                let rec = &mut self.state.artifacts[ri];
+                rec.state = ArtifactState::Approved;
+                rec.approval = Some(Approval {
+                    option: label,
+                    by,
+                    at,
+                    note,
+                    revision,
+                    sha256: sha,
+                    path: rel,
+                });
+                self.advance_cursor()
+            }
+            Decision::Revise {
+                option,
+                by,
+                feedback,
+            } => {
+                if feedback.trim().is_empty() {
+                    return Err(EngineError::EmptyText {
+                        what: "feedback".into(),
+                    });
+                }
+                let label = pick(&option, GateAction::Revise)?;
+                self.journal(EventKind::Decided {
+                    artifact: id.clone(),
+                    revision,
+                    option: label,
+                    action: GateAction::Revise,
+                    by: by.clone(),
+                })?;
+                self.journal(EventKind::Revised {
+                    artifact: id,
+                    revision,
+                    feedback: feedback.clone(),
+                    by,
+                })?;
+                let rec = &mut self.state.artifacts[ri];
+                rec.pending_feedback = Some(feedback);
+                rec.state = ArtifactState::Drafting;
+                self.save()
+            }
+            Decision::Rollback {
+                option,
+                by,
+                reason,
+                then,
+            } => {
+                if reason.trim().is_empty() {
+                    return Err(EngineError::EmptyText {
+                        what: "the rollback reason".into(),
+                    });
+                }
+                let label = pick(&option, GateAction::Rollback)?;
+                self.journal(EventKind::Decided {
+                    artifact: id.clone(),
+                    revision,
+                    option: label.clone(),
+                    action: GateAction::Rollback,
+                    by: by.clone(),
+                })?;
+                self.journal(EventKind::RolledBack {
+                    artifact: id,
+                    reason: reason.clone(),
+                    then,
+                    by: by.clone(),
+                })?;
+                let rec = &mut self.state.artifacts[ri];
+                rec.state = ArtifactState::RolledBack;
+                rec.rollback = Some(Rollback {
+                    option: label,
+                    by: by.clone(),
+                    at: store::now_rfc3339(),
+                    reason: reason.clone(),
+                    then,
+                });
+                match then {
+                    AfterRollback::Continue => self.advance_cursor(),
+                    AfterRollback::Abort => {
+                        self.journal(EventKind::Aborted {
+                            reason: format!("after rollback: {reason}"),
+                            by,
+                        })?;
+                        self.state.status = RunStatus::Aborted;
+                        self.save()
+                    }
+                }
+            }
+            Decision::Abort { option, by, reason } => {
+                if let Some(label) = option.map(|o| pick(&Some(o), GateAction::Abort)).transpose()? {
+                    self.journal(EventKind::Decided {
+                        artifact: id,
+                        revision,
+                        option: label,
+                        action: GateAction::Abort,
+                        by: by.clone(),
+                    })?;
+                }
+                self.journal(EventKind::Aborted { reason, by })?;
+                self.state.status = RunStatus::Aborted;
+                self.save()
+            }
+        }
+    }
+
+    fn template_for(&self, ri: usize) -> String {
+        let rec = &self.state.artifacts[ri];
+        let phase = &self.loaded.workflow.phases[rec.phase_index];
+        let template = phase.output.as_ref().map_or("", |o| o.template.as_str());
+        match &rec.step {
+            Some(step) => template::step_template(template, step),
+            None => template.to_string(),
+        }
+    }
+
+    fn resolve_text(&self, path: &str) -> Result<String, EngineError> {
+        Ok(self.loaded.library.resolve(path)?.text)
+    }
+
+    /// The declared inputs of a phase: approved artifacts, the need, context
+    /// files. Inputs that the run lacks are listed as missing, never invented.
+    fn inputs_for(&self, phase: &Phase) -> Result<(Vec<PromptInput>, Vec<String>), EngineError> {
+        let mut inputs = Vec::new();
+        let mut missing = Vec::new();
+        let mut context_labels = Vec::new();
+        for input in &phase.inputs {
+            match &input.kind {
+                InputKind::Artifact(id) => inputs.push(PromptInput {
+                    label: input.text.clone(),
+                    origin: Some(format!("approved artifact {id}")),
+                    content: self.approved_text(id, phase.number)?,
+                }),
+                InputKind::AllSteps(pattern) => {
+                    let producer = self.loaded.workflow.producer(pattern).map(|(i, _)| i);
+                    for rec in self
+                        .state
+                        .artifacts
+                        .iter()
+                        .filter(|a| Some(a.phase_index) == producer)
+                    {
+                        match rec.state {
+                            ArtifactState::Approved | ArtifactState::Accepted => {
+                                inputs.push(PromptInput {
+                                    label: format!("[{}]: {}", rec.id, rec.title),
+                                    origin: Some(format!("approved artifact {}", rec.id)),
+                                    content: self.run.read(&rec.approved_path())?,
+                                })
+                            }
+                            ArtifactState::RolledBack => {
+                                let rb = rec.rollback.as_ref();
+                                inputs.push(PromptInput {
+                                    label: format!("[{}]: {}", rec.id, rec.title),
+                                    origin: Some("rolled back, not approved".into()),
+                                    content: format!(
+                                        "This step was rolled back by {} at {}. Reason given: {}",
+                                        rb.map_or("unknown", |r| r.by.as_str()),
+                                        rb.map_or("unknown", |r| r.at.as_str()),
+                                        rb.map_or("none", |r| r.reason.as_str())
+                                    ),
+                                })
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                InputKind::FreeText if input.is_need() => match &self.state.need {
+                    Some(need) => inputs.push(PromptInput {
+                        label: input.text.clone(),
+                        origin: Some("given by the person running migagent".into()),
+                        content: need.clone(),
+                    }),
+                    None => missing.push(input.text.clone()),
+                },
+                InputKind::FreeText => context_labels.push(input.text.clone()),
+            }
+        }
+        if !context_labels.is_empty() {
+            if self.state.contexts.is_empty() {
+                missing.extend(context_labels);
+            } else {
+                for ctx in &self.state.contexts {
+                    inputs.push(PromptInput {
+                        label: format!("Context file {}", ctx.original),
+                        origin: Some(format!(
+                            "supplied by the person running migagent, for: {}",
+                            context_labels.join("; ")
+                        )),
+                        content: self.run.read(&ctx.stored)?,
+                    });
+                }
+            }
+        }
+        Ok((inputs, missing))
+    }
+
+    fn system_message(&self, phase: &Phase, persona: Option<String>) -> Result<String, EngineError> {
+        let persona = match persona {
+            Some(p) => p,
+            None => match phase.directive(DirectiveKind::Persona) {
+                Some(d) => self.resolve_text(&d.path)?,
+                None => format!(
+                    "You are an experienced engineer helping a team through the \"{}\" workflow.",
+                    self.loaded.workflow.name
+                ),
+            },
+        };
+        let secondary = phase
+            .directive(DirectiveKind::SecondaryPersona)
+            .map(|d| self.resolve_text(&d.path))
+            .transpose()?;
+        Ok(self.prompts.system(&SystemContext {
+            workflow: self.loaded.workflow.name.clone(),
+            phase: PhaseInfo {
+                number: phase.number,
+                name: phase.name.clone(),
+            },
+            persona,
+            secondary,
+        })?)
+    }
+
+    async fn draft<M: ModelClient>(
+        &mut self,
+        model: &M,
+        phase_index: usize,
+        step: Option<&Step>,
+        ri: usize,
+        sink: &mut dyn TokenSink,
+    ) -> Result<(), EngineError> {
+        let phase = self.loaded.workflow.phases[phase_index].clone();
+        let (inputs, missing) = self.inputs_for(&phase)?;
+        let template = self.template_for(ri);
+        let rec = self.state.artifacts[ri].clone();
+        let artifact = ArtifactInfo {
+            id: rec.id.clone(),
+            title: rec.title.clone(),
+            template: template.clone(),
+        };
+        let revision = match (&rec.pending_feedback, rec.latest_draft()) {
+            (Some(feedback), Some(previous)) => Some(RevisionInfo {
+                number: previous.revision,
+                previous: self.run.read(&previous.path)?,
+                feedback: feedback.clone(),
+            }),
+            _ => None,
+        };
+        let step_info = match (step, &self.state.steps) {
+            (Some(step), Some(progress)) => Some(StepInfo {
+                number: step.number,
+                name: step.name.clone(),
+                section: template::step_section(
+                    &self.approved_text(&progress.plan, phase.number)?,
+                    step,
+                ),
+            }),
+            _ => None,
+        };
+        let guidance = phase
+            .directive(DirectiveKind::Prompt)
+            .map(|d| self.resolve_text(&d.path))
+            .transpose()?;
+        let rev = rec.drafts.len() as u32 + 1;
+
+        let (panel_info, findings, persona) = match phase.panel() {
+            None => (None, Vec::new(), None),
+            Some(directive) => {
+                let file = self.loaded.library.resolve(&directive.path)?;
+                let (panel, _) = library::parse_panel(&file);
+                let info = PanelInfo {
+                    title: panel.title.clone(),
+                    description: panel.description.clone(),
+                };
+                for member in &panel.participants {
+                    if self.state.artifacts[ri]
+                        .findings
+                        .iter()
+                        .any(|f| f.persona == member.path)
+                    {
+                        continue;
+                    }
+                    let system = self.system_message(&phase, Some(self.resolve_text(&member.path)?))?;
+                    let user = self.prompts.review(&ReviewContext {
+                        panel: info.clone(),
+                        member: MemberInfo {
+                            name: member.name.clone(),
+                            focus: member.focus.clone(),
+                        },
+                        process: phase.process.clone(),
+                        inputs: inputs.clone(),
+                        missing: missing.clone(),
+                        artifact: artifact.clone(),
+                    })?;
+                    let request = ChatRequest {
+                        purpose: format!("{} panel: {}", rec.id, member.name),
+                        system,
+                        user,
+                    };
+                    let completion = self.call(model, &request, &rec.id, sink).await?;
+                    let n = self.state.artifacts[ri].findings.len() + 1;
+                    let path = format!(
+                        "drafts/{}.r{rev}.findings/{n:02}-{}.md",
+                        rec.id,
+                        slug(&member.name)
+                    );
+                    let text = template::strip_outer_fence(&completion.text);
+                    self.run.write(&path, &text)?;
+                    self.journal(EventKind::PanelFinding {
+                        artifact: rec.id.clone(),
+                        member: member.name.clone(),
+                        path: path.clone(),
+                        sha256: store::sha256_hex(text.as_bytes()),
+                        model: completion.model.clone(),
+                        prompt_tokens: completion.prompt_tokens,
+                        completion_tokens: completion.completion_tokens,
+                        seconds: completion.seconds,
+                    })?;
+                    self.state.artifacts[ri].findings.push(FindingRecord {
+                        member: member.name.clone(),
+                        persona: member.path.clone(),
+                        path,
+                    });
+                    self.save()?;
+                }
+                let mut findings = Vec::new();
+                for f in &self.state.artifacts[ri].findings {
+                    let focus = panel
+                        .participants
+                        .iter()
+                        .find(|m| m.path == f.persona)
+                        .map_or(String::new(), |m| m.focus.clone());
+                    findings.push(Finding {
+                        name: f.member.clone(),
+                        focus,
+                        text: self.run.read(&f.path)?,
+                    });
+                }
+                let moderator = match &panel.moderator {
+                    Some(m) => Some(self.resolve_text(&m.path)?),
+                    None => None,
+                };
+                (Some(info), findings, moderator)
+            }
+        };
+
+        let system = self.system_message(&phase, persona)?;
+        let user = self.prompts.draft(&DraftContext {
+            process: phase.process.clone(),
+            guidance,
+            panel: panel_info,
+            inputs,
+            missing,
+            step: step_info,
+            findings,
+            artifact,
+            revision,
+        })?;
+        let request = ChatRequest {
+            purpose: format!("{} r{rev}", rec.id),
+            system,
+            user,
+        };
+        let completion = self.call(model, &request, &rec.id, sink).await?;
+        self.save_draft(ri, &template, &completion, model.base_url())
+    }
+
+    async fn call<M: ModelClient>(
+        &self,
+        model: &M,
+        request: &ChatRequest,
+        artifact: &str,
+        sink: &mut dyn TokenSink,
+    ) -> Result<Completion, EngineError> {
+        model
+            .complete(request, sink)
+            .await
+            .map_err(|source| EngineError::Model {
+                run_id: self.state.run_id.clone(),
+                artifact: artifact.to_string(),
+                source,
+            })
+    }
+
+    fn save_draft(
+        &mut self,
+        ri: usize,
+        template: &str,
+        completion: &Completion,
+        base_url: &str,
+    ) -> Result<(), EngineError> {
+        let text = template::strip_outer_fence(&completion.text);
+        let rec = &self.state.artifacts[ri];
+        let rev = rec.drafts.len() as u32 + 1;
+        let path = format!("drafts/{}.r{rev}.md", rec.id);
+        self.run.write(&path, &text)?;
+        let sha = store::sha256_hex(text.as_bytes());
+        let missing = template::missing_sections(template, &text);
+        let id = rec.id.clone();
+        self.journal(EventKind::Drafted {
+            artifact: id,
+            revision: rev,
+            path: path.clone(),
+            sha256: sha.clone(),
+            model: completion.model.clone(),
+            prompt_tokens: completion.prompt_tokens,
+            completion_tokens: completion.completion_tokens,
+            seconds: completion.seconds,
+            finish_reason: completion.finish_reason.clone(),
+            truncated: completion.truncated(),
+            missing_sections: missing.clone(),
+        })?;
+        let rec = &mut self.state.artifacts[ri];
+        rec.drafts.push(DraftRecord {
+            revision: rev,
+            path,
+            sha256: sha,
+            source: DraftSource::Model,
+            at: store::now_rfc3339(),
+            model: Some(completion.model.clone()),
+            prompt_tokens: completion.prompt_tokens,
+            completion_tokens: completion.completion_tokens,
+            seconds: Some(completion.seconds),
+            finish_reason: completion.finish_reason.clone(),
+            truncated: completion.truncated(),
+            missing_sections: missing,
+            feedback: rec.pending_feedback.take(),
+        });
+        rec.state = ArtifactState::AwaitingDecision;
+        if self.state.model.base_url != base_url {
+            self.state.model.base_url = base_url.to_string();
+        }
+        self.save()
+    }
+
+    /// A summary for `status` and scripts.
+    pub fn status(&self) -> StatusReport {
+        status_report(&self.state, self.run.path(), &self.loaded.workflow)
+    }
+}
+
+fn check_need(workflow: &Workflow, need: Option<&str>) -> Result<(), EngineError> {
+    if need.is_some_and(|n| !n.trim().is_empty()) {
+        return Ok(());
+    }
+    for phase in &workflow.phases {
+        if let Some(input) = phase.inputs.iter().find(|i| i.is_need()) {
+            return Err(EngineError::MissingNeed {
+                phase: phase.number,
+                input: input.text.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').chars().take(40).collect()
+}
+
+/// A readable run id: date, a slug of the need, and a short hash so two runs
+/// started the same day on the same need do not collide.
+pub fn make_run_id(need: Option<&str>) -> String {
+    let date = time::OffsetDateTime::now_utc().date();
+    let words: Vec<String> = need
+        .unwrap_or("run")
+        .split_whitespace()
+        .take(5)
+        .map(slug)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let base = if words.is_empty() {
+        "run".to_string()
+    } else {
+        words.join("-")
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let hash = store::sha256_hex(format!("{nanos}{}{base}", std::process::id()).as_bytes());
+    format!("{date}-{}-{}", base.chars().take(40).collect::<String>().trim_end_matches('-'), &hash[..4])
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub run_id: String,
+    pub workflow: String,
+    pub state: String,
+    pub phase: Option<String>,
+    pub pending: Option<PendingReport>,
+    pub artifacts: Vec<ArtifactReport>,
+    pub model: ModelRecord,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PendingReport {
+    pub artifact: String,
+    pub title: String,
+    pub revision: u32,
+    pub path: PathBuf,
+    pub truncated: bool,
+    pub missing_sections: Vec<String>,
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArtifactReport {
+    pub id: String,
+    pub title: String,
+    pub state: ArtifactState,
+    pub revision: u32,
+    pub path: Option<PathBuf>,
+    pub sha256: Option<String>,
+    pub approved_by: Option<String>,
+}
+
+/// The status of a run from its state alone (also used by `list`).
+pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> StatusReport {
+    let pending_rec = state
+        .artifacts
+        .iter()
+        .rev()
+        .find(|a| a.state == ArtifactState::AwaitingDecision)
+        .filter(|_| state.status == RunStatus::Active);
+    let run_state = match state.status {
+        RunStatus::Complete => "complete",
+        RunStatus::Aborted => "aborted",
+        RunStatus::Active if pending_rec.is_some() => "awaiting_decision",
+        RunStatus::Active => "ready_to_draft",
+    };
+    let pending = pending_rec.and_then(|rec| {
+        let draft = rec.latest_draft()?;
+        let options = workflow
+            .phases
+            .get(rec.phase_index)
+            .and_then(|p| p.gate.as_ref())
+            .map(|g| g.options.iter().map(|o| o.label.clone()).collect())
+            .unwrap_or_default();
+        Some(PendingReport {
+            artifact: rec.id.clone(),
+            title: rec.title.clone(),
+            revision: draft.revision,
+            path: run_dir.join(&draft.path),
+            truncated: draft.truncated,
+            missing_sections: draft.missing_sections.clone(),
+            options,
+        })
+    });
+    let artifacts = state
+        .artifacts
+        .iter()
+        .map(|rec| {
+            let (path, sha) = match (&rec.approval, rec.latest_draft()) {
+                (Some(a), _) => (Some(run_dir.join(&a.path)), Some(a.sha256.clone())),
+                (None, Some(d)) if rec.state == ArtifactState::Accepted => {
+                    (Some(run_dir.join(rec.approved_path())), Some(d.sha256.clone()))
+                }
+                (None, Some(d)) => (Some(run_dir.join(&d.path)), Some(d.sha256.clone())),
+                (None, None) => (None, None),
+            };
+            ArtifactReport {
+                id: rec.id.clone(),
+                title: rec.title.clone(),
+                state: rec.state,
+                revision: rec.latest_draft().map_or(0, |d| d.revision),
+                path,
+                sha256: sha,
+                approved_by: rec.approval.as_ref().map(|a| a.by.clone()),
+            }
+        })
+        .collect();
+    let phase = workflow
+        .phases
+        .get(state.phase_index)
+        .filter(|_| state.status == RunStatus::Active)
+        .map(|p| format!("Phase {}: {}", p.number, p.name));
+    StatusReport {
+        run_id: state.run_id.clone(),
+        workflow: state.workflow.name.clone(),
+        state: run_state.into(),
+        phase,
+        pending,
+        artifacts,
+        model: state.model.clone(),
+        created_at: state.created_at.clone(),
+        updated_at: state.updated_at.clone(),
+    }
+}

@@ -1,0 +1,21 @@
+//! migagent: an agent that walks a team through a risky migration. A model
+//! drafts each artifact of a Markdown workflow; a person decides at every
+//! gate; every draft, decision and approved artifact is kept as a plain file.
+//!
+//! The crate is split by concept: [`workflow`] parses workflow files,
+//! [`validate`] checks them against the [`library`] of personas and prompts,
+//! [`prompt`] assembles messages, [`model`] talks to the model server,
+//! [`engine`] moves a run forward and [`store`] keeps it on disk, [`gate`] is
+//! the terminal side of a gate, and [`cli`] wires them to commands.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod gate;
+pub mod library;
+pub mod model;
+pub mod prompt;
+pub mod store;
+pub mod template;
+pub mod validate;
+pub mod workflow;

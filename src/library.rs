@@ -1,0 +1,401 @@
+//! The persona, prompt, panel and workflow library, and where its files come
+//! from.
+//!
+//! A reference such as `personas/operations/sre.md` resolves, in order,
+//! against the workflow's own library root (the folder above `workflows/`,
+//! else the current directory), the user's config folder, and the copies
+//! built into the binary. The first hit wins, so a team overrides a persona by
+//! dropping a file of the same path into its repository.
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::LazyLock;
+
+use include_dir::{include_dir, Dir};
+use regex::Regex;
+
+use crate::workflow::Diagnostic;
+
+static BUILTIN_PERSONAS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/personas");
+static BUILTIN_PROMPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/prompts");
+static BUILTIN_WORKFLOWS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/workflows");
+
+/// The default configuration, documented in the repository's `config.toml`.
+pub const BUILTIN_CONFIG: &str = include_str!("../config.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error("'{path}' was not found; looked in: {searched}")]
+    NotFound { path: String, searched: String },
+    #[error("'{path}' is not a library-relative path (no absolute paths, no '..' above the root)")]
+    BadPath { path: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no workflow named '{name}'; known workflows: {known}. Pass a path to a workflow file, or see `migagent workflows list`")]
+    UnknownWorkflow { name: String, known: String },
+}
+
+/// Where a library file came from, shown to users so they know which copy ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    Builtin(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Builtin(p) => write!(f, "builtin:{p}"),
+        }
+    }
+}
+
+impl Origin {
+    /// The path to name in diagnostics.
+    pub fn as_path(&self) -> PathBuf {
+        match self {
+            Origin::File(p) => p.clone(),
+            Origin::Builtin(p) => PathBuf::from(format!("builtin:{p}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LibraryFile {
+    /// The library-relative path it was asked for by.
+    pub rel: String,
+    pub origin: Origin,
+    pub text: String,
+}
+
+/// The ordered search path for library files.
+#[derive(Debug, Clone)]
+pub struct Library {
+    roots: Vec<PathBuf>,
+}
+
+/// The user's config folder: `$MIGAGENT_CONFIG_DIR`, else the platform's
+/// config folder plus `migagent`.
+pub fn user_config_dir() -> Option<PathBuf> {
+    match std::env::var_os("MIGAGENT_CONFIG_DIR") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => dirs::config_dir().map(|d| d.join("migagent")),
+    }
+}
+
+/// The library root of a workflow file: the folder above `workflows/`, else
+/// the current directory.
+pub fn root_of_workflow(path: &Path, cwd: &Path) -> PathBuf {
+    let parent = path.parent();
+    match parent {
+        Some(dir) if dir.file_name().is_some_and(|n| n == "workflows") => match dir.parent() {
+            Some(root) if root.as_os_str().is_empty() => cwd.to_path_buf(),
+            Some(root) => root.to_path_buf(),
+            None => cwd.to_path_buf(),
+        },
+        _ => cwd.to_path_buf(),
+    }
+}
+
+/// Normalises `a/b/../c` to `a/c`, refusing absolute paths and escapes.
+pub fn normalize_rel(path: &str) -> Result<String, LibraryError> {
+    let mut parts: Vec<String> = Vec::new();
+    for comp in Path::new(path).components() {
+        match comp {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return Err(LibraryError::BadPath { path: path.into() });
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(LibraryError::BadPath { path: path.into() })
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(LibraryError::BadPath { path: path.into() });
+    }
+    Ok(parts.join("/"))
+}
+
+fn builtin(rel: &str) -> Option<&'static str> {
+    let (dir, rest) = rel.split_once('/')?;
+    let tree = match dir {
+        "personas" => &BUILTIN_PERSONAS,
+        "prompts" => &BUILTIN_PROMPTS,
+        "workflows" => &BUILTIN_WORKFLOWS,
+        _ => return None,
+    };
+    tree.get_file(rest).and_then(|f| f.contents_utf8())
+}
+
+impl Library {
+    /// The search path for a workflow whose library root is `root`.
+    pub fn new(root: PathBuf) -> Library {
+        let mut roots = vec![root];
+        if let Some(dir) = user_config_dir() {
+            if !roots.contains(&dir) {
+                roots.push(dir);
+            }
+        }
+        Library { roots }
+    }
+
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// Reads a library file, searching the roots and then the built-in copies.
+    pub fn resolve(&self, path: &str) -> Result<LibraryFile, LibraryError> {
+        let rel = normalize_rel(path)?;
+        for root in &self.roots {
+            let candidate = root.join(&rel);
+            if candidate.is_file() {
+                let text = std::fs::read_to_string(&candidate).map_err(|source| {
+                    LibraryError::Read {
+                        path: candidate.clone(),
+                        source,
+                    }
+                })?;
+                return Ok(LibraryFile {
+                    rel,
+                    origin: Origin::File(candidate),
+                    text,
+                });
+            }
+        }
+        if let Some(text) = builtin(&rel) {
+            return Ok(LibraryFile {
+                origin: Origin::Builtin(rel.clone()),
+                rel,
+                text: text.to_string(),
+            });
+        }
+        let mut searched: Vec<String> = self
+            .roots
+            .iter()
+            .map(|r| r.join(&rel).display().to_string())
+            .collect();
+        searched.push(format!("builtin:{rel}"));
+        Err(LibraryError::NotFound {
+            path: path.to_string(),
+            searched: searched.join(", "),
+        })
+    }
+
+    /// Every workflow name on the search path, first hit per name.
+    pub fn workflows(&self) -> Vec<(String, Origin)> {
+        let mut found: Vec<(String, Origin)> = Vec::new();
+        let mut push = |name: String, origin: Origin| {
+            if !found.iter().any(|(n, _)| *n == name) {
+                found.push((name, origin));
+            }
+        };
+        for root in &self.roots {
+            let Ok(entries) = std::fs::read_dir(root.join("workflows")) else {
+                continue;
+            };
+            let mut names: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "md"))
+                .collect();
+            names.sort();
+            for p in names {
+                if let Some(stem) = p.file_stem() {
+                    push(stem.to_string_lossy().into_owned(), Origin::File(p.clone()));
+                }
+            }
+        }
+        for file in BUILTIN_WORKFLOWS.files() {
+            let path = file.path();
+            if path.extension().is_some_and(|e| e == "md") {
+                if let Some(stem) = path.file_stem() {
+                    push(
+                        stem.to_string_lossy().into_owned(),
+                        Origin::Builtin(format!("workflows/{}", path.display())),
+                    );
+                }
+            }
+        }
+        found
+    }
+
+    /// A workflow by name (`migration`) or by path to a file.
+    pub fn find_workflow(&self, name_or_path: &str) -> Result<LibraryFile, LibraryError> {
+        let as_path = Path::new(name_or_path);
+        let looks_like_path = name_or_path.contains('/') || name_or_path.ends_with(".md");
+        if looks_like_path || as_path.is_file() {
+            let text = std::fs::read_to_string(as_path).map_err(|source| LibraryError::Read {
+                path: as_path.to_path_buf(),
+                source,
+            })?;
+            return Ok(LibraryFile {
+                rel: name_or_path.to_string(),
+                origin: Origin::File(as_path.to_path_buf()),
+                text,
+            });
+        }
+        let rel = format!("workflows/{name_or_path}.md");
+        self.resolve(&rel).map_err(|e| match e {
+            LibraryError::NotFound { .. } | LibraryError::BadPath { .. } => {
+                LibraryError::UnknownWorkflow {
+                    name: name_or_path.to_string(),
+                    known: self
+                        .workflows()
+                        .into_iter()
+                        .map(|(n, _)| n)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            }
+            other => other,
+        })
+    }
+}
+
+/// A member of a panel: a persona and what it is asked to focus on.
+#[derive(Debug, Clone)]
+pub struct PanelMember {
+    pub name: String,
+    pub focus: String,
+    /// Library-relative path of the persona file.
+    pub path: String,
+    pub line: usize,
+}
+
+/// A panel (or round table) file: a moderator and its participants, each a
+/// link to a persona file relative to the panel file.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub description: String,
+    pub moderator: Option<PanelMember>,
+    pub participants: Vec<PanelMember>,
+    pub origin: Origin,
+}
+
+static LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[-*]\s+\[([^\]]+)\]\(([^)\s]+)\)\s*(?:[—:-]+\s*(.*))?$").expect("static regex")
+});
+
+/// Reads a panel file's members. Problems are returned as diagnostics
+/// located in the panel file.
+pub fn parse_panel(file: &LibraryFile) -> (Panel, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let path = file.origin.as_path();
+    let base = Path::new(&file.rel).parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut panel = Panel {
+        title: String::new(),
+        description: String::new(),
+        moderator: None,
+        participants: Vec::new(),
+        origin: file.origin.clone(),
+    };
+    let mut section = String::new();
+    let mut description = Vec::new();
+    for (i, line) in file.text.lines().enumerate() {
+        let no = i + 1;
+        let t = line.trim();
+        if let Some(title) = t.strip_prefix("# ") {
+            panel.title = title.trim_start_matches("Panel:").trim().to_string();
+            continue;
+        }
+        if let Some(h) = t.strip_prefix("## ") {
+            section = h.trim().to_lowercase();
+            continue;
+        }
+        let Some(caps) = LINK.captures(t) else {
+            if section.is_empty() || section.starts_with("how") {
+                description.push(line);
+            }
+            continue;
+        };
+        let target = base.join(&caps[2]);
+        let rel = match normalize_rel(&target.to_string_lossy()) {
+            Ok(rel) => rel,
+            Err(e) => {
+                diagnostics.push(Diagnostic {
+                    file: path.clone(),
+                    line: no,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let member = PanelMember {
+            name: caps[1].trim().to_string(),
+            focus: caps.get(3).map_or("", |m| m.as_str()).trim().to_string(),
+            path: rel,
+            line: no,
+        };
+        if section.starts_with("moderator") {
+            if panel.moderator.is_some() {
+                diagnostics.push(Diagnostic {
+                    file: path.clone(),
+                    line: no,
+                    message: "a panel has one moderator; this is a second one".into(),
+                });
+            }
+            panel.moderator = Some(member);
+        } else if section.starts_with("participant") {
+            panel.participants.push(member);
+        }
+    }
+    panel.description = description.join("\n").trim().to_string();
+    if panel.participants.is_empty() {
+        diagnostics.push(Diagnostic {
+            file: path.clone(),
+            line: 1,
+            message: "the panel lists no participants: add '## Participants' with '- [Name](persona.md) — focus' lines".into(),
+        });
+    }
+    if panel.moderator.is_none() {
+        diagnostics.push(Diagnostic {
+            file: path,
+            line: 1,
+            message: "the panel has no moderator: add '## Moderator' with a '- [Name](persona.md)' line".into(),
+        });
+    }
+    (panel, diagnostics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised_and_escapes_refused() {
+        assert_eq!(normalize_rel("personas/panels/../sre.md").unwrap(), "personas/sre.md");
+        assert!(normalize_rel("../x.md").is_err());
+        assert!(normalize_rel("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn root_is_the_folder_above_workflows() {
+        let cwd = Path::new("/cwd");
+        assert_eq!(root_of_workflow(Path::new("/repo/workflows/m.md"), cwd), PathBuf::from("/repo"));
+        assert_eq!(root_of_workflow(Path::new("/repo/seeds/m.md"), cwd), PathBuf::from("/cwd"));
+        assert_eq!(root_of_workflow(Path::new("workflows/m.md"), cwd), PathBuf::from("/cwd"));
+    }
+
+    #[test]
+    fn panel_links_resolve_relative_to_the_panel_file() {
+        let file = LibraryFile {
+            rel: "personas/panels/review.md".into(),
+            origin: Origin::Builtin("personas/panels/review.md".into()),
+            text: "# Panel: Review\n\nWhy.\n\n## Moderator\n- [Mod](moderator.md) — consolidates\n\n## Participants\n- [SRE](../operations/sre.md) — ops\n".into(),
+        };
+        let (panel, diags) = parse_panel(&file);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(panel.moderator.unwrap().path, "personas/panels/moderator.md");
+        assert_eq!(panel.participants[0].path, "personas/operations/sre.md");
+        assert_eq!(panel.participants[0].focus, "ops");
+    }
+}

@@ -1,0 +1,166 @@
+//! Whole-workflow checks that need the library: every named file resolves,
+//! every input is produced earlier, ids are unique, per-step phases name a
+//! plan. Run before any model call.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::library::{self, Library, LibraryError, LibraryFile};
+use crate::workflow::{self, Diagnostic, DirectiveKind, InputKind, Workflow, WorkflowErrors};
+
+/// A workflow that parsed and validated, with the library it resolves against.
+#[derive(Debug, Clone)]
+pub struct LoadedWorkflow {
+    pub workflow: Workflow,
+    pub library: Library,
+    /// Where the workflow file was found.
+    pub origin: library::Origin,
+    /// The workflow file's text, kept so a run can record exactly what ran.
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("{0}")]
+    Invalid(WorkflowErrors),
+}
+
+/// Finds, parses and validates a workflow by name or path, collecting every
+/// problem before reporting.
+pub fn load(name_or_path: &str, cwd: &Path) -> Result<LoadedWorkflow, LoadError> {
+    let cwd_library = Library::new(cwd.to_path_buf());
+    let file = cwd_library.find_workflow(name_or_path)?;
+    let library = match &file.origin {
+        library::Origin::File(path) => Library::new(library::root_of_workflow(path, cwd)),
+        library::Origin::Builtin(_) => cwd_library,
+    };
+    load_file(file, library)
+}
+
+pub fn load_file(file: LibraryFile, library: Library) -> Result<LoadedWorkflow, LoadError> {
+    let path = file.origin.as_path();
+    let (workflow, mut diagnostics) = workflow::parse_lenient(&file.text, &path);
+    diagnostics.extend(validate(&workflow, &library));
+    diagnostics.sort_by(|a, b| (a.file.clone(), a.line).cmp(&(b.file.clone(), b.line)));
+    diagnostics.dedup();
+    if diagnostics.is_empty() {
+        Ok(LoadedWorkflow {
+            workflow,
+            library,
+            origin: file.origin,
+            text: file.text,
+        })
+    } else {
+        Err(LoadError::Invalid(WorkflowErrors {
+            file: path,
+            diagnostics,
+        }))
+    }
+}
+
+/// The checks that need more than the file's own text.
+pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
+    let file = &workflow.source;
+    let mut out = Vec::new();
+    let mut error = |line: usize, message: String| {
+        out.push(Diagnostic {
+            file: file.clone(),
+            line,
+            message,
+        })
+    };
+
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    for phase in &workflow.phases {
+        if let Some(output) = &phase.output {
+            if let Some(first) = ids.insert(output.id.as_str(), output.line) {
+                error(
+                    output.line,
+                    format!("artifact id '{}' is already produced at line {first}", output.id),
+                );
+            }
+        }
+    }
+
+    let mut panel_diagnostics = Vec::new();
+    for (index, phase) in workflow.phases.iter().enumerate() {
+        for directive in &phase.directives {
+            match library.resolve(&directive.path) {
+                Err(e) => error(directive.line, format!("{}: {e}", directive.kind.label())),
+                Ok(found) => {
+                    if matches!(directive.kind, DirectiveKind::Panel | DirectiveKind::RoundTable) {
+                        let (panel, diags) = library::parse_panel(&found);
+                        panel_diagnostics.extend(diags);
+                        let members = panel.moderator.iter().chain(panel.participants.iter());
+                        for member in members {
+                            if let Err(e) = library.resolve(&member.path) {
+                                panel_diagnostics.push(Diagnostic {
+                                    file: found.origin.as_path(),
+                                    line: member.line,
+                                    message: format!("panel member '{}': {e}", member.name),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if phase.directive(DirectiveKind::SecondaryPersona).is_some()
+            && phase.directive(DirectiveKind::Persona).is_none()
+        {
+            error(
+                phase.line,
+                format!("phase {} has a secondary persona but no 'Adopt persona'", phase.number),
+            );
+        }
+
+        for input in &phase.inputs {
+            match &input.kind {
+                InputKind::FreeText => {}
+                InputKind::Artifact(id) => match workflow.producer(id) {
+                    None => error(
+                        input.line,
+                        format!("input '[{id}]' is not produced by any phase"),
+                    ),
+                    Some((producer, _)) if producer >= index => error(
+                        input.line,
+                        format!(
+                            "input '[{id}]' is produced by phase {}, which does not come before phase {}",
+                            workflow.phases[producer].number, phase.number
+                        ),
+                    ),
+                    Some(_) => {}
+                },
+                InputKind::AllSteps(id) => match workflow.producer(id) {
+                    Some((producer, ph)) if producer < index && ph.is_per_step() => {}
+                    Some((_, ph)) if !ph.is_per_step() => error(
+                        input.line,
+                        format!("input 'All [{id}]' names an artifact that is not per step"),
+                    ),
+                    Some(_) => error(
+                        input.line,
+                        format!("input 'All [{id}]' is produced by a phase that does not come before phase {}", phase.number),
+                    ),
+                    None => error(
+                        input.line,
+                        format!("input 'All [{id}]' is not produced by any per-step phase"),
+                    ),
+                },
+            }
+        }
+
+        if phase.is_per_step() && workflow.plan_for(phase).is_none() {
+            error(
+                phase.line,
+                format!(
+                    "per-step phase {} names no plan to iterate over: list as input an earlier artifact whose template has '### Step 1: <Name>' sections",
+                    phase.number
+                ),
+            );
+        }
+    }
+    out.extend(panel_diagnostics);
+    out
+}

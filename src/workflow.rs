@@ -1,0 +1,820 @@
+//! Workflow files: Markdown in the seed's format, parsed into phases.
+//!
+//! Nothing about a particular workflow is known here: the artifact prefix, the
+//! number of phases, persona paths and gate labels all come from the file. The
+//! parser recovers after an error so that `workflows validate` can report every
+//! problem in one pass, each with its file and line.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::template;
+
+/// One problem in a workflow (or a file it names), located by file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+    }
+}
+
+/// Every problem found in a workflow; never empty.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct WorkflowErrors {
+    pub file: PathBuf,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for WorkflowErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        writeln!(
+            f,
+            "{} has {} problem{}:",
+            self.file.display(),
+            n,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for d in &self.diagnostics {
+            writeln!(f, "  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A parsed workflow.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub name: String,
+    pub description: String,
+    /// The file it was read from (or `builtin:workflows/NAME.md`).
+    pub source: PathBuf,
+    /// The overview list under `## Phases`, kept to cross-check the sections.
+    pub overview: Vec<OverviewEntry>,
+    pub phases: Vec<Phase>,
+}
+
+/// A line of the `## Phases` list.
+#[derive(Debug, Clone)]
+pub struct OverviewEntry {
+    pub number: u32,
+    pub name: String,
+    pub artifact: Option<String>,
+    pub gate: GateKind,
+    pub line: usize,
+}
+
+/// Whether and how a phase stops for a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateKind {
+    None,
+    Gate,
+    PerStep,
+}
+
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub number: u32,
+    pub name: String,
+    pub line: usize,
+    pub directives: Vec<Directive>,
+    pub inputs: Vec<Input>,
+    pub process: String,
+    pub output: Option<Output>,
+    pub gate: Option<Gate>,
+}
+
+impl Phase {
+    /// A per-step phase drafts one artifact per step of the plan it names.
+    pub fn is_per_step(&self) -> bool {
+        self.output.as_ref().is_some_and(|o| o.per_step)
+    }
+
+    pub fn directive(&self, kind: DirectiveKind) -> Option<&Directive> {
+        self.directives.iter().find(|d| d.kind == kind)
+    }
+
+    /// The panel or round table this phase convenes, if any.
+    pub fn panel(&self) -> Option<&Directive> {
+        self.directive(DirectiveKind::Panel)
+            .or_else(|| self.directive(DirectiveKind::RoundTable))
+    }
+
+    /// The artifact id of the output, e.g. `MIG-1` or `MIG-4.N`.
+    pub fn artifact_id(&self) -> Option<&str> {
+        self.output.as_ref().map(|o| o.id.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectiveKind {
+    Persona,
+    SecondaryPersona,
+    Prompt,
+    Panel,
+    RoundTable,
+}
+
+impl DirectiveKind {
+    const ALL: [(&'static str, DirectiveKind); 5] = [
+        ("adopt persona", DirectiveKind::Persona),
+        ("secondary persona", DirectiveKind::SecondaryPersona),
+        ("invoke prompt", DirectiveKind::Prompt),
+        ("invoke panel", DirectiveKind::Panel),
+        ("invoke round table", DirectiveKind::RoundTable),
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DirectiveKind::Persona => "Adopt persona",
+            DirectiveKind::SecondaryPersona => "Secondary persona",
+            DirectiveKind::Prompt => "Invoke prompt",
+            DirectiveKind::Panel => "Invoke panel",
+            DirectiveKind::RoundTable => "Invoke round table",
+        }
+    }
+}
+
+/// A `> **Adopt persona:** `path`` line.
+#[derive(Debug, Clone)]
+pub struct Directive {
+    pub kind: DirectiveKind,
+    pub path: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKind {
+    /// An earlier artifact, e.g. `[MIG-1]: Migration Assessment`.
+    Artifact(String),
+    /// Every artifact of a per-step phase, e.g. All `[MIG-4.N]` artifacts.
+    AllSteps(String),
+    /// Material the run supplies: the migration need, the system state, ...
+    FreeText,
+}
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub kind: InputKind,
+    /// The list item as written, without Markdown emphasis.
+    pub text: String,
+    pub line: usize,
+}
+
+impl Input {
+    /// Free-text inputs naming the "need" are fed the run's `--need`; the
+    /// others are fed the run's context files.
+    pub fn is_need(&self) -> bool {
+        self.kind == InputKind::FreeText && self.text.to_lowercase().contains("need")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub id: String,
+    pub title: String,
+    pub template: String,
+    pub per_step: bool,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub per_step: bool,
+    pub instructions: String,
+    pub criteria: String,
+    pub options: Vec<GateOption>,
+    pub line: usize,
+}
+
+impl Gate {
+    pub fn option_for(&self, action: GateAction) -> Option<&GateOption> {
+        self.options.iter().find(|o| o.action == action)
+    }
+
+    /// Finds an option by its label, ignoring case and surrounding quotes.
+    pub fn option_named(&self, label: &str) -> Option<&GateOption> {
+        let wanted = label.trim().trim_matches('"').to_lowercase();
+        self.options
+            .iter()
+            .find(|o| o.label.to_lowercase() == wanted)
+    }
+}
+
+/// One outcome a gate offers, as the workflow words it.
+#[derive(Debug, Clone)]
+pub struct GateOption {
+    pub label: String,
+    pub description: String,
+    pub action: GateAction,
+    pub line: usize,
+}
+
+/// What choosing a gate option does to the run. Derived from the option's
+/// wording, so that any label ("Issues found", "Mitigation insufficient") works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateAction {
+    Proceed,
+    Revise,
+    Rollback,
+    Abort,
+}
+
+impl GateAction {
+    fn classify(label: &str, description: &str) -> Option<GateAction> {
+        let l = label.to_lowercase();
+        let d = description.to_lowercase();
+        if l.contains("rollback") || l.contains("roll back") || d.starts_with("undo") {
+            Some(GateAction::Rollback)
+        } else if l.contains("abort") || d.starts_with("abort") {
+            Some(GateAction::Abort)
+        } else if l.starts_with("approve") || d.contains("proceed") || d.contains("is complete") {
+            Some(GateAction::Proceed)
+        } else if l.contains("revise")
+            || d.contains("re-present")
+            || d.contains("re-validate")
+            || d.contains("revise")
+            || d.contains("redo")
+        {
+            Some(GateAction::Revise)
+        } else {
+            None
+        }
+    }
+}
+
+static H2_PHASE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Phase\s+(\d+)\s*:\s*(.+?)\s*$").expect("static regex"));
+static OVERVIEW_ITEM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\d+)\.\s+(.*)$").expect("static regex"));
+static BOLD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\*\*(.+?)\*\*").expect("static regex"));
+static BRACKET_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"`\[([^\]`]+)\]").expect("static regex"));
+static DIRECTIVE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^>\s*\*\*(.+?):?\*\*:?\s*(.*)$").expect("static regex"));
+static ARTIFACT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\*\*Artifact\s+`\[([^\]]+)\]\s*:\s*([^`]+)`\s*\*\*").expect("static regex")
+});
+static OPTION_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[-*]\s+\*\*(.+?)\*\*\s*(?:→|->|—|-)\s*(.*)$").expect("static regex")
+});
+static ARTIFACT_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9_]*-\d+(\.(N|\d+))?$").expect("static regex"));
+
+/// A line of the source with its 1-based number.
+#[derive(Debug, Clone, Copy)]
+struct Line<'a> {
+    no: usize,
+    text: &'a str,
+}
+
+/// Splits lines into headed blocks at heading level `level`, ignoring
+/// headings inside fenced code. Lines before the first heading go in the
+/// first block with no title.
+fn split_headed<'a>(lines: &[Line<'a>], level: usize) -> Vec<(Option<Line<'a>>, Vec<Line<'a>>)> {
+    let marker = "#".repeat(level) + " ";
+    let mut blocks: Vec<(Option<Line<'a>>, Vec<Line<'a>>)> = vec![(None, Vec::new())];
+    let mut fence = template::FenceTracker::default();
+    for &line in lines {
+        let in_fence = fence.feed(line.text);
+        if !in_fence && line.text.starts_with(&marker) {
+            blocks.push((Some(line), Vec::new()));
+        } else if let Some(last) = blocks.last_mut() {
+            last.1.push(line);
+        }
+    }
+    blocks
+}
+
+fn heading_text<'a>(line: &Line<'a>, level: usize) -> &'a str {
+    line.text[level..].trim()
+}
+
+fn join_text(lines: &[Line<'_>]) -> String {
+    let text: Vec<&str> = lines.iter().map(|l| l.text).collect();
+    text.join("\n").trim().to_string()
+}
+
+fn strip_emphasis(s: &str) -> String {
+    s.replace("**", "").replace('`', "").trim().to_string()
+}
+
+struct Parser {
+    file: PathBuf,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Parser {
+    fn error(&mut self, line: usize, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            file: self.file.clone(),
+            line,
+            message: message.into(),
+        });
+    }
+}
+
+/// Parses a workflow, returning it together with every structural problem
+/// found. A workflow with problems must not be run; `parse` enforces that.
+pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
+    let mut p = Parser {
+        file: file.to_path_buf(),
+        diagnostics: Vec::new(),
+    };
+    let lines: Vec<Line> = text
+        .lines()
+        .enumerate()
+        .map(|(i, t)| Line {
+            no: i + 1,
+            text: t.trim_end(),
+        })
+        .collect();
+
+    let mut name = String::new();
+    let title = lines.iter().find(|l| !l.text.trim().is_empty());
+    match title {
+        Some(l) if l.text.starts_with("# Workflow:") => {
+            name = l.text["# Workflow:".len()..].trim().to_string();
+            if name.is_empty() {
+                p.error(l.no, "the title '# Workflow:' has no name after the colon");
+            }
+        }
+        Some(l) => p.error(
+            l.no,
+            format!(
+                "expected the title line '# Workflow: NAME', found '{}'",
+                l.text
+            ),
+        ),
+        None => p.error(1, "the file is empty; expected '# Workflow: NAME'"),
+    }
+
+    let sections = split_headed(&lines, 2);
+    let description = sections
+        .first()
+        .map(|(_, body)| {
+            let body: Vec<Line> = body
+                .iter()
+                .copied()
+                .filter(|l| !l.text.starts_with("# "))
+                .collect();
+            join_text(&body)
+        })
+        .unwrap_or_default();
+
+    let mut overview = Vec::new();
+    let mut saw_overview = false;
+    let mut phases: Vec<Phase> = Vec::new();
+    for (heading, body) in sections.iter().skip(1) {
+        let Some(heading) = heading else { continue };
+        let title = heading_text(heading, 2);
+        if title.eq_ignore_ascii_case("Phases") {
+            saw_overview = true;
+            overview = parse_overview(&mut p, body);
+        } else if let Some(caps) = H2_PHASE.captures(title) {
+            let number = caps[1].parse::<u32>().unwrap_or(0);
+            let phase_name = caps[2].to_string();
+            phases.push(parse_phase(&mut p, number, phase_name, heading.no, body));
+        } else if title.to_lowercase().starts_with("phase") {
+            p.error(
+                heading.no,
+                format!("'## {title}' looks like a phase but is not of the form '## Phase N: Name'"),
+            );
+        }
+    }
+
+    if !saw_overview {
+        p.error(
+            1,
+            "no '## Phases' section: list the phases as '1. **Name** → `[ID]` — **GATE**'",
+        );
+    }
+    if phases.is_empty() {
+        p.error(1, "no '## Phase N: Name' sections: a workflow needs at least one phase");
+    }
+    cross_check(&mut p, &overview, &phases);
+
+    let workflow = Workflow {
+        name,
+        description,
+        source: file.to_path_buf(),
+        overview,
+        phases,
+    };
+    (workflow, p.diagnostics)
+}
+
+/// Parses a workflow and refuses it if anything is wrong with its structure.
+pub fn parse(text: &str, file: &Path) -> Result<Workflow, WorkflowErrors> {
+    let (workflow, diagnostics) = parse_lenient(text, file);
+    if diagnostics.is_empty() {
+        Ok(workflow)
+    } else {
+        Err(WorkflowErrors {
+            file: file.to_path_buf(),
+            diagnostics,
+        })
+    }
+}
+
+fn parse_overview(p: &mut Parser, body: &[Line<'_>]) -> Vec<OverviewEntry> {
+    let mut entries = Vec::new();
+    for line in body {
+        let Some(caps) = OVERVIEW_ITEM.captures(line.text.trim_start()) else {
+            continue;
+        };
+        let number = caps[1].parse::<u32>().unwrap_or(0);
+        let rest = &caps[2];
+        let bolds: Vec<String> = BOLD
+            .captures_iter(rest)
+            .map(|c| c[1].trim().to_string())
+            .collect();
+        let Some(name) = bolds.first().cloned() else {
+            p.error(
+                line.no,
+                format!("phase list item {number} has no **Name**; write '{number}. **Name** → `[ID]` — **GATE**'"),
+            );
+            continue;
+        };
+        let artifact = BRACKET_ID.captures(rest).map(|c| c[1].trim().to_string());
+        if artifact.is_none() {
+            p.error(
+                line.no,
+                format!("phase list item '{name}' names no artifact; add '→ `[ID]`'"),
+            );
+        }
+        let gate = match bolds.iter().skip(1).map(|b| b.to_lowercase()).find(|b| b.contains("gate")) {
+            None => GateKind::None,
+            Some(g) if g.contains("per-step") || g.contains("per step") => GateKind::PerStep,
+            Some(g) if g == "gate" => GateKind::Gate,
+            Some(g) => {
+                p.error(
+                    line.no,
+                    format!("unknown gate kind '**{g}**'; use '**GATE**' or '**per-step GATE**', or nothing for no gate"),
+                );
+                GateKind::Gate
+            }
+        };
+        entries.push(OverviewEntry {
+            number,
+            name,
+            artifact,
+            gate,
+            line: line.no,
+        });
+    }
+    entries
+}
+
+fn parse_phase(p: &mut Parser, number: u32, name: String, line: usize, body: &[Line<'_>]) -> Phase {
+    let mut phase = Phase {
+        number,
+        name,
+        line,
+        directives: Vec::new(),
+        inputs: Vec::new(),
+        process: String::new(),
+        output: None,
+        gate: None,
+    };
+    let subsections = split_headed(body, 3);
+    for (heading, sub) in &subsections {
+        match heading {
+            None => parse_directives(p, &mut phase, sub),
+            Some(h) => {
+                let title = heading_text(h, 3);
+                match title.to_lowercase().as_str() {
+                    "input" | "inputs" => phase.inputs = parse_inputs(sub),
+                    "process" => phase.process = join_text(sub),
+                    "output" | "output (per step)" => {
+                        let per_step = title.to_lowercase().contains("per step");
+                        phase.output = parse_output(p, h.no, per_step, sub);
+                    }
+                    "gate" | "gate (per step)" => {
+                        let per_step = title.to_lowercase().contains("per step");
+                        phase.gate = Some(parse_gate(p, h.no, per_step, sub));
+                    }
+                    _ => p.error(
+                        h.no,
+                        format!(
+                            "unknown section '### {title}' in phase {number}; expected Input, Process, Output, Output (per step), GATE or GATE (per step)"
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    if phase.output.is_none() && !subsections.iter().any(|(h, _)| h.is_some_and(|h| heading_text(&h, 3).to_lowercase().starts_with("output"))) {
+        p.error(line, format!("phase {number} ('{}') has no '### Output' section", phase.name));
+    }
+    phase
+}
+
+fn parse_directives(p: &mut Parser, phase: &mut Phase, lines: &[Line<'_>]) {
+    for line in lines {
+        let t = line.text.trim();
+        if !t.starts_with('>') {
+            continue;
+        }
+        let Some(caps) = DIRECTIVE.captures(t) else {
+            continue;
+        };
+        let key = caps[1].trim().trim_end_matches(':').to_lowercase();
+        let value = caps[2].trim();
+        let Some(kind) = DirectiveKind::ALL
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, kind)| *kind)
+        else {
+            p.error(
+                line.no,
+                format!(
+                    "unknown directive '{}'; expected one of: Adopt persona, Secondary persona, Invoke prompt, Invoke panel, Invoke round table",
+                    caps[1].trim()
+                ),
+            );
+            continue;
+        };
+        let path = value
+            .split('`')
+            .nth(1)
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        match path {
+            Some(path) => phase.directives.push(Directive {
+                kind,
+                path: path.to_string(),
+                line: line.no,
+            }),
+            None => p.error(
+                line.no,
+                format!("'{}' needs a file path in backticks, e.g. `personas/x.md`", kind.label()),
+            ),
+        }
+    }
+}
+
+fn parse_inputs(lines: &[Line<'_>]) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for line in lines {
+        let t = line.text.trim_start();
+        let Some(item) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")) else {
+            continue;
+        };
+        let item = item.trim();
+        let kind = match BRACKET_ID.captures(item) {
+            Some(caps) if item.to_lowercase().starts_with("all ") => {
+                InputKind::AllSteps(caps[1].trim().to_string())
+            }
+            Some(caps) if item.starts_with('`') => {
+                let id = caps[1].trim().to_string();
+                if id.ends_with(".N") {
+                    InputKind::AllSteps(id)
+                } else {
+                    InputKind::Artifact(id)
+                }
+            }
+            _ => InputKind::FreeText,
+        };
+        inputs.push(Input {
+            kind,
+            text: strip_emphasis(item),
+            line: line.no,
+        });
+    }
+    inputs
+}
+
+fn parse_output(p: &mut Parser, heading_line: usize, per_step: bool, lines: &[Line<'_>]) -> Option<Output> {
+    let Some((idx, caps)) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| ARTIFACT_LINE.captures(l.text.trim()).map(|c| (i, c)))
+    else {
+        p.error(
+            heading_line,
+            "the Output section has no artifact line; write '**Artifact `[ID]: Title`**' followed by a fenced template",
+        );
+        return None;
+    };
+    let id = caps[1].trim().to_string();
+    let title = caps[2].trim().to_string();
+    let artifact_line = lines[idx].no;
+    if !ARTIFACT_ID.is_match(&id) {
+        p.error(
+            artifact_line,
+            format!("artifact id '{id}' is not of the form PREFIX-N (or PREFIX-N.N for a per-step phase)"),
+        );
+    }
+    if per_step && !id.ends_with(".N") {
+        p.error(
+            artifact_line,
+            format!("a per-step output's artifact id must end in '.N' (e.g. '{id}.N'), found '{id}'"),
+        );
+    }
+    if !per_step && id.ends_with(".N") {
+        p.error(
+            artifact_line,
+            format!("artifact '{id}' is per step; name its section '### Output (per step)'"),
+        );
+    }
+    let rest: Vec<&str> = lines[idx + 1..].iter().map(|l| l.text).collect();
+    let template = match template::first_fenced_block(&rest) {
+        Ok(Some(block)) => block,
+        Ok(None) => {
+            p.error(
+                artifact_line,
+                format!("artifact '{id}' has no template: put the template in a fenced block (```) after the artifact line"),
+            );
+            String::new()
+        }
+        Err(offset) => {
+            p.error(
+                lines[idx + 1 + offset].no,
+                format!("the template of '{id}' opens a fence that is never closed"),
+            );
+            String::new()
+        }
+    };
+    if template.trim().is_empty() && !p.diagnostics.iter().any(|d| d.line >= artifact_line && d.message.contains(&id)) {
+        p.error(artifact_line, format!("the template of '{id}' is empty"));
+    }
+    Some(Output {
+        id,
+        title,
+        template,
+        per_step,
+        line: artifact_line,
+    })
+}
+
+fn parse_gate(p: &mut Parser, heading_line: usize, per_step: bool, lines: &[Line<'_>]) -> Gate {
+    let mut criteria = String::new();
+    let mut instructions = Vec::new();
+    let mut options = Vec::new();
+    for line in lines {
+        let t = line.text.trim();
+        if let Some(rest) = t.strip_prefix("**Approval criteria:**") {
+            criteria = rest.trim().to_string();
+        } else if let Some(caps) = OPTION_ITEM.captures(t) {
+            let label = caps[1].trim().trim_end_matches(':').to_string();
+            let description = caps[2].trim().to_string();
+            match GateAction::classify(&label, &description) {
+                Some(action) => options.push(GateOption {
+                    label,
+                    description,
+                    action,
+                    line: line.no,
+                }),
+                None => p.error(
+                    line.no,
+                    format!(
+                        "cannot tell what gate option '{label}' does; its description should say 'proceed', 're-present', 'undo'/'rollback' or 'abort'"
+                    ),
+                ),
+            }
+        } else if !t.is_empty() {
+            instructions.push(t.to_string());
+        }
+    }
+    if criteria.is_empty() {
+        p.error(heading_line, "the gate has no '**Approval criteria:**' line");
+    }
+    if !options.iter().any(|o| o.action == GateAction::Proceed) {
+        p.error(
+            heading_line,
+            "the gate has no option that proceeds; add e.g. '- **Approved** → proceed to the next phase'",
+        );
+    }
+    Gate {
+        per_step,
+        instructions: instructions.join("\n"),
+        criteria,
+        options,
+        line: heading_line,
+    }
+}
+
+fn cross_check(p: &mut Parser, overview: &[OverviewEntry], phases: &[Phase]) {
+    let mut seen_numbers = std::collections::HashSet::new();
+    for (i, phase) in phases.iter().enumerate() {
+        if !seen_numbers.insert(phase.number) {
+            p.error(phase.line, format!("phase number {} is used twice", phase.number));
+        }
+        if i > 0 && phase.number <= phases[i - 1].number {
+            p.error(
+                phase.line,
+                format!("phase {} comes after phase {}; number phases in order", phase.number, phases[i - 1].number),
+            );
+        }
+        let gate_kind = match &phase.gate {
+            None => GateKind::None,
+            Some(g) if g.per_step => GateKind::PerStep,
+            Some(_) => GateKind::Gate,
+        };
+        if gate_kind == GateKind::PerStep && !phase.is_per_step() {
+            p.error(
+                phase.gate.as_ref().map_or(phase.line, |g| g.line),
+                "a per-step gate needs a per-step output ('### Output (per step)')",
+            );
+        }
+        if phase.is_per_step() && gate_kind == GateKind::Gate {
+            p.error(
+                phase.gate.as_ref().map_or(phase.line, |g| g.line),
+                "a per-step output needs a per-step gate ('### GATE (per step)')",
+            );
+        }
+        let Some(entry) = overview.iter().find(|e| e.number == phase.number) else {
+            if !overview.is_empty() {
+                p.error(
+                    phase.line,
+                    format!("phase {} is not in the '## Phases' list", phase.number),
+                );
+            }
+            continue;
+        };
+        if !entry.name.eq_ignore_ascii_case(&phase.name) {
+            p.error(
+                phase.line,
+                format!(
+                    "phase {} is called '{}' here but '{}' in the '## Phases' list (line {})",
+                    phase.number, phase.name, entry.name, entry.line
+                ),
+            );
+        }
+        if let (Some(listed), Some(id)) = (&entry.artifact, phase.artifact_id()) {
+            if listed != id {
+                p.error(
+                    phase.output.as_ref().map_or(phase.line, |o| o.line),
+                    format!(
+                        "phase {} produces '[{id}]' but the '## Phases' list (line {}) says '[{listed}]'",
+                        phase.number, entry.line
+                    ),
+                );
+            }
+        }
+        if entry.gate != gate_kind {
+            p.error(
+                phase.line,
+                format!(
+                    "phase {} has gate '{}' but the '## Phases' list (line {}) says '{}'",
+                    phase.number,
+                    gate_name(gate_kind),
+                    entry.line,
+                    gate_name(entry.gate)
+                ),
+            );
+        }
+    }
+    for entry in overview {
+        if !phases.iter().any(|ph| ph.number == entry.number) {
+            p.error(
+                entry.line,
+                format!("phase {} ('{}') is listed but has no '## Phase {}: {}' section", entry.number, entry.name, entry.number, entry.name),
+            );
+        }
+    }
+}
+
+fn gate_name(kind: GateKind) -> &'static str {
+    match kind {
+        GateKind::None => "none",
+        GateKind::Gate => "GATE",
+        GateKind::PerStep => "per-step GATE",
+    }
+}
+
+impl Workflow {
+    /// The phase producing artifact `id` (a per-step pattern like `MIG-4.N`
+    /// matches its phase).
+    pub fn producer(&self, id: &str) -> Option<(usize, &Phase)> {
+        self.phases
+            .iter()
+            .enumerate()
+            .find(|(_, ph)| ph.artifact_id() == Some(id))
+    }
+
+    /// The plan a per-step phase iterates over: its first artifact input
+    /// whose template has `### Step N: Name` blocks.
+    pub fn plan_for<'p>(&self, phase: &'p Phase) -> Option<&'p Input> {
+        phase.inputs.iter().find(|input| match &input.kind {
+            InputKind::Artifact(id) => self
+                .producer(id)
+                .and_then(|(_, ph)| ph.output.as_ref())
+                .is_some_and(|o| !template::steps(&o.template).is_empty()),
+            _ => false,
+        })
+    }
+}
