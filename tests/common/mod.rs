@@ -1,0 +1,267 @@
+//! Shared test support: a real HTTP server speaking the OpenAI chat
+//! completions API with SSE streaming (wiremock), and helpers to run the
+//! `migagent` binary in an isolated folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub const API_KEY: &str = "sk-test-0123456789-secret-key";
+
+/// Drafts artifacts the way a cooperative model would: it fills the
+/// template in the request with text that names the artifact and the call
+/// number, so tests can trace which draft reached which request.
+pub struct FakeModel {
+    calls: Arc<AtomicUsize>,
+    /// Finish reason to report on every answer ("stop" unless a test wants
+    /// "length").
+    pub finish_reason: &'static str,
+}
+
+pub fn user_message(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|x| x["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn system_message(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|x| x["role"] == "system"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The artifact id a request drafts, from the `# Task: ID: Title` or
+/// `# Panel review: ID: Title` line the assembly templates write first.
+pub fn requested_artifact(user: &str) -> String {
+    let first = user.lines().next().unwrap_or_default();
+    let rest = first
+        .strip_prefix("# Task: ")
+        .or_else(|| first.strip_prefix("# Panel review: "))
+        .unwrap_or("");
+    rest.split(':').next().unwrap_or("").trim().to_string()
+}
+
+/// The template block of a draft request: the fenced block after
+/// "## Artifact template".
+pub fn template_in(user: &str) -> Option<String> {
+    let after = user.split("## Artifact template").nth(1)?;
+    let start = after.find("````markdown\n")? + "````markdown\n".len();
+    let end = after[start..].find("\n````")?;
+    Some(after[start..start + end].to_string())
+}
+
+fn fill(template: &str, marker: &str) -> String {
+    let mut out = String::new();
+    for line in template.lines() {
+        let mut l = String::new();
+        let mut rest = line;
+        while let Some(open) = rest.find('<') {
+            match rest[open..].find('>') {
+                Some(close) => {
+                    l.push_str(&rest[..open]);
+                    l.push_str(marker);
+                    rest = &rest[open + close + 1..];
+                }
+                None => break,
+            }
+        }
+        l.push_str(rest);
+        if l.trim() == "..." {
+            continue;
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+/// Splits text into SSE chunks the way servers stream: several deltas, one
+/// final chunk with the finish reason, a usage chunk, then `[DONE]`. The
+/// chunks omit `object`, as some local servers do.
+pub fn sse_body(text: &str, finish_reason: &str) -> String {
+    let mut body = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    for piece in chars.chunks(40) {
+        let s: String = piece.iter().collect();
+        let chunk = serde_json::json!({
+            "id": "chatcmpl-test", "model": "fake-model",
+            "choices": [{"index": 0, "delta": {"content": s}, "finish_reason": null}]
+        });
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    let last = serde_json::json!({
+        "id": "chatcmpl-test", "model": "fake-model",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]
+    });
+    body.push_str(&format!("data: {last}\n\n"));
+    let usage = serde_json::json!({
+        "id": "chatcmpl-test", "model": "fake-model", "choices": [],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+    });
+    body.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+    body
+}
+
+impl Respond for FakeModel {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let body: Value = match serde_json::from_slice(&request.body) {
+            Ok(v) => v,
+            Err(e) => return ResponseTemplate::new(400).set_body_string(format!("bad json: {e}")),
+        };
+        let user = user_message(&body);
+        let id = requested_artifact(&user);
+        let marker = format!("fake-{id}-call{n}");
+        let text = match template_in(&user) {
+            Some(template) => fill(&template, &marker),
+            None => format!(
+                "### Verified by evidence\n- {marker}\n\n### Not verified\n- none\n\n### Blocks sign-off\n- None\n"
+            ),
+        };
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/event-stream")
+            .set_body_string(sse_body(&text, self.finish_reason))
+    }
+}
+
+/// A running fake server and the requests it received.
+pub struct FakeServer {
+    pub server: MockServer,
+}
+
+impl FakeServer {
+    pub async fn start() -> FakeServer {
+        FakeServer::start_with("stop").await
+    }
+
+    pub async fn start_with(finish_reason: &'static str) -> FakeServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(FakeModel {
+                calls: Arc::new(AtomicUsize::new(0)),
+                finish_reason,
+            })
+            .mount(&server)
+            .await;
+        FakeServer { server }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
+    }
+
+    /// Chat request bodies received so far, in order.
+    pub async fn chat_requests(&self) -> Vec<(Value, Option<String>)> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.url.path() == "/v1/chat/completions")
+            .map(|r| {
+                let auth = r
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                (serde_json::from_slice(&r.body).unwrap_or(Value::Null), auth)
+            })
+            .collect()
+    }
+}
+
+/// An isolated place to run the binary: its own cwd, state folder and
+/// config folder, and a clean environment for the model settings.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("config")).expect("config dir");
+        Sandbox { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join(".migagent")
+    }
+
+    pub fn run_dir(&self, run_id: &str) -> PathBuf {
+        self.state_dir().join("runs").join(run_id)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    /// The binary, run in the sandbox with no inherited model settings.
+    pub fn cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_migagent"));
+        cmd.current_dir(self.dir.path())
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("MIGAGENT_STATE_DIR")
+            .env_remove("RUST_LOG")
+            .env("MIGAGENT_CONFIG_DIR", self.dir.path().join("config"))
+            .env("NO_COLOR", "1")
+            .env("USER", "tester")
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+}
+
+/// Runs a command to completion off the async runtime, returning its exit
+/// code, stdout and stderr.
+pub async fn run(mut cmd: std::process::Command) -> (i32, String, String) {
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("spawn migagent");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
