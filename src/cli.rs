@@ -320,7 +320,11 @@ impl Ctx {
             .base_url
             .clone()
             .or_else(|| recorded.map(|r| r.base_url.clone()))
-            .or_else(|| std::env::var("OPENAI_BASE_URL").ok().filter(|s| !s.is_empty()))
+            .or_else(|| {
+                std::env::var("OPENAI_BASE_URL")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
             .unwrap_or_else(|| m.base_url.clone());
         let model = args
             .model
@@ -362,15 +366,28 @@ pub fn main() -> std::process::ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_message(&e));
             std::process::ExitCode::FAILURE
         }
     }
 }
 
+/// The error and its causes, leaving out causes the message already quotes.
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "migagent=warn",
         1 => "migagent=info",
         _ => "migagent=debug",
     };
@@ -465,7 +482,10 @@ async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
     };
     for c in &args.context {
         if !c.is_file() {
-            bail!("context file {} does not exist or is not a file", c.display());
+            bail!(
+                "context file {} does not exist or is not a file",
+                c.display()
+            );
         }
     }
     let endpoint = ctx.endpoint(&args.model, None)?;
@@ -523,7 +543,9 @@ async fn drive(
             who: who(interaction.who.clone()),
         };
         let mut sink = TerminalSink::new();
-        engine.advance(client, Some(&mut reviewer), &mut sink).await?
+        engine
+            .advance(client, Some(&mut reviewer), &mut sink)
+            .await?
     } else {
         engine.advance(client, None, &mut ProgressSink).await?
     };
@@ -535,7 +557,10 @@ async fn drive(
             if !interaction.json {
                 println!("run: {run_id}");
                 println!("state: complete");
-                println!("artifacts: {}", engine.run_dir().join("artifacts").display());
+                println!(
+                    "artifacts: {}",
+                    engine.run_dir().join("artifacts").display()
+                );
             }
             0
         }
@@ -555,7 +580,9 @@ async fn drive(
             eprintln!("[{artifact}] awaits a decision. Read the draft, then one of:");
             eprintln!("  migagent approve {run_id}");
             eprintln!("  migagent revise {run_id} --feedback \"what to change\"");
-            eprintln!("  migagent decide {run_id} --option LABEL ...   (see `migagent status {run_id}`)");
+            eprintln!(
+                "  migagent decide {run_id} --option LABEL ...   (see `migagent status {run_id}`)"
+            );
             eprintln!("and `migagent resume {run_id}` to continue.");
             EXIT_AWAITING
         }
@@ -581,12 +608,19 @@ fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
         (None, _) => println!("Run {run}: {what}."),
     }
     match status.state.as_str() {
-        "complete" => println!("The workflow is complete. Artifacts: {}", engine.run_dir().join("artifacts").display()),
+        "complete" => println!(
+            "The workflow is complete. Artifacts: {}",
+            engine.run_dir().join("artifacts").display()
+        ),
         "awaiting_decision" => println!("The draft awaits a decision: migagent status {run}"),
         "ready_to_draft" => println!("Next: migagent resume {run}"),
         _ => {}
     }
-    Ok(if status.state == "aborted" { EXIT_ABORTED } else { 0 })
+    Ok(if status.state == "aborted" {
+        EXIT_ABORTED
+    } else {
+        0
+    })
 }
 
 fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
@@ -639,7 +673,9 @@ fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
         GateAction::Abort => Decision::Abort {
             option: label,
             by,
-            reason: args.reason.context("this option aborts: give --reason TEXT")?,
+            reason: args
+                .reason
+                .context("this option aborts: give --reason TEXT")?,
         },
     };
     drop(engine);
@@ -659,10 +695,16 @@ fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     if let Some(phase) = &status.phase {
         println!("phase:    {phase}");
     }
-    println!("model:    {} at {}", status.model.model, status.model.base_url);
+    println!(
+        "model:    {} at {}",
+        status.model.model, status.model.base_url
+    );
     if let Some(p) = &status.pending {
         println!();
-        println!("Awaiting a decision: [{}] {} (revision {})", p.artifact, p.title, p.revision);
+        println!(
+            "Awaiting a decision: [{}] {} (revision {})",
+            p.artifact, p.title, p.revision
+        );
         println!("  draft:   {}", p.path.display());
         if p.truncated {
             println!("  WARNING: the draft stopped at the token limit and is incomplete");
@@ -684,7 +726,10 @@ fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
                 .approved_by
                 .as_ref()
                 .map_or(String::new(), |b| format!(" by {b}"));
-            println!("  {:<10} {:<18} r{} {}{}", a.id, state, a.revision, a.title, by);
+            println!(
+                "  {:<10} {:<18} r{} {}{}",
+                a.id, state, a.revision, a.title, by
+            );
         }
     }
     Ok(0)
@@ -734,7 +779,10 @@ fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        println!("{:<48} {:<10} {:<9}{}", s.run_id, s.workflow.name, status, pending);
+        println!(
+            "{:<48} {:<10} {:<9}{}",
+            s.run_id, s.workflow.name, status, pending
+        );
     }
     Ok(0)
 }
@@ -743,11 +791,20 @@ fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
     let engine = Engine::open(&ctx.store, &args.run)?;
     let id = args.artifact.trim_matches(['[', ']']);
     let Some(rec) = engine.state().artifacts.iter().find(|a| a.id == id) else {
-        let known: Vec<&str> = engine.state().artifacts.iter().map(|a| a.id.as_str()).collect();
+        let known: Vec<&str> = engine
+            .state()
+            .artifacts
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
         bail!(
             "run '{}' has no artifact '{id}'; it has: {}",
             args.run,
-            if known.is_empty() { "none yet".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "none yet".to_string()
+            } else {
+                known.join(", ")
+            }
         );
     };
     let rel = if args.draft {
@@ -814,7 +871,11 @@ fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                 eprintln!(
                     "{} problem{} found.",
                     errors.diagnostics.len(),
-                    if errors.diagnostics.len() == 1 { "" } else { "s" }
+                    if errors.diagnostics.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
                 );
                 Ok(1)
             }
@@ -831,7 +892,11 @@ fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
 fn print_workflow(w: &crate::workflow::Workflow, library: &Library) {
     println!("Workflow: {}", w.name);
     println!("Source:   {}", w.source.display());
-    let roots: Vec<String> = library.roots().iter().map(|r| r.display().to_string()).collect();
+    let roots: Vec<String> = library
+        .roots()
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
     println!("Library:  {}, then built-in", roots.join(", "));
     if !w.description.is_empty() {
         println!();

@@ -88,10 +88,12 @@ impl Config {
             shown = path.display().to_string();
             merge(&mut value, parse_value(&text, &shown)?);
         }
-        value.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
-            path: shown,
-            message: e.to_string(),
-        })
+        value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                path: shown,
+                message: e.to_string(),
+            })
     }
 }
 

@@ -134,9 +134,15 @@ pub trait Reviewer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// A draft waits for a decision (exit code 10).
-    AwaitingDecision { artifact: String, path: PathBuf },
+    AwaitingDecision {
+        artifact: String,
+        path: PathBuf,
+    },
     /// The reviewer chose to save and quit at a gate.
-    Quit { artifact: String, path: PathBuf },
+    Quit {
+        artifact: String,
+        path: PathBuf,
+    },
     Complete,
     Aborted,
 }
@@ -327,7 +333,11 @@ impl Engine {
         if !output.per_step {
             return Ok(Some((index, None, output.id.clone())));
         }
-        let fresh = self.state.steps.as_ref().is_none_or(|s| s.phase_index != index);
+        let fresh = self
+            .state
+            .steps
+            .as_ref()
+            .is_none_or(|s| s.phase_index != index);
         if fresh {
             let plan_id = match self.loaded.workflow.plan_for(&phase).map(|i| &i.kind) {
                 Some(InputKind::Artifact(id)) => id.clone(),
@@ -371,7 +381,7 @@ impl Engine {
         }
         let phase = &self.loaded.workflow.phases[phase_index];
         let title = phase.output.as_ref().map_or(String::new(), |o| match step {
-            Some(s) => format!("{} ({})", o.title.replace(" N ", &format!(" {} ", s.number)), s.name),
+            Some(s) => format!("{} ({})", template::step_title(&o.title, s), s.name),
             None => o.title.clone(),
         });
         self.state.artifacts.push(ArtifactRecord {
@@ -443,7 +453,8 @@ impl Engine {
             let ri = self.record_index(&id, phase_index, step.as_ref());
             match self.state.artifacts[ri].state {
                 ArtifactState::Drafting => {
-                    self.draft(model, phase_index, step.as_ref(), ri, sink).await?;
+                    self.draft(model, phase_index, step.as_ref(), ri, sink)
+                        .await?;
                 }
                 ArtifactState::AwaitingDecision => {
                     let has_gate = self.loaded.workflow.phases[phase_index].gate.is_some();
@@ -473,21 +484,28 @@ impl Engine {
 
     fn draft_path(&self, ri: usize) -> PathBuf {
         let rec = &self.state.artifacts[ri];
-        rec.latest_draft()
-            .map_or_else(|| self.run.path().to_path_buf(), |d| self.run.path().join(&d.path))
+        rec.latest_draft().map_or_else(
+            || self.run.path().to_path_buf(),
+            |d| self.run.path().join(&d.path),
+        )
     }
 
     fn gate_view(&self, ri: usize) -> Result<GateView<'_>, EngineError> {
         let rec = &self.state.artifacts[ri];
         let phase = &self.loaded.workflow.phases[rec.phase_index];
-        let gate = phase.gate.as_ref().ok_or_else(|| EngineError::NothingPending {
-            run_id: self.state.run_id.clone(),
-            state: "phase has no gate".into(),
-        })?;
-        let draft = rec.latest_draft().ok_or_else(|| EngineError::NothingPending {
-            run_id: self.state.run_id.clone(),
-            state: "no draft yet".into(),
-        })?;
+        let gate = phase
+            .gate
+            .as_ref()
+            .ok_or_else(|| EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: "phase has no gate".into(),
+            })?;
+        let draft = rec
+            .latest_draft()
+            .ok_or_else(|| EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: "no draft yet".into(),
+            })?;
         let previous_text = match rec.drafts.len() {
             n if n >= 2 => Some(self.run.read(&rec.drafts[n - 2].path)?),
             _ => None,
@@ -522,10 +540,12 @@ impl Engine {
     /// Copies the latest draft to `artifacts/ID.md`.
     fn promote(&mut self, ri: usize) -> Result<(String, String, u32), EngineError> {
         let rec = &self.state.artifacts[ri];
-        let draft = rec.latest_draft().ok_or_else(|| EngineError::NothingPending {
-            run_id: self.state.run_id.clone(),
-            state: "no draft yet".into(),
-        })?;
+        let draft = rec
+            .latest_draft()
+            .ok_or_else(|| EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: "no draft yet".into(),
+            })?;
         let text = self.run.read(&draft.path)?;
         let rel = self.run.write(&rec.approved_path(), &text)?;
         Ok((rel, text, draft.revision))
@@ -607,6 +627,7 @@ impl Engine {
                         what: "an edited draft".into(),
                     });
                 }
+                let text = format!("{}\n", text.trim_end());
                 let template = self.template_for(ri);
                 let rec = &mut self.state.artifacts[ri];
                 let rev = rec.drafts.len() as u32 + 1;
@@ -746,7 +767,10 @@ impl Engine {
                 }
             }
             Decision::Abort { option, by, reason } => {
-                if let Some(label) = option.map(|o| pick(&Some(o), GateAction::Abort)).transpose()? {
+                if let Some(label) = option
+                    .map(|o| pick(&Some(o), GateAction::Abort))
+                    .transpose()?
+                {
                     self.journal(EventKind::Decided {
                         artifact: id,
                         revision,
@@ -852,7 +876,11 @@ impl Engine {
         Ok((inputs, missing))
     }
 
-    fn system_message(&self, phase: &Phase, persona: Option<String>) -> Result<String, EngineError> {
+    fn system_message(
+        &self,
+        phase: &Phase,
+        persona: Option<String>,
+    ) -> Result<String, EngineError> {
         let persona = match persona {
             Some(p) => p,
             None => match phase.directive(DirectiveKind::Persona) {
@@ -919,6 +947,13 @@ impl Engine {
             .map(|d| self.resolve_text(&d.path))
             .transpose()?;
         let rev = rec.drafts.len() as u32 + 1;
+        tracing::debug!(
+            artifact = %rec.id,
+            revision = rev,
+            inputs = inputs.len(),
+            missing = ?missing,
+            "assembling draft request"
+        );
 
         let (panel_info, findings, persona) = match phase.panel() {
             None => (None, Vec::new(), None),
@@ -937,7 +972,8 @@ impl Engine {
                     {
                         continue;
                     }
-                    let system = self.system_message(&phase, Some(self.resolve_text(&member.path)?))?;
+                    let system =
+                        self.system_message(&phase, Some(self.resolve_text(&member.path)?))?;
                     let user = self.prompts.review(&ReviewContext {
                         panel: info.clone(),
                         member: MemberInfo {
@@ -1143,7 +1179,14 @@ pub fn make_run_id(need: Option<&str>) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let hash = store::sha256_hex(format!("{nanos}{}{base}", std::process::id()).as_bytes());
-    format!("{date}-{}-{}", base.chars().take(40).collect::<String>().trim_end_matches('-'), &hash[..4])
+    format!(
+        "{date}-{}-{}",
+        base.chars()
+            .take(40)
+            .collect::<String>()
+            .trim_end_matches('-'),
+        &hash[..4]
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -1219,9 +1262,10 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
         .map(|rec| {
             let (path, sha) = match (&rec.approval, rec.latest_draft()) {
                 (Some(a), _) => (Some(run_dir.join(&a.path)), Some(a.sha256.clone())),
-                (None, Some(d)) if rec.state == ArtifactState::Accepted => {
-                    (Some(run_dir.join(rec.approved_path())), Some(d.sha256.clone()))
-                }
+                (None, Some(d)) if rec.state == ArtifactState::Accepted => (
+                    Some(run_dir.join(rec.approved_path())),
+                    Some(d.sha256.clone()),
+                ),
                 (None, Some(d)) => (Some(run_dir.join(&d.path)), Some(d.sha256.clone())),
                 (None, None) => (None, None),
             };

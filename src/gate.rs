@@ -99,7 +99,10 @@ impl TerminalReviewer {
                 let tokens = d
                     .completion_tokens
                     .map_or("? tokens".into(), |t| format!("{t} tokens"));
-                format!("drafted by {m}, {tokens}, {:.1} s", d.seconds.unwrap_or(0.0))
+                format!(
+                    "drafted by {m}, {tokens}, {:.1} s",
+                    d.seconds.unwrap_or(0.0)
+                )
             }
             (None, _) => "drafted".to_string(),
         };
@@ -192,7 +195,13 @@ impl TerminalReviewer {
         let color = use_color();
         let old = format!("revision {}", view.draft.revision.saturating_sub(1));
         let new = format!("revision {}", view.draft.revision);
-        for line in diff.unified_diff().context_radius(3).header(&old, &new).to_string().lines() {
+        for line in diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&old, &new)
+            .to_string()
+            .lines()
+        {
             let painted = match line.chars().next() {
                 Some('+') if color && !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
                 Some('-') if color && !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
@@ -207,7 +216,9 @@ impl TerminalReviewer {
             .extension(".md")
             .require_save(true)
             .edit(&view.draft_text)
-            .map_err(|e| EngineError::Review(format!("cannot run the editor ($VISUAL / $EDITOR): {e}")))?;
+            .map_err(|e| {
+                EngineError::Review(format!("cannot run the editor ($VISUAL / $EDITOR): {e}"))
+            })?;
         Ok(edited.filter(|t| t.trim() != view.draft_text.trim()))
     }
 }
@@ -260,9 +271,8 @@ impl Reviewer for TerminalReviewer {
                     })
                 }
                 GateAction::Revise => {
-                    let Some(feedback) = read_paragraph(
-                        "Feedback for the next draft (finish with an empty line):",
-                    )?
+                    let Some(feedback) =
+                        read_paragraph("Feedback for the next draft (finish with an empty line):")?
                     else {
                         return Ok(Decision::Quit);
                     };
@@ -277,7 +287,8 @@ impl Reviewer for TerminalReviewer {
                     });
                 }
                 GateAction::Rollback | GateAction::Abort => {
-                    let Some(reason) = read_paragraph("Reason (finish with an empty line):")? else {
+                    let Some(reason) = read_paragraph("Reason (finish with an empty line):")?
+                    else {
                         return Ok(Decision::Quit);
                     };
                     if reason.trim().is_empty() {
@@ -297,7 +308,9 @@ impl Reviewer for TerminalReviewer {
                             Some(a) if a.trim().eq_ignore_ascii_case("c") => {
                                 break AfterRollback::Continue
                             }
-                            Some(a) if a.trim().eq_ignore_ascii_case("a") => break AfterRollback::Abort,
+                            Some(a) if a.trim().eq_ignore_ascii_case("a") => {
+                                break AfterRollback::Abort
+                            }
                             Some(_) => println!("Please answer c or a."),
                         }
                     };

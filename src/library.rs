@@ -158,12 +158,11 @@ impl Library {
         for root in &self.roots {
             let candidate = root.join(&rel);
             if candidate.is_file() {
-                let text = std::fs::read_to_string(&candidate).map_err(|source| {
-                    LibraryError::Read {
+                let text =
+                    std::fs::read_to_string(&candidate).map_err(|source| LibraryError::Read {
                         path: candidate.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 return Ok(LibraryFile {
                     rel,
                     origin: Origin::File(candidate),
@@ -290,7 +289,10 @@ static LINK: LazyLock<Regex> = LazyLock::new(|| {
 pub fn parse_panel(file: &LibraryFile) -> (Panel, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let path = file.origin.as_path();
-    let base = Path::new(&file.rel).parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = Path::new(&file.rel)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let mut panel = Panel {
         title: String::new(),
         description: String::new(),
@@ -360,7 +362,9 @@ pub fn parse_panel(file: &LibraryFile) -> (Panel, Vec<Diagnostic>) {
         diagnostics.push(Diagnostic {
             file: path,
             line: 1,
-            message: "the panel has no moderator: add '## Moderator' with a '- [Name](persona.md)' line".into(),
+            message:
+                "the panel has no moderator: add '## Moderator' with a '- [Name](persona.md)' line"
+                    .into(),
         });
     }
     (panel, diagnostics)
@@ -372,7 +376,10 @@ mod tests {
 
     #[test]
     fn paths_are_normalised_and_escapes_refused() {
-        assert_eq!(normalize_rel("personas/panels/../sre.md").unwrap(), "personas/sre.md");
+        assert_eq!(
+            normalize_rel("personas/panels/../sre.md").unwrap(),
+            "personas/sre.md"
+        );
         assert!(normalize_rel("../x.md").is_err());
         assert!(normalize_rel("/etc/passwd").is_err());
     }
@@ -380,9 +387,18 @@ mod tests {
     #[test]
     fn root_is_the_folder_above_workflows() {
         let cwd = Path::new("/cwd");
-        assert_eq!(root_of_workflow(Path::new("/repo/workflows/m.md"), cwd), PathBuf::from("/repo"));
-        assert_eq!(root_of_workflow(Path::new("/repo/seeds/m.md"), cwd), PathBuf::from("/cwd"));
-        assert_eq!(root_of_workflow(Path::new("workflows/m.md"), cwd), PathBuf::from("/cwd"));
+        assert_eq!(
+            root_of_workflow(Path::new("/repo/workflows/m.md"), cwd),
+            PathBuf::from("/repo")
+        );
+        assert_eq!(
+            root_of_workflow(Path::new("/repo/seeds/m.md"), cwd),
+            PathBuf::from("/cwd")
+        );
+        assert_eq!(
+            root_of_workflow(Path::new("workflows/m.md"), cwd),
+            PathBuf::from("/cwd")
+        );
     }
 
     #[test]
@@ -394,7 +410,10 @@ mod tests {
         };
         let (panel, diags) = parse_panel(&file);
         assert!(diags.is_empty(), "{diags:?}");
-        assert_eq!(panel.moderator.unwrap().path, "personas/panels/moderator.md");
+        assert_eq!(
+            panel.moderator.unwrap().path,
+            "personas/panels/moderator.md"
+        );
         assert_eq!(panel.participants[0].path, "personas/operations/sre.md");
         assert_eq!(panel.participants[0].focus, "ops");
     }

@@ -248,11 +248,11 @@ impl OpenAiCompatible {
             E::ApiError(api) => ModelError::Server {
                 base_url,
                 status: api.status_code.to_string(),
-                message: api.api_error.to_string(),
+                message: one_line(&api.api_error.to_string(), 300),
             },
             E::JSONDeserialize(err, content) => ModelError::BadResponse {
                 base_url,
-                message: format!("{err}; received: {}", truncate(&content, 300)),
+                message: format!("{err}; received: {}", one_line(&content, 300)),
             },
             E::StreamError(err) => {
                 let text = err.to_string();
@@ -285,6 +285,11 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Server error bodies can be whole HTML pages; a message needs one line.
+fn one_line(s: &str, max: usize) -> String {
+    truncate(&s.split_whitespace().collect::<Vec<_>>().join(" "), max)
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -344,6 +349,14 @@ impl ModelClient for OpenAiCompatible {
         sink: &mut dyn TokenSink,
     ) -> Result<Completion, ModelError> {
         let started = Instant::now();
+        tracing::info!(
+            base_url = %self.endpoint.base_url,
+            model = %self.endpoint.model,
+            purpose = %request.purpose,
+            system_chars = request.system.len(),
+            user_chars = request.user.len(),
+            "sending chat completion request"
+        );
         sink.started(&request.purpose);
         let body = self.request_body(request);
         let mut stream = self
@@ -388,6 +401,14 @@ impl ModelClient for OpenAiCompatible {
             }
         }
         completion.seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            purpose = %request.purpose,
+            seconds = completion.seconds,
+            prompt_tokens = ?completion.prompt_tokens,
+            completion_tokens = ?completion.completion_tokens,
+            finish_reason = ?completion.finish_reason,
+            "completion finished"
+        );
         sink.finished(&completion);
         if completion.text.trim().is_empty() {
             return Err(ModelError::Empty {
@@ -412,7 +433,10 @@ mod tests {
             r#"{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":""}]}"#,
         )
         .unwrap();
-        assert_eq!(c.choices[0].delta.as_ref().unwrap().content.as_deref(), Some("hi"));
+        assert_eq!(
+            c.choices[0].delta.as_ref().unwrap().content.as_deref(),
+            Some("hi")
+        );
         assert_eq!(c.choices[0].finish_reason.as_deref(), Some(""));
     }
 

@@ -227,7 +227,10 @@ mod tests {
             "FEEDBACK-TEXT",
         ]
         .iter()
-        .map(|needle| text.find(needle).unwrap_or_else(|| panic!("{needle} missing in\n{text}")))
+        .map(|needle| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing in\n{text}"))
+        })
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
     }
@@ -237,7 +240,10 @@ mod tests {
         let text = assembler()
             .system(&SystemContext {
                 workflow: "W".into(),
-                phase: PhaseInfo { number: 3, name: "Plan".into() },
+                phase: PhaseInfo {
+                    number: 3,
+                    name: "Plan".into(),
+                },
                 persona: "PRIMARY".into(),
                 secondary: Some("SECONDARY".into()),
             })

@@ -27,7 +27,7 @@ pub enum StoreError {
     },
     #[error("run '{run_id}' not found under {dir}; see `migagent list`")]
     NoSuchRun { run_id: String, dir: PathBuf },
-    #[error("run '{run_id}' already exists under {dir}; pick another --run-id")]
+    #[error("run '{run_id}' already exists under {dir}; continue it with `migagent resume {run_id}`, or pick another --run-id")]
     RunExists { run_id: String, dir: PathBuf },
     #[error("run '{run_id}' is in use by another migagent process; wait for it to finish")]
     Locked { run_id: String },
@@ -37,11 +37,16 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("'{0}' is not a valid run id: use letters, digits, '-', '_' and '.', not starting with '.'")]
+    #[error(
+        "'{0}' is not a valid run id: use letters, digits, '-', '_' and '.', not starting with '.'"
+    )]
     BadRunId(String),
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         action,
         path: path.to_path_buf(),
@@ -54,7 +59,10 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Erro
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create", dir))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
@@ -95,7 +103,9 @@ pub fn validate_run_id(id: &str) -> Result<(), StoreError> {
     let ok = !id.is_empty()
         && id.len() <= 100
         && !id.starts_with('.')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
@@ -532,7 +542,10 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "two");
-        let names: Vec<_> = fs::read_dir(dir.path().join("a")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path().join("a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1);
     }
 

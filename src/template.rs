@@ -23,7 +23,9 @@ impl FenceTracker {
                 self.open = Some((m, run));
                 true
             }
-            (Some((m, n)), Some(c)) if c == m && run >= n && t.trim_end().chars().all(|x| x == m) => {
+            (Some((m, n)), Some(c))
+                if c == m && run >= n && t.trim_end().chars().all(|x| x == m) =>
+            {
                 self.open = None;
                 true
             }
@@ -109,7 +111,9 @@ pub fn missing_sections(template: &str, draft: &str) -> Vec<String> {
     let drafted: Vec<String> = headings(draft).iter().map(|h| normalize(&h.text)).collect();
     let mut missing = Vec::new();
     let template_headings = headings(template);
-    let first_step = template_headings.iter().position(|h| STEP.is_match(&h.text));
+    let first_step = template_headings
+        .iter()
+        .position(|h| STEP.is_match(&h.text));
     for (i, h) in template_headings.iter().enumerate() {
         // Only the first of a template's repeated step blocks is required:
         // a plan may have any number of steps.
@@ -126,9 +130,8 @@ pub fn missing_sections(template: &str, draft: &str) -> Vec<String> {
     missing
 }
 
-static STEP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^Step\s+(\d+)\s*[:.\-—]\s*(.*)$").expect("static regex")
-});
+static STEP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Step\s+(\d+)\s*[:.\-—]\s*(.*)$").expect("static regex"));
 
 /// One step of a plan, from a `### Step N: Name` heading.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -185,6 +188,15 @@ pub fn step_template(template: &str, step: &Step) -> String {
     template.replace("Step N", &format!("Step {}", step.number))
 }
 
+/// The title of one step's artifact: `Step N Result` becomes `Step 3 Result`.
+pub fn step_title(title: &str, step: &Step) -> String {
+    title
+        .split(' ')
+        .map(|w| if w == "N" { step.number.to_string() } else { w.to_string() })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The artifact id of one step: `MIG-4.N` becomes `MIG-4.3`.
 pub fn step_artifact_id(pattern: &str, step: &Step) -> String {
     match pattern.strip_suffix(".N") {
@@ -201,7 +213,8 @@ pub fn strip_outer_fence(draft: &str) -> String {
     if lines.len() >= 2 {
         let first = lines[0].trim();
         let last = lines[lines.len() - 1].trim();
-        let opens = first.starts_with("```") && first[3..].chars().all(|c| c.is_ascii_alphanumeric());
+        let opens =
+            first.starts_with("```") && first[3..].chars().all(|c| c.is_ascii_alphanumeric());
         if opens && last == "```" {
             let inner = &lines[1..lines.len() - 1];
             if !inner.iter().any(|l| l.trim_start().starts_with("```")) {
@@ -222,13 +235,18 @@ mod tests {
 
     #[test]
     fn missing_sections_names_what_the_draft_lacks() {
-        let draft = "## Pre-Migration Checklist\n- [ ] db backup\n## Steps\n### Step 1: Freeze writes\n";
-        assert_eq!(missing_sections(PLAN_TEMPLATE, draft), vec!["## Point of No Return"]);
+        let draft =
+            "## Pre-Migration Checklist\n- [ ] db backup\n## Steps\n### Step 1: Freeze writes\n";
+        assert_eq!(
+            missing_sections(PLAN_TEMPLATE, draft),
+            vec!["## Point of No Return"]
+        );
     }
 
     #[test]
     fn a_plan_with_one_step_is_complete() {
-        let draft = "## Pre-Migration Checklist\n## Steps\n### Step 1: Freeze\n## Point of No Return\nNone";
+        let draft =
+            "## Pre-Migration Checklist\n## Steps\n### Step 1: Freeze\n## Point of No Return\nNone";
         assert!(missing_sections(PLAN_TEMPLATE, draft).is_empty());
     }
 
@@ -238,8 +256,14 @@ mod tests {
         assert_eq!(
             steps(plan),
             vec![
-                Step { number: 1, name: "Freeze writes".into() },
-                Step { number: 2, name: "Copy data".into() }
+                Step {
+                    number: 1,
+                    name: "Freeze writes".into()
+                },
+                Step {
+                    number: 2,
+                    name: "Copy data".into()
+                }
             ]
         );
     }
@@ -247,7 +271,10 @@ mod tests {
     #[test]
     fn outer_markdown_fence_is_removed() {
         assert_eq!(strip_outer_fence("```markdown\n## A\nx\n```"), "## A\nx\n");
-        assert_eq!(strip_outer_fence("## A\n```\ncode\n```\n"), "## A\n```\ncode\n```\n");
+        assert_eq!(
+            strip_outer_fence("## A\n```\ncode\n```\n"),
+            "## A\n```\ncode\n```\n"
+        );
     }
 
     #[test]
@@ -262,14 +289,26 @@ mod tests {
     #[test]
     fn step_section_stops_at_the_next_step() {
         let plan = "## Steps\n### Step 1: A\n- **Action:** a\n### Step 2: B\n- **Action:** b\n## Point of No Return\nx";
-        let s = step_section(plan, &Step { number: 2, name: "B".into() });
+        let s = step_section(
+            plan,
+            &Step {
+                number: 2,
+                name: "B".into(),
+            },
+        );
         assert_eq!(s, "### Step 2: B\n- **Action:** b");
     }
 
     #[test]
     fn step_ids_and_templates_are_instantiated() {
-        let step = Step { number: 3, name: "Cut over".into() };
+        let step = Step {
+            number: 3,
+            name: "Cut over".into(),
+        };
         assert_eq!(step_artifact_id("MIG-4.N", &step), "MIG-4.3");
-        assert_eq!(step_template("## Step N: <Name>", &step), "## Step 3: <Name>");
+        assert_eq!(
+            step_template("## Step N: <Name>", &step),
+            "## Step 3: <Name>"
+        );
     }
 }

@@ -43,7 +43,7 @@ pub fn load_file(file: LibraryFile, library: Library) -> Result<LoadedWorkflow, 
     let path = file.origin.as_path();
     let (workflow, mut diagnostics) = workflow::parse_lenient(&file.text, &path);
     diagnostics.extend(validate(&workflow, &library));
-    diagnostics.sort_by(|a, b| (a.file.clone(), a.line).cmp(&(b.file.clone(), b.line)));
+    diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     diagnostics.dedup();
     if diagnostics.is_empty() {
         Ok(LoadedWorkflow {
@@ -75,10 +75,14 @@ pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for phase in &workflow.phases {
         if let Some(output) = &phase.output {
-            if let Some(first) = ids.insert(output.id.as_str(), output.line) {
+            let first = *ids.entry(output.id.as_str()).or_insert(output.line);
+            if first != output.line {
                 error(
                     output.line,
-                    format!("artifact id '{}' is already produced at line {first}", output.id),
+                    format!(
+                        "artifact id '{}' is already produced at line {first}",
+                        output.id
+                    ),
                 );
             }
         }
@@ -90,7 +94,10 @@ pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
             match library.resolve(&directive.path) {
                 Err(e) => error(directive.line, format!("{}: {e}", directive.kind.label())),
                 Ok(found) => {
-                    if matches!(directive.kind, DirectiveKind::Panel | DirectiveKind::RoundTable) {
+                    if matches!(
+                        directive.kind,
+                        DirectiveKind::Panel | DirectiveKind::RoundTable
+                    ) {
                         let (panel, diags) = library::parse_panel(&found);
                         panel_diagnostics.extend(diags);
                         let members = panel.moderator.iter().chain(panel.participants.iter());
@@ -112,7 +119,10 @@ pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
         {
             error(
                 phase.line,
-                format!("phase {} has a secondary persona but no 'Adopt persona'", phase.number),
+                format!(
+                    "phase {} has a secondary persona but no 'Adopt persona'",
+                    phase.number
+                ),
             );
         }
 

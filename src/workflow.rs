@@ -239,15 +239,18 @@ impl GateAction {
             Some(GateAction::Rollback)
         } else if l.contains("abort") || d.starts_with("abort") {
             Some(GateAction::Abort)
-        } else if l.starts_with("approve") || d.contains("proceed") || d.contains("is complete") {
-            Some(GateAction::Proceed)
         } else if l.contains("revise")
             || d.contains("re-present")
             || d.contains("re-validate")
             || d.contains("revise")
+            || d.contains("rework")
             || d.contains("redo")
+            || d.contains("not proceed")
         {
+            // Checked before "proceed": "do not proceed; re-present" revises.
             Some(GateAction::Revise)
+        } else if l.starts_with("approve") || d.contains("proceed") || d.contains("is complete") {
+            Some(GateAction::Proceed)
         } else {
             None
         }
@@ -262,6 +265,11 @@ static BOLD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\*\*(.+?)\*\*").expect("static regex"));
 static BRACKET_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"`\[([^\]`]+)\]").expect("static regex"));
+/// An artifact reference anywhere in an input item, with or without
+/// backticks: `[MIG-1]`, [MIG-4.N].
+static INPUT_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[([A-Za-z][A-Za-z0-9_]*-\d+(?:\.(?:N|\d+))?)\]").expect("static regex")
+});
 static DIRECTIVE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^>\s*\*\*(.+?):?\*\*:?\s*(.*)$").expect("static regex"));
 static ARTIFACT_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -390,7 +398,9 @@ pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
         } else if title.to_lowercase().starts_with("phase") {
             p.error(
                 heading.no,
-                format!("'## {title}' looks like a phase but is not of the form '## Phase N: Name'"),
+                format!(
+                    "'## {title}' looks like a phase but is not of the form '## Phase N: Name'"
+                ),
             );
         }
     }
@@ -402,7 +412,10 @@ pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
         );
     }
     if phases.is_empty() {
-        p.error(1, "no '## Phase N: Name' sections: a workflow needs at least one phase");
+        p.error(
+            1,
+            "no '## Phase N: Name' sections: a workflow needs at least one phase",
+        );
     }
     cross_check(&mut p, &overview, &phases);
 
@@ -455,7 +468,12 @@ fn parse_overview(p: &mut Parser, body: &[Line<'_>]) -> Vec<OverviewEntry> {
                 format!("phase list item '{name}' names no artifact; add '→ `[ID]`'"),
             );
         }
-        let gate = match bolds.iter().skip(1).map(|b| b.to_lowercase()).find(|b| b.contains("gate")) {
+        let gate = match bolds
+            .iter()
+            .skip(1)
+            .map(|b| b.to_lowercase())
+            .find(|b| b.contains("gate"))
+        {
             None => GateKind::None,
             Some(g) if g.contains("per-step") || g.contains("per step") => GateKind::PerStep,
             Some(g) if g == "gate" => GateKind::Gate,
@@ -516,8 +534,18 @@ fn parse_phase(p: &mut Parser, number: u32, name: String, line: usize, body: &[L
             }
         }
     }
-    if phase.output.is_none() && !subsections.iter().any(|(h, _)| h.is_some_and(|h| heading_text(&h, 3).to_lowercase().starts_with("output"))) {
-        p.error(line, format!("phase {number} ('{}') has no '### Output' section", phase.name));
+    if phase.output.is_none()
+        && !subsections.iter().any(|(h, _)| {
+            h.is_some_and(|h| heading_text(&h, 3).to_lowercase().starts_with("output"))
+        })
+    {
+        p.error(
+            line,
+            format!(
+                "phase {number} ('{}') has no '### Output' section",
+                phase.name
+            ),
+        );
     }
     phase
 }
@@ -560,7 +588,10 @@ fn parse_directives(p: &mut Parser, phase: &mut Phase, lines: &[Line<'_>]) {
             }),
             None => p.error(
                 line.no,
-                format!("'{}' needs a file path in backticks, e.g. `personas/x.md`", kind.label()),
+                format!(
+                    "'{}' needs a file path in backticks, e.g. `personas/x.md`",
+                    kind.label()
+                ),
             ),
         }
     }
@@ -574,19 +605,16 @@ fn parse_inputs(lines: &[Line<'_>]) -> Vec<Input> {
             continue;
         };
         let item = item.trim();
-        let kind = match BRACKET_ID.captures(item) {
-            Some(caps) if item.to_lowercase().starts_with("all ") => {
-                InputKind::AllSteps(caps[1].trim().to_string())
-            }
-            Some(caps) if item.starts_with('`') => {
-                let id = caps[1].trim().to_string();
-                if id.ends_with(".N") {
+        let kind = match INPUT_REF.captures(item) {
+            Some(caps) => {
+                let id = caps[1].to_string();
+                if id.ends_with(".N") || item.to_lowercase().starts_with("all ") {
                     InputKind::AllSteps(id)
                 } else {
                     InputKind::Artifact(id)
                 }
             }
-            _ => InputKind::FreeText,
+            None => InputKind::FreeText,
         };
         inputs.push(Input {
             kind,
@@ -597,7 +625,12 @@ fn parse_inputs(lines: &[Line<'_>]) -> Vec<Input> {
     inputs
 }
 
-fn parse_output(p: &mut Parser, heading_line: usize, per_step: bool, lines: &[Line<'_>]) -> Option<Output> {
+fn parse_output(
+    p: &mut Parser,
+    heading_line: usize,
+    per_step: bool,
+    lines: &[Line<'_>],
+) -> Option<Output> {
     let Some((idx, caps)) = lines
         .iter()
         .enumerate()
@@ -621,7 +654,9 @@ fn parse_output(p: &mut Parser, heading_line: usize, per_step: bool, lines: &[Li
     if per_step && !id.ends_with(".N") {
         p.error(
             artifact_line,
-            format!("a per-step output's artifact id must end in '.N' (e.g. '{id}.N'), found '{id}'"),
+            format!(
+                "a per-step output's artifact id must end in '.N' (e.g. '{id}.N'), found '{id}'"
+            ),
         );
     }
     if !per_step && id.ends_with(".N") {
@@ -648,7 +683,12 @@ fn parse_output(p: &mut Parser, heading_line: usize, per_step: bool, lines: &[Li
             String::new()
         }
     };
-    if template.trim().is_empty() && !p.diagnostics.iter().any(|d| d.line >= artifact_line && d.message.contains(&id)) {
+    if template.trim().is_empty()
+        && !p
+            .diagnostics
+            .iter()
+            .any(|d| d.line >= artifact_line && d.message.contains(&id))
+    {
         p.error(artifact_line, format!("the template of '{id}' is empty"));
     }
     Some(Output {
@@ -690,7 +730,10 @@ fn parse_gate(p: &mut Parser, heading_line: usize, per_step: bool, lines: &[Line
         }
     }
     if criteria.is_empty() {
-        p.error(heading_line, "the gate has no '**Approval criteria:**' line");
+        p.error(
+            heading_line,
+            "the gate has no '**Approval criteria:**' line",
+        );
     }
     if !options.iter().any(|o| o.action == GateAction::Proceed) {
         p.error(
@@ -711,12 +754,19 @@ fn cross_check(p: &mut Parser, overview: &[OverviewEntry], phases: &[Phase]) {
     let mut seen_numbers = std::collections::HashSet::new();
     for (i, phase) in phases.iter().enumerate() {
         if !seen_numbers.insert(phase.number) {
-            p.error(phase.line, format!("phase number {} is used twice", phase.number));
+            p.error(
+                phase.line,
+                format!("phase number {} is used twice", phase.number),
+            );
         }
         if i > 0 && phase.number <= phases[i - 1].number {
             p.error(
                 phase.line,
-                format!("phase {} comes after phase {}; number phases in order", phase.number, phases[i - 1].number),
+                format!(
+                    "phase {} comes after phase {}; number phases in order",
+                    phase.number,
+                    phases[i - 1].number
+                ),
             );
         }
         let gate_kind = match &phase.gate {
@@ -782,7 +832,10 @@ fn cross_check(p: &mut Parser, overview: &[OverviewEntry], phases: &[Phase]) {
         if !phases.iter().any(|ph| ph.number == entry.number) {
             p.error(
                 entry.line,
-                format!("phase {} ('{}') is listed but has no '## Phase {}: {}' section", entry.number, entry.name, entry.number, entry.name),
+                format!(
+                    "phase {} ('{}') is listed but has no '## Phase {}: {}' section",
+                    entry.number, entry.name, entry.number, entry.name
+                ),
             );
         }
     }
