@@ -1297,3 +1297,304 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
         updated_at: state.updated_at.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::model::Silent;
+
+    const TINY: &str = r#"# Workflow: Tiny
+
+A workflow with an ungated phase, a gated plan and a per-step phase.
+
+## Phases
+
+1. **Notes** → `[T-1]`
+2. **Plan** → `[T-2]` — **GATE**
+3. **Do** → `[T-3.N]` — **per-step GATE**
+
+## Phase 1: Notes
+
+> **Adopt persona:** `personas/operations/sre.md`
+
+### Input
+
+- Migration need
+
+### Process
+
+Take notes.
+
+### Output
+
+**Artifact `[T-1]: Notes`**
+
+```
+## Notes
+<notes>
+```
+
+## Phase 2: Plan
+
+### Input
+
+- `[T-1]: Notes`
+
+### Process
+
+Plan the steps.
+
+### Output
+
+**Artifact `[T-2]: Plan`**
+
+```
+## Steps
+
+### Step 1: <Name>
+- **Action:** <what>
+```
+
+### GATE
+
+**Approval criteria:** The plan is good.
+
+- **Approved** → proceed to Phase 3
+- **Revise** → re-present `[T-2]`
+
+## Phase 3: Do
+
+### Input
+
+- `[T-2]: Plan`
+
+### Process
+
+Report the step.
+
+### Output (per step)
+
+**Artifact `[T-3.N]: Step N Result`**
+
+```
+## Step N: <Name>
+
+### Status
+<Complete / Rolled back>
+```
+
+### GATE (per step)
+
+**Approval criteria:** The step is done.
+
+- **Approved** → proceed to next step
+- **Rollback** → undo step, assess whether to continue or abort
+"#;
+
+    /// A model that answers from a script and keeps every request.
+    struct ScriptedModel {
+        requests: RefCell<Vec<ChatRequest>>,
+    }
+
+    impl ModelClient for ScriptedModel {
+        fn base_url(&self) -> &str {
+            "http://model.test/v1"
+        }
+        fn model_name(&self) -> &str {
+            "scripted"
+        }
+        async fn complete(
+            &self,
+            request: &ChatRequest,
+            _sink: &mut dyn TokenSink,
+        ) -> Result<Completion, ModelError> {
+            self.requests.borrow_mut().push(request.clone());
+            let text = if request.purpose.starts_with("T-1") {
+                "## Notes\nNOTES-TEXT\n".to_string()
+            } else if request.purpose.starts_with("T-2") {
+                "```markdown\n## Steps\n\n### Step 1: Alpha\n- **Action:** a\n\n### Step 2: Beta\n- **Action:** b\n```".to_string()
+            } else {
+                format!("## {}\n\n### Status\nComplete\n", request.purpose)
+            };
+            Ok(Completion {
+                text,
+                model: "scripted".into(),
+                prompt_tokens: Some(1),
+                completion_tokens: Some(2),
+                seconds: 0.0,
+                finish_reason: Some("stop".into()),
+            })
+        }
+    }
+
+    /// A person who answers from a script and notes what each gate showed.
+    struct ScriptedReviewer {
+        answers: VecDeque<Decision>,
+        seen: Vec<(String, u32)>,
+    }
+
+    impl Reviewer for ScriptedReviewer {
+        fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError> {
+            self.seen
+                .push((view.artifact.id.clone(), view.draft.revision));
+            Ok(self.answers.pop_front().unwrap_or(Decision::Quit))
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, Engine, ScriptedModel) {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Library::new(dir.path().to_path_buf());
+        let file = library::LibraryFile {
+            rel: "tiny.md".into(),
+            origin: Origin::File(dir.path().join("tiny.md")),
+            text: TINY.into(),
+        };
+        let loaded = validate::load_file(file, library).unwrap();
+        let store = RunStore::new(&dir.path().join("state"));
+        let engine = Engine::start(
+            loaded,
+            &store,
+            RunStart {
+                run_id: "r",
+                need: Some("NEED-TEXT".into()),
+                contexts: &[],
+                model: ModelRecord {
+                    base_url: "http://model.test/v1".into(),
+                    model: "scripted".into(),
+                },
+            },
+        )
+        .unwrap();
+        let model = ScriptedModel {
+            requests: RefCell::new(Vec::new()),
+        };
+        (dir, engine, model)
+    }
+
+    fn events(engine: &Engine) -> Vec<String> {
+        engine
+            .run
+            .read_journal()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_ungated_phase_is_accepted_and_feeds_the_next_one() {
+        let (_dir, mut engine, model) = setup();
+        let outcome = engine.advance(&model, None, &mut Silent).await.unwrap();
+        assert!(
+            matches!(outcome, Outcome::AwaitingDecision { ref artifact, .. } if artifact == "T-2")
+        );
+        assert!(events(&engine).contains(&"accepted".to_string()));
+        let requests = model.requests.borrow().clone();
+        assert_eq!(requests.len(), 2);
+        assert!(requests[0].user.contains("NEED-TEXT"));
+        assert!(requests[1].user.contains("NOTES-TEXT"));
+        assert!(
+            !requests[1].user.contains("NEED-TEXT"),
+            "T-2 does not declare the need"
+        );
+
+        // Without a decision, advancing again drafts nothing.
+        engine.advance(&model, None, &mut Silent).await.unwrap();
+        assert_eq!(model.requests.borrow().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn edits_steps_and_a_rollback_that_aborts() {
+        let (_dir, mut engine, model) = setup();
+        let mut reviewer = ScriptedReviewer {
+            answers: VecDeque::from([
+                Decision::Edit {
+                    by: "ana".into(),
+                    text: "## Steps\n\n### Step 1: Alpha\n\n### Step 2: Gamma\n".into(),
+                },
+                Decision::Proceed {
+                    option: None,
+                    by: "ana".into(),
+                    note: None,
+                },
+                Decision::Proceed {
+                    option: Some("approved".into()),
+                    by: "ana".into(),
+                    note: None,
+                },
+                Decision::Rollback {
+                    option: None,
+                    by: "ana".into(),
+                    reason: "disk filled".into(),
+                    then: AfterRollback::Abort,
+                },
+            ]),
+            seen: Vec::new(),
+        };
+        let outcome = engine
+            .advance(&model, Some(&mut reviewer), &mut Silent)
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::Aborted);
+        assert_eq!(
+            reviewer.seen,
+            vec![
+                ("T-2".to_string(), 1),
+                ("T-2".to_string(), 2),
+                ("T-3.1".to_string(), 1),
+                ("T-3.2".to_string(), 1)
+            ]
+        );
+        // The approved plan is the person's edit, and its steps drive phase 3.
+        let plan = engine.run.read("artifacts/T-2.md").unwrap();
+        assert!(plan.contains("Gamma"));
+        let last = model.requests.borrow().last().unwrap().user.clone();
+        assert!(last.contains("step 2 of the plan: Gamma"), "{last}");
+        assert_eq!(engine.status().state, "aborted");
+        let ev = events(&engine);
+        assert!(ev.contains(&"edited".to_string()));
+        assert!(ev.contains(&"rolled_back".to_string()));
+        assert_eq!(ev.last().map(String::as_str), Some("aborted"));
+    }
+
+    #[tokio::test]
+    async fn quitting_at_a_gate_decides_nothing() {
+        let (_dir, mut engine, model) = setup();
+        let mut reviewer = ScriptedReviewer {
+            answers: VecDeque::from([Decision::Quit]),
+            seen: Vec::new(),
+        };
+        let outcome = engine
+            .advance(&model, Some(&mut reviewer), &mut Silent)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Quit { ref artifact, .. } if artifact == "T-2"));
+        assert!(!events(&engine).contains(&"decided".to_string()));
+        assert_eq!(engine.status().state, "awaiting_decision");
+    }
+
+    #[tokio::test]
+    async fn a_decision_must_match_the_option_it_names() {
+        let (_dir, mut engine, model) = setup();
+        engine.advance(&model, None, &mut Silent).await.unwrap();
+        let err = engine
+            .apply(Decision::Proceed {
+                option: Some("Revise".into()),
+                by: "ana".into(),
+                note: None,
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("no option 'Revise'"), "{err}");
+        assert_eq!(engine.status().state, "awaiting_decision");
+    }
+
+    #[test]
+    fn run_ids_are_readable() {
+        let id = make_run_id(Some("Upgrade PostgreSQL 12 to 16!"));
+        assert!(id.contains("-upgrade-postgresql-12-to-16-"), "{id}");
+        assert!(store::validate_run_id(&id).is_ok());
+    }
+}

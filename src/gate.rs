@@ -75,14 +75,14 @@ fn read_line(prompt: &str) -> Result<Option<String>, EngineError> {
     Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
 }
 
-/// Reads lines until an empty line or end of input.
+/// Reads lines until an empty line. End of input returns `None`, even after
+/// some lines: only a finished answer counts as a decision.
 fn read_paragraph(prompt: &str) -> Result<Option<String>, EngineError> {
     println!("{prompt}");
     let mut lines = Vec::new();
     loop {
         match read_line("  | ")? {
-            None if lines.is_empty() => return Ok(None),
-            None => break,
+            None => return Ok(None),
             Some(l) if l.trim().is_empty() => break,
             Some(l) => lines.push(l),
         }

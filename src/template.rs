@@ -192,7 +192,13 @@ pub fn step_template(template: &str, step: &Step) -> String {
 pub fn step_title(title: &str, step: &Step) -> String {
     title
         .split(' ')
-        .map(|w| if w == "N" { step.number.to_string() } else { w.to_string() })
+        .map(|w| {
+            if w == "N" {
+                step.number.to_string()
+            } else {
+                w.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -1,0 +1,417 @@
+//! The gate at a real terminal: `migagent run` in a pseudo-terminal, with a
+//! person answering the menu. Each test drives the binary through expectrl,
+//! then checks what the run left on disk.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{user_message, FakeServer, Sandbox, API_KEY};
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession;
+use expectrl::{Eof, Expect, Regex};
+use serde_json::Value;
+
+const NEED: &str = "Upgrade the billing database from PostgreSQL 12 to 16";
+const RUN_ID: &str = "pty";
+const FEEDBACK: &str = "Include the reporting replica";
+/// Long enough for a slow build machine, short enough that a hang fails.
+const EXPECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The binary in a pseudo-terminal, with everything it printed so far kept
+/// for failure messages.
+struct Pty {
+    session: OsSession,
+    seen: String,
+}
+
+impl Pty {
+    /// Spawns `cmd` with the pty as stdin, stdout and stderr.
+    fn spawn(mut cmd: Command) -> Pty {
+        // The sandbox command reads from /dev/null; the child must inherit
+        // the pty that expectrl installs as its standard streams instead.
+        cmd.stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        let mut session = OsSession::spawn(cmd).expect("spawn migagent in a pty");
+        session.set_expect_timeout(Some(EXPECT_TIMEOUT));
+        Pty {
+            session,
+            seen: String::new(),
+        }
+    }
+
+    /// Whatever the child printed that no expectation consumed yet, without
+    /// waiting for more.
+    fn unread(&mut self) -> String {
+        match self.session.check(Regex(r"(?s).+")) {
+            Ok(c) => String::from_utf8_lossy(c.as_bytes()).into_owned(),
+            Err(e) => format!("<{e}>"),
+        }
+    }
+
+    /// Waits for `needle` and returns the output up to and including it.
+    fn expect(&mut self, needle: &str) -> String {
+        match self.session.expect(needle) {
+            Ok(c) => {
+                let text = String::from_utf8_lossy(c.as_bytes()).into_owned();
+                self.seen.push_str(&text);
+                text
+            }
+            Err(e) => {
+                let rest = self.unread();
+                panic!(
+                    "expected {needle:?} on the terminal: {e}\n--- output so far ---\n{}{rest}\n---",
+                    self.seen
+                )
+            }
+        }
+    }
+
+    /// Waits for the gate menu of `artifact` and its prompt.
+    fn menu(&mut self, artifact: &str) -> String {
+        let mut text = self.expect(&format!("Decide on [{artifact}]:"));
+        text.push_str(&self.expect("Save and quit"));
+        text.push_str(&self.expect("> "));
+        text
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.session
+            .send(bytes)
+            .unwrap_or_else(|e| panic!("cannot write {bytes:?} to the pty: {e}"));
+    }
+
+    /// Reads to the end of output, then reaps the child; returns its exit
+    /// code and the rest of its output.
+    fn finish(mut self) -> (i32, String) {
+        let rest = match self.session.expect(Eof) {
+            Ok(c) => String::from_utf8_lossy(c.as_bytes()).into_owned(),
+            Err(e) => panic!(
+                "migagent did not exit: {e}\n--- output so far ---\n{}\n---",
+                self.seen
+            ),
+        };
+        self.seen.push_str(&rest);
+        let status = self
+            .session
+            .get_process()
+            .wait()
+            .expect("wait for migagent");
+        match status {
+            WaitStatus::Exited(_, code) => (code, self.seen),
+            other => panic!(
+                "migagent ended without an exit code: {other:?}\n{}",
+                self.seen
+            ),
+        }
+    }
+}
+
+struct Setup {
+    sandbox: Sandbox,
+    fake: FakeServer,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        Setup {
+            sandbox: Sandbox::new(),
+            fake: FakeServer::start().await,
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.sandbox.cmd();
+        cmd.env("OPENAI_API_KEY", API_KEY)
+            .env("TERM", "xterm")
+            .args(args);
+        cmd
+    }
+
+    /// `migagent run` for the default workflow against the fake server.
+    fn run_cmd(&self, extra: &[&str]) -> Command {
+        let base = self.fake.base_url();
+        let mut args = vec![
+            "run",
+            "--need",
+            NEED,
+            "--base-url",
+            &base,
+            "--run-id",
+            RUN_ID,
+        ];
+        args.extend_from_slice(extra);
+        self.cmd(&args)
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        self.sandbox.run_dir(RUN_ID)
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        let path = self.run_dir().join("journal.jsonl");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line ({e}): {l}"))
+            })
+            .collect()
+    }
+
+    fn events<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
+        journal.iter().filter(|e| e["event"] == kind).collect()
+    }
+
+    async fn status(&self) -> Value {
+        let (code, out, err) = common::run(self.cmd(&["status", RUN_ID, "--json"])).await;
+        assert_eq!(code, 0, "status failed: {out}{err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("status is not JSON ({e}): {out}"))
+    }
+
+    async fn requests(&self) -> Vec<Value> {
+        self.fake
+            .chat_requests()
+            .await
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect()
+    }
+
+    /// Asserts that the journal holds no decision of any kind.
+    fn assert_nothing_decided(&self) {
+        let journal = self.journal();
+        for kind in [
+            "decided",
+            "approved",
+            "revised",
+            "edited",
+            "rolled_back",
+            "aborted",
+        ] {
+            assert!(
+                Self::events(&journal, kind).is_empty(),
+                "no '{kind}' event expected: {journal:#?}"
+            );
+        }
+        assert!(!self.run_dir().join("artifacts/MIG-1.md").exists());
+    }
+}
+
+fn pending(status: &Value) -> String {
+    status["pending"]["artifact"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
+}
+
+/// Runs blocking pty work off the async runtime, so the fake server keeps
+/// answering while the child runs.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        // Re-raise the pty task's own panic so its message is shown as is.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("pty task: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_at_the_terminal() {
+    let s = Setup::new().await;
+    let cmd = s.run_cmd(&[]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        // The streaming display and the menu appear only when stdin is a
+        // terminal, so seeing them shows the child got the pty.
+        pty.expect("── drafting");
+        pty.expect("fake-MIG-1-call1");
+        pty.expect("Structure check:");
+        pty.expect("Approval criteria:");
+        let menu = pty.menu("MIG-1");
+        assert!(menu.contains("1) Approved"), "{menu}");
+        assert!(menu.contains("2) Revise"), "{menu}");
+        assert!(
+            !menu.contains("d) Show the diff"),
+            "no diff without a previous draft: {menu}"
+        );
+        pty.send("1\r");
+        pty.expect("fake-MIG-2-call2");
+        pty.menu("MIG-2");
+        pty.send("q\r");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 10, "save and quit leaves MIG-2 awaiting:\n{out}");
+    assert!(out.contains("awaiting: MIG-2"), "{out}");
+
+    let dir = s.run_dir();
+    assert!(dir.join("artifacts/MIG-1.md").is_file());
+    assert!(!dir.join("artifacts/MIG-2.md").exists());
+    let journal = s.journal();
+    let approved = Setup::events(&journal, "approved");
+    assert_eq!(approved.len(), 1, "{journal:#?}");
+    assert_eq!(approved[0]["artifact"], "MIG-1");
+    assert_eq!(approved[0]["approver"], "tester");
+    let status = s.status().await;
+    assert_eq!(status["state"], "awaiting_decision");
+    assert_eq!(pending(&status), "MIG-2");
+    assert_eq!(s.requests().await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revise_with_feedback_at_the_terminal() {
+    let s = Setup::new().await;
+    let cmd = s.run_cmd(&[]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        pty.expect("fake-MIG-1-call1");
+        pty.menu("MIG-1");
+        pty.send("2\r");
+        pty.expect("Feedback for the next draft");
+        pty.expect("  | ");
+        pty.send(&format!("{FEEDBACK}\r"));
+        pty.expect("  | ");
+        pty.send("\r");
+        pty.expect("revision 2");
+        pty.expect("fake-MIG-1-call2");
+        let menu = pty.menu("MIG-1");
+        assert!(
+            menu.contains("d) Show the diff"),
+            "a second draft offers the diff: {menu}"
+        );
+        pty.send("d\r");
+        pty.expect("--- revision 1");
+        pty.expect("+++ revision 2");
+        let diff = pty.menu("MIG-1");
+        assert!(
+            diff.contains("fake-MIG-1-call1"),
+            "the diff removes r1: {diff}"
+        );
+        assert!(
+            diff.contains("fake-MIG-1-call2"),
+            "the diff adds r2: {diff}"
+        );
+        pty.send("q\r");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 10, "{out}");
+
+    let reqs = s.requests().await;
+    assert_eq!(reqs.len(), 2, "one draft, one revision");
+    assert!(
+        user_message(&reqs[1]).contains(FEEDBACK),
+        "the revision request carries the feedback"
+    );
+    let journal = s.journal();
+    let revised = Setup::events(&journal, "revised");
+    assert_eq!(revised.len(), 1, "{journal:#?}");
+    assert_eq!(revised[0]["feedback"], FEEDBACK);
+    assert_eq!(revised[0]["by"], "tester");
+    assert!(Setup::events(&journal, "approved").is_empty());
+    assert!(s.run_dir().join("drafts/MIG-1.r2.md").is_file());
+    assert!(!s.run_dir().join("artifacts/MIG-1.md").exists());
+    let status = s.status().await;
+    assert_eq!(status["state"], "awaiting_decision");
+    assert_eq!(pending(&status), "MIG-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_at_a_gate_saves_and_decides_nothing() {
+    let s = Setup::new().await;
+    let cmd = s.run_cmd(&[]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        pty.menu("MIG-1");
+        pty.send("\x03");
+        pty.expect("Interrupted");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 130, "{out}");
+    assert!(out.contains("nothing was decided"), "{out}");
+    assert!(out.contains(&format!("migagent resume {RUN_ID}")), "{out}");
+
+    s.assert_nothing_decided();
+    let run_json = std::fs::read_to_string(s.run_dir().join("run.json")).expect("run.json");
+    serde_json::from_str::<Value>(&run_json)
+        .unwrap_or_else(|e| panic!("run.json is not valid JSON ({e}): {run_json}"));
+    let status = s.status().await;
+    assert_eq!(status["state"], "awaiting_decision");
+    assert_eq!(pending(&status), "MIG-1");
+    assert_eq!(s.requests().await.len(), 1);
+
+    // The kept draft still awaits a decision; nothing is drafted again.
+    let base = s.fake.base_url();
+    let (code, out, err) =
+        common::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
+    assert_eq!(
+        s.requests().await.len(),
+        1,
+        "resume re-drafted the kept draft"
+    );
+    s.assert_nothing_decided();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_of_input_at_a_gate_is_not_a_yes() {
+    let s = Setup::new().await;
+    let cmd = s.run_cmd(&[]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        pty.menu("MIG-1");
+        pty.send("\x04");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 10, "{out}");
+    assert!(out.contains("awaiting: MIG-1"), "{out}");
+    s.assert_nothing_decided();
+    let status = s.status().await;
+    assert_eq!(status["state"], "awaiting_decision");
+    assert_eq!(pending(&status), "MIG-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_or_unknown_answer_asks_again() {
+    let s = Setup::new().await;
+    let cmd = s.run_cmd(&[]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        pty.menu("MIG-1");
+        for answer in ["\r", "yes\r", "y\r", "9\r"] {
+            pty.send(answer);
+            pty.expect("Please answer with a number from the list");
+            pty.menu("MIG-1");
+        }
+        pty.send("q\r");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 10, "{out}");
+    s.assert_nothing_decided();
+    assert_eq!(pending(&s.status().await), "MIG-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdin_that_is_not_a_terminal_never_means_yes() {
+    let s = Setup::new().await;
+    // Sandbox commands read from /dev/null; no --no-input here.
+    let mut cmd = s.run_cmd(&[]);
+    cmd.stdin(Stdio::null());
+    let (code, out, err) = common::run(cmd).await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(out.contains("awaiting: MIG-1"), "{out}");
+    assert!(
+        !out.contains("Decide on"),
+        "no menu without a terminal: {out}"
+    );
+    s.assert_nothing_decided();
+    assert_eq!(pending(&s.status().await), "MIG-1");
+}
