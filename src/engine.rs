@@ -315,7 +315,16 @@ impl Engine {
     }
 
     fn journal(&self, kind: EventKind) -> Result<(), EngineError> {
-        self.run.journal(&event(&self.state.run_id, kind))?;
+        self.journal_all(vec![kind])
+    }
+
+    /// Records the events of one decision together: all or none.
+    fn journal_all(&self, kinds: Vec<EventKind>) -> Result<(), EngineError> {
+        let events: Vec<JournalEvent> = kinds
+            .into_iter()
+            .map(|k| event(&self.state.run_id, k))
+            .collect();
+        self.run.journal_all(&events)?;
         Ok(())
     }
 
@@ -660,24 +669,26 @@ impl Engine {
             }
             Decision::Proceed { option, by, note } => {
                 let label = pick(&option, GateAction::Proceed)?;
-                self.journal(EventKind::Decided {
-                    artifact: id.clone(),
-                    revision,
-                    option: label.clone(),
-                    action: GateAction::Proceed,
-                    by: by.clone(),
-                })?;
                 let (rel, text, revision) = self.promote(ri)?;
                 let sha = store::sha256_hex(text.as_bytes());
                 let at = store::now_rfc3339();
-                self.journal(EventKind::Approved {
-                    artifact: id,
-                    revision,
-                    approver: by.clone(),
-                    sha256: sha.clone(),
-                    path: rel.clone(),
-                    note: note.clone(),
-                })?;
+                self.journal_all(vec![
+                    EventKind::Decided {
+                        artifact: id.clone(),
+                        revision,
+                        option: label.clone(),
+                        action: GateAction::Proceed,
+                        by: by.clone(),
+                    },
+                    EventKind::Approved {
+                        artifact: id,
+                        revision,
+                        approver: by.clone(),
+                        sha256: sha.clone(),
+                        path: rel.clone(),
+                        note: note.clone(),
+                    },
+                ])?;
                 let rec = &mut self.state.artifacts[ri];
                 rec.state = ArtifactState::Approved;
                 rec.approval = Some(Approval {
@@ -702,19 +713,21 @@ impl Engine {
                     });
                 }
                 let label = pick(&option, GateAction::Revise)?;
-                self.journal(EventKind::Decided {
-                    artifact: id.clone(),
-                    revision,
-                    option: label,
-                    action: GateAction::Revise,
-                    by: by.clone(),
-                })?;
-                self.journal(EventKind::Revised {
-                    artifact: id,
-                    revision,
-                    feedback: feedback.clone(),
-                    by,
-                })?;
+                self.journal_all(vec![
+                    EventKind::Decided {
+                        artifact: id.clone(),
+                        revision,
+                        option: label,
+                        action: GateAction::Revise,
+                        by: by.clone(),
+                    },
+                    EventKind::Revised {
+                        artifact: id,
+                        revision,
+                        feedback: feedback.clone(),
+                        by,
+                    },
+                ])?;
                 let rec = &mut self.state.artifacts[ri];
                 rec.pending_feedback = Some(feedback);
                 rec.state = ArtifactState::Drafting;
@@ -732,54 +745,64 @@ impl Engine {
                     });
                 }
                 let label = pick(&option, GateAction::Rollback)?;
-                self.journal(EventKind::Decided {
-                    artifact: id.clone(),
-                    revision,
-                    option: label.clone(),
-                    action: GateAction::Rollback,
-                    by: by.clone(),
-                })?;
-                self.journal(EventKind::RolledBack {
-                    artifact: id,
-                    reason: reason.clone(),
-                    then,
-                    by: by.clone(),
-                })?;
+                let mut events = vec![
+                    EventKind::Decided {
+                        artifact: id.clone(),
+                        revision,
+                        option: label.clone(),
+                        action: GateAction::Rollback,
+                        by: by.clone(),
+                    },
+                    EventKind::RolledBack {
+                        artifact: id,
+                        reason: reason.clone(),
+                        then,
+                        by: by.clone(),
+                    },
+                ];
+                if then == AfterRollback::Abort {
+                    events.push(EventKind::Aborted {
+                        reason: format!("after rollback: {reason}"),
+                        by: by.clone(),
+                    });
+                }
+                self.journal_all(events)?;
                 let rec = &mut self.state.artifacts[ri];
                 rec.state = ArtifactState::RolledBack;
                 rec.rollback = Some(Rollback {
                     option: label,
-                    by: by.clone(),
+                    by,
                     at: store::now_rfc3339(),
-                    reason: reason.clone(),
+                    reason,
                     then,
                 });
                 match then {
                     AfterRollback::Continue => self.advance_cursor(),
                     AfterRollback::Abort => {
-                        self.journal(EventKind::Aborted {
-                            reason: format!("after rollback: {reason}"),
-                            by,
-                        })?;
                         self.state.status = RunStatus::Aborted;
                         self.save()
                     }
                 }
             }
             Decision::Abort { option, by, reason } => {
-                if let Some(label) = option
-                    .map(|o| pick(&Some(o), GateAction::Abort))
-                    .transpose()?
-                {
-                    self.journal(EventKind::Decided {
+                if reason.trim().is_empty() {
+                    return Err(EngineError::EmptyText {
+                        what: "the reason for aborting".into(),
+                    });
+                }
+                let mut events = Vec::new();
+                if let Some(label) = option {
+                    let label = pick(&Some(label), GateAction::Abort)?;
+                    events.push(EventKind::Decided {
                         artifact: id,
                         revision,
                         option: label,
                         action: GateAction::Abort,
                         by: by.clone(),
-                    })?;
+                    });
                 }
-                self.journal(EventKind::Aborted { reason, by })?;
+                events.push(EventKind::Aborted { reason, by });
+                self.journal_all(events)?;
                 self.state.status = RunStatus::Aborted;
                 self.save()
             }

@@ -235,21 +235,29 @@ impl RunDir {
         fs::read_to_string(&path).map_err(io_err("read", &path))
     }
 
-    /// Appends one event to `journal.jsonl`. The whole journal is rewritten
-    /// atomically, so a crash never leaves half a line.
+    /// Appends one event to `journal.jsonl`.
     pub fn journal(&self, event: &JournalEvent) -> Result<(), StoreError> {
+        self.journal_all(std::slice::from_ref(event))
+    }
+
+    /// Appends events to `journal.jsonl` together. The whole journal is
+    /// rewritten atomically, so a crash or a full disk records all of them or
+    /// none, and never half a line.
+    pub fn journal_all(&self, events: &[JournalEvent]) -> Result<(), StoreError> {
         let path = self.path.join("journal.jsonl");
         let mut bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io_err("read", &path)(e)),
         };
-        let line = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
-            path: path.clone(),
-            source,
-        })?;
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.push(b'\n');
+        for event in events {
+            let line = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
+                path: path.clone(),
+                source,
+            })?;
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
         write_atomic(&path, &bytes)
     }
 

@@ -21,6 +21,8 @@ pub struct FakeModel {
     /// Finish reason to report on every answer ("stop" unless a test wants
     /// "length").
     pub finish_reason: &'static str,
+    /// How long the server waits before answering.
+    pub delay: std::time::Duration,
 }
 
 pub fn user_message(body: &Value) -> String {
@@ -132,6 +134,7 @@ impl Respond for FakeModel {
         ResponseTemplate::new(200)
             .insert_header("content-type", "text/event-stream")
             .set_body_string(sse_body(&text, self.finish_reason))
+            .set_delay(self.delay)
     }
 }
 
@@ -146,12 +149,22 @@ impl FakeServer {
     }
 
     pub async fn start_with(finish_reason: &'static str) -> FakeServer {
+        FakeServer::start_full(finish_reason, std::time::Duration::ZERO).await
+    }
+
+    /// A server that takes `delay` to answer each request.
+    pub async fn start_delayed(delay: std::time::Duration) -> FakeServer {
+        FakeServer::start_full("stop", delay).await
+    }
+
+    async fn start_full(finish_reason: &'static str, delay: std::time::Duration) -> FakeServer {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
             .respond_with(FakeModel {
                 calls: Arc::new(AtomicUsize::new(0)),
                 finish_reason,
+                delay,
             })
             .mount(&server)
             .await;

@@ -1,0 +1,164 @@
+//! Nothing is lost: a run survives kill -9 in the middle of a draft, and a
+//! full disk refuses a decision cleanly instead of tearing the run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{files_under, run, FakeServer, Sandbox};
+use serde_json::Value;
+
+const NEED: &str = "Move the session store from Redis 6 to Valkey 8";
+
+async fn status(sandbox: &Sandbox, run_id: &str) -> Value {
+    let mut cmd = sandbox.cmd();
+    cmd.args(["status", run_id, "--json"]);
+    let (code, out, err) = run(cmd).await;
+    assert_eq!(code, 0, "status: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("status JSON ({e}): {out}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
+    let sandbox = Sandbox::new();
+    let slow = FakeServer::start_delayed(Duration::from_secs(30)).await;
+    let base = slow.base_url();
+    let mut cmd = sandbox.cmd();
+    cmd.args([
+        "run",
+        "--no-input",
+        "--need",
+        NEED,
+        "--base-url",
+        &base,
+        "--run-id",
+        "k",
+    ]);
+    let mut child = cmd.spawn().expect("spawn migagent");
+
+    // Wait until the draft request is on the wire, then kill -9.
+    let started = Instant::now();
+    while slow.chat_requests().await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no request arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let dir = sandbox.run_dir("k");
+    let state: Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap())
+        .expect("run.json is whole after kill -9");
+    assert_eq!(state["run_id"], "k");
+    assert_eq!(status(&sandbox, "k").await["state"], "ready_to_draft");
+    let leftovers: Vec<PathBuf> = files_under(&dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+
+    // The lock died with the process; resume drafts MIG-1 against a live server.
+    let fast = FakeServer::start().await;
+    let base = fast.base_url();
+    let mut cmd = sandbox.cmd();
+    cmd.args(["resume", "k", "--no-input", "--base-url", &base]);
+    let (code, out, err) = run(cmd).await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
+}
+
+/// A tmpfs of a few kilobytes mounted for the test, unmounted on drop.
+struct TinyDisk {
+    path: PathBuf,
+}
+
+impl TinyDisk {
+    fn mount(path: &Path, size: &str) -> Option<TinyDisk> {
+        std::fs::create_dir_all(path).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| TinyDisk {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes a filler file until the disk refuses more.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.path.join("filler");
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).and_then(|_| f.sync_all()).is_ok() {}
+        filler
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
+    let sandbox = Sandbox::new();
+    let Some(disk) = TinyDisk::mount(&sandbox.state_dir(), "1m") else {
+        // Mounting needs root, as on CI and the project's machines.
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root)");
+        return;
+    };
+    let fake = FakeServer::start().await;
+    let base = fake.base_url();
+    let mut cmd = sandbox.cmd();
+    cmd.args([
+        "run",
+        "--no-input",
+        "--need",
+        NEED,
+        "--base-url",
+        &base,
+        "--run-id",
+        "full",
+    ]);
+    let (code, _, err) = run(cmd).await;
+    assert_eq!(code, 10, "{err}");
+
+    let dir = sandbox.run_dir("full");
+    let state_before = std::fs::read(dir.join("run.json")).unwrap();
+    let journal_before = std::fs::read(dir.join("journal.jsonl")).unwrap();
+    let filler = disk.fill();
+
+    let mut cmd = sandbox.cmd();
+    cmd.args(["approve", "full"]);
+    let (code, out, err) = run(cmd).await;
+    assert_eq!(code, 1, "approval on a full disk must fail: {out}{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(std::fs::read(dir.join("run.json")).unwrap(), state_before);
+    assert_eq!(
+        std::fs::read(dir.join("journal.jsonl")).unwrap(),
+        journal_before
+    );
+    let leftovers: Vec<PathBuf> = files_under(&dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    assert_eq!(status(&sandbox, "full").await["state"], "awaiting_decision");
+
+    // With space again, the same approval goes through.
+    std::fs::remove_file(filler).unwrap();
+    let mut cmd = sandbox.cmd();
+    cmd.args(["approve", "full"]);
+    let (code, _, err) = run(cmd).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.join("artifacts/MIG-1.md").is_file());
+    assert_eq!(status(&sandbox, "full").await["state"], "ready_to_draft");
+    drop(disk);
+}
