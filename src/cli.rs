@@ -47,7 +47,13 @@ Without a terminal (CI, scripts), each gate is a separate command:
 )]
 pub struct Cli {
     /// Where runs are stored [default: config run.state_dir, ".migagent"].
-    #[arg(long, global = true, env = "MIGAGENT_STATE_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "MIGAGENT_STATE_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub state_dir: Option<PathBuf>,
     /// A config file to use instead of ~/.config/migagent/config.toml.
     #[arg(long, global = true, value_name = "FILE")]
@@ -850,6 +856,10 @@ fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
         }
         WorkflowsCommand::Validate { file } => match validate::load(&file, &ctx.cwd) {
             Ok(loaded) => {
+                if let Err(e) = crate::prompt::PromptAssembler::load(&loaded.library) {
+                    println!("{e}");
+                    return Ok(1);
+                }
                 let w = &loaded.workflow;
                 println!(
                     "{}: ok: workflow '{}', {} phases, artifacts {}",

@@ -27,6 +27,8 @@ pub enum PromptError {
 /// The compiled assembly templates.
 pub struct PromptAssembler {
     registry: Handlebars<'static>,
+    /// Where each template came from, to name it in render errors.
+    origins: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,6 +122,7 @@ impl PromptAssembler {
     /// built-in one.
     pub fn load(library: &Library) -> Result<PromptAssembler, PromptError> {
         let mut registry = Handlebars::new();
+        let mut origins = Vec::new();
         registry.register_escape_fn(handlebars::no_escape);
         registry.set_strict_mode(true);
         for (name, path) in [
@@ -134,8 +137,75 @@ impl PromptAssembler {
                     origin: file.origin.to_string(),
                     message: e.to_string(),
                 })?;
+            origins.push((name, file.origin.to_string()));
         }
-        Ok(PromptAssembler { registry })
+        let assembler = PromptAssembler { registry, origins };
+        assembler.check()?;
+        Ok(assembler)
+    }
+
+    /// Renders every template once with every field filled, so a template
+    /// that names an unknown field fails when a run starts, not halfway
+    /// through it.
+    fn check(&self) -> Result<(), PromptError> {
+        let input = PromptInput {
+            label: "label".into(),
+            origin: Some("origin".into()),
+            content: "content".into(),
+        };
+        let artifact = ArtifactInfo {
+            id: "X-1".into(),
+            title: "title".into(),
+            template: "## Section".into(),
+        };
+        let panel = PanelInfo {
+            title: "panel".into(),
+            description: "description".into(),
+        };
+        self.system(&SystemContext {
+            workflow: "workflow".into(),
+            phase: PhaseInfo {
+                number: 1,
+                name: "phase".into(),
+            },
+            persona: "persona".into(),
+            secondary: Some("secondary".into()),
+        })?;
+        self.draft(&DraftContext {
+            process: "process".into(),
+            guidance: Some("guidance".into()),
+            panel: Some(panel.clone()),
+            inputs: vec![input.clone()],
+            missing: vec!["missing".into()],
+            step: Some(StepInfo {
+                number: 1,
+                name: "step".into(),
+                section: "section".into(),
+            }),
+            findings: vec![Finding {
+                name: "member".into(),
+                focus: "focus".into(),
+                text: "finding".into(),
+            }],
+            artifact: artifact.clone(),
+            revision: Some(RevisionInfo {
+                number: 1,
+                previous: "previous".into(),
+                feedback: "feedback".into(),
+            }),
+        })?;
+        self.review(&ReviewContext {
+            panel,
+            member: MemberInfo {
+                name: "member".into(),
+                focus: "focus".into(),
+            },
+            process: "process".into(),
+            inputs: vec![input],
+            missing: vec!["missing".into()],
+            artifact,
+        })?;
+        Ok(())
     }
 
     fn render<T: Serialize>(&self, name: &str, data: &T) -> Result<String, PromptError> {
@@ -143,7 +213,11 @@ impl PromptAssembler {
             .render(name, data)
             .map(|s| tidy(&s))
             .map_err(|e| PromptError::Render {
-                name: name.to_string(),
+                name: self
+                    .origins
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or_else(|| name.to_string(), |(_, origin)| origin.clone()),
                 message: e.to_string(),
             })
     }
@@ -233,6 +307,34 @@ mod tests {
         })
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
+    }
+
+    #[test]
+    fn a_template_in_the_library_root_overrides_the_builtin_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let custom = dir.path().join("prompts/assembly");
+        std::fs::create_dir_all(&custom).unwrap();
+        std::fs::write(custom.join("draft.hbs"), "CUSTOM {{artifact.id}}").unwrap();
+        let assembler = PromptAssembler::load(&Library::new(dir.path().to_path_buf())).unwrap();
+        assert_eq!(assembler.draft(&ctx()).unwrap(), "CUSTOM X-2\n");
+    }
+
+    #[test]
+    fn a_template_naming_an_unknown_field_is_refused_when_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let custom = dir.path().join("prompts/assembly");
+        std::fs::create_dir_all(&custom).unwrap();
+        std::fs::write(
+            custom.join("draft.hbs"),
+            "{{#if revision}}{{revision.feedbak}}{{/if}}",
+        )
+        .unwrap();
+        let err = PromptAssembler::load(&Library::new(dir.path().to_path_buf()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("prompts/assembly/draft.hbs"), "{err}");
+        assert!(err.contains("feedbak"), "{err}");
     }
 
     #[test]
