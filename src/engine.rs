@@ -509,12 +509,7 @@ impl Engine {
                 run_id: self.state.run_id.clone(),
                 state: "phase has no gate".into(),
             })?;
-        let draft = rec
-            .latest_draft()
-            .ok_or_else(|| EngineError::NothingPending {
-                run_id: self.state.run_id.clone(),
-                state: "no draft yet".into(),
-            })?;
+        let draft = self.latest_draft_of(rec)?;
         let previous_text = match rec.drafts.len() {
             n if n >= 2 => Some(self.run.read(&rec.drafts[n - 2].path)?),
             _ => None,
@@ -530,6 +525,14 @@ impl Engine {
             previous_text,
             draft_path: self.run.path().join(&draft.path),
         })
+    }
+
+    fn latest_draft_of<'r>(&self, rec: &'r ArtifactRecord) -> Result<&'r DraftRecord, EngineError> {
+        rec.latest_draft()
+            .ok_or_else(|| EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: format!("{} has no draft yet", rec.id),
+            })
     }
 
     fn accept_ungated(&mut self, ri: usize) -> Result<(), EngineError> {
@@ -549,12 +552,7 @@ impl Engine {
     /// Copies the latest draft to `artifacts/ID.md`.
     fn promote(&mut self, ri: usize) -> Result<(String, String, u32), EngineError> {
         let rec = &self.state.artifacts[ri];
-        let draft = rec
-            .latest_draft()
-            .ok_or_else(|| EngineError::NothingPending {
-                run_id: self.state.run_id.clone(),
-                state: "no draft yet".into(),
-            })?;
+        let draft = self.latest_draft_of(rec)?;
         let text = self.run.read(&draft.path)?;
         let rel = self.run.write(&rec.approved_path(), &text)?;
         Ok((rel, text, draft.revision))
@@ -631,11 +629,7 @@ impl Engine {
         match decision {
             Decision::Quit => Ok(()),
             Decision::Edit { by, text } => {
-                if text.trim().is_empty() {
-                    return Err(EngineError::EmptyText {
-                        what: "an edited draft".into(),
-                    });
-                }
+                require_text(&text, "an edited draft")?;
                 let text = format!("{}\n", text.trim_end());
                 let template = self.template_for(ri);
                 let rec = &mut self.state.artifacts[ri];
@@ -707,11 +701,7 @@ impl Engine {
                 by,
                 feedback,
             } => {
-                if feedback.trim().is_empty() {
-                    return Err(EngineError::EmptyText {
-                        what: "feedback".into(),
-                    });
-                }
+                require_text(&feedback, "feedback")?;
                 let label = pick(&option, GateAction::Revise)?;
                 self.journal_all(vec![
                     EventKind::Decided {
@@ -739,11 +729,7 @@ impl Engine {
                 reason,
                 then,
             } => {
-                if reason.trim().is_empty() {
-                    return Err(EngineError::EmptyText {
-                        what: "the rollback reason".into(),
-                    });
-                }
+                require_text(&reason, "the rollback reason")?;
                 let label = pick(&option, GateAction::Rollback)?;
                 let mut events = vec![
                     EventKind::Decided {
@@ -785,11 +771,7 @@ impl Engine {
                 }
             }
             Decision::Abort { option, by, reason } => {
-                if reason.trim().is_empty() {
-                    return Err(EngineError::EmptyText {
-                        what: "the reason for aborting".into(),
-                    });
-                }
+                require_text(&reason, "the reason for aborting")?;
                 let mut events = Vec::new();
                 if let Some(label) = option {
                     let label = pick(&Some(label), GateAction::Abort)?;
@@ -1152,6 +1134,15 @@ impl Engine {
     /// A summary for `status` and scripts.
     pub fn status(&self) -> StatusReport {
         status_report(&self.state, self.run.path(), &self.loaded.workflow)
+    }
+}
+
+/// Feedback, reasons and edits must say something.
+fn require_text(text: &str, what: &str) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        Err(EngineError::EmptyText { what: what.into() })
+    } else {
+        Ok(())
     }
 }
 

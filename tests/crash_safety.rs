@@ -7,18 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{files_under, run, FakeServer, Sandbox};
+use common::{run, temp_files_under, FakeServer, Sandbox};
 use serde_json::Value;
 
 const NEED: &str = "Move the session store from Redis 6 to Valkey 8";
-
-async fn status(sandbox: &Sandbox, run_id: &str) -> Value {
-    let mut cmd = sandbox.cmd();
-    cmd.args(["status", run_id, "--json"]);
-    let (code, out, err) = run(cmd).await;
-    assert_eq!(code, 0, "status: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("status JSON ({e}): {out}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
@@ -54,12 +46,8 @@ async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
     let state: Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap())
         .expect("run.json is whole after kill -9");
     assert_eq!(state["run_id"], "k");
-    assert_eq!(status(&sandbox, "k").await["state"], "ready_to_draft");
-    let leftovers: Vec<PathBuf> = files_under(&dir)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    assert_eq!(sandbox.status("k").await["state"], "ready_to_draft");
+    assert_eq!(temp_files_under(&dir), Vec::<PathBuf>::new());
 
     // The lock died with the process; resume drafts MIG-1 against a live server.
     let fast = FakeServer::start().await;
@@ -116,18 +104,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
     };
     let fake = FakeServer::start().await;
     let base = fake.base_url();
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "run",
-        "--no-input",
-        "--need",
-        NEED,
-        "--base-url",
-        &base,
-        "--run-id",
-        "full",
-    ]);
-    let (code, _, err) = run(cmd).await;
+    let (code, _, err) = sandbox.start_run(NEED, &base, "full").await;
     assert_eq!(code, 10, "{err}");
 
     let dir = sandbox.run_dir("full");
@@ -145,12 +122,8 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
         std::fs::read(dir.join("journal.jsonl")).unwrap(),
         journal_before
     );
-    let leftovers: Vec<PathBuf> = files_under(&dir)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
-    assert_eq!(status(&sandbox, "full").await["state"], "awaiting_decision");
+    assert_eq!(temp_files_under(&dir), Vec::<PathBuf>::new());
+    assert_eq!(sandbox.status("full").await["state"], "awaiting_decision");
 
     // With space again, the same approval goes through.
     std::fs::remove_file(filler).unwrap();
@@ -159,6 +132,6 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
     let (code, _, err) = run(cmd).await;
     assert_eq!(code, 0, "{err}");
     assert!(dir.join("artifacts/MIG-1.md").is_file());
-    assert_eq!(status(&sandbox, "full").await["state"], "ready_to_draft");
+    assert_eq!(sandbox.status("full").await["state"], "ready_to_draft");
     drop(disk);
 }

@@ -167,18 +167,11 @@ impl Setup {
     }
 
     async fn status(&self) -> Value {
-        let (code, out, err) = common::run(self.cmd(&["status", RUN_ID, "--json"])).await;
-        assert_eq!(code, 0, "status failed: {out}{err}");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("status is not JSON ({e}): {out}"))
+        self.sandbox.status(RUN_ID).await
     }
 
     async fn requests(&self) -> Vec<Value> {
-        self.fake
-            .chat_requests()
-            .await
-            .into_iter()
-            .map(|(b, _)| b)
-            .collect()
+        self.fake.request_bodies().await
     }
 
     /// Asserts that the journal holds no decision of any kind.

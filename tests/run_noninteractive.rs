@@ -42,18 +42,11 @@ impl Harness {
     }
 
     async fn status(&self) -> Value {
-        let (code, out, err) = self.migagent(&["status", &self.run_id, "--json"]).await;
-        assert_eq!(code, 0, "status failed: {err}");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("status is not JSON ({e}): {out}"))
+        self.sandbox.status(&self.run_id).await
     }
 
     async fn requests(&self) -> Vec<Value> {
-        self.fake
-            .chat_requests()
-            .await
-            .into_iter()
-            .map(|(b, _)| b)
-            .collect()
+        self.fake.request_bodies().await
     }
 
     async fn approve(&self) {
@@ -404,43 +397,19 @@ async fn a_truncated_draft_is_flagged_not_taken_as_complete() {
     let sandbox = Sandbox::new();
     let fake = FakeServer::start_with("length").await;
     let base = fake.base_url();
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "run",
-        "--no-input",
-        "--need",
-        NEED,
-        "--base-url",
-        &base,
-        "--run-id",
-        "t",
-    ]);
-    let (code, _, err) = run(cmd).await;
+    let (code, _, err) = sandbox.start_run(NEED, &base, "t").await;
     assert_eq!(code, 10, "{err}");
     assert!(err.contains("STOPPED AT THE TOKEN LIMIT"), "{err}");
-    let mut cmd = sandbox.cmd();
-    cmd.args(["status", "t", "--json"]);
-    let (_, out, _) = run(cmd).await;
-    let status: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(status["pending"]["truncated"], true);
+    assert_eq!(sandbox.status("t").await["pending"]["truncated"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_server_loses_nothing_and_resume_retries() {
     let sandbox = Sandbox::new();
-    let mut cmd = sandbox.cmd();
     // Nothing listens on port 9 of loopback.
-    cmd.args([
-        "run",
-        "--no-input",
-        "--need",
-        NEED,
-        "--base-url",
-        "http://127.0.0.1:9/v1",
-        "--run-id",
-        "dead",
-    ]);
-    let (code, _, err) = run(cmd).await;
+    let (code, _, err) = sandbox
+        .start_run(NEED, "http://127.0.0.1:9/v1", "dead")
+        .await;
     assert_eq!(code, 1);
     assert!(
         err.contains("cannot reach the model server at http://127.0.0.1:9/v1"),
@@ -475,18 +444,7 @@ async fn openai_without_a_key_is_refused_with_the_variable_named() {
 async fn a_decision_needs_a_pending_draft_and_a_known_option() {
     let h = Harness::new().await;
     let base = h.fake.base_url();
-    let (code, _, _) = h
-        .migagent(&[
-            "run",
-            "--no-input",
-            "--need",
-            NEED,
-            "--base-url",
-            &base,
-            "--run-id",
-            &h.run_id,
-        ])
-        .await;
+    let (code, _, _) = h.sandbox.start_run(NEED, &base, &h.run_id).await;
     assert_eq!(code, 10);
     let (code, _, err) = h
         .migagent(&["decide", &h.run_id, "--option", "Ship it"])

@@ -25,22 +25,22 @@ pub struct FakeModel {
     pub delay: std::time::Duration,
 }
 
-pub fn user_message(body: &Value) -> String {
+/// The content of the first message with `role` in a chat request body.
+pub fn message(body: &Value, role: &str) -> String {
     body["messages"]
         .as_array()
-        .and_then(|m| m.iter().find(|x| x["role"] == "user"))
+        .and_then(|m| m.iter().find(|x| x["role"] == role))
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_string()
 }
 
+pub fn user_message(body: &Value) -> String {
+    message(body, "user")
+}
+
 pub fn system_message(body: &Value) -> String {
-    body["messages"]
-        .as_array()
-        .and_then(|m| m.iter().find(|x| x["role"] == "system"))
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or_default()
-        .to_string()
+    message(body, "system")
 }
 
 /// The artifact id a request drafts, from the `# Task: ID: Title` or
@@ -175,7 +175,17 @@ impl FakeServer {
         format!("{}/v1", self.server.uri())
     }
 
-    /// Chat request bodies received so far, in order.
+    /// The bodies of the chat requests received so far, in order.
+    pub async fn request_bodies(&self) -> Vec<Value> {
+        self.chat_requests()
+            .await
+            .into_iter()
+            .map(|(body, _)| body)
+            .collect()
+    }
+
+    /// Chat request bodies received so far, in order, with their
+    /// Authorization headers.
     pub async fn chat_requests(&self) -> Vec<(Value, Option<String>)> {
         self.server
             .received_requests()
@@ -229,6 +239,36 @@ impl Sandbox {
         p
     }
 
+    /// `migagent run --no-input` on `need` against `base_url`, as `run_id`.
+    pub async fn start_run(
+        &self,
+        need: &str,
+        base_url: &str,
+        run_id: &str,
+    ) -> (i32, String, String) {
+        let mut cmd = self.cmd();
+        cmd.args([
+            "run",
+            "--no-input",
+            "--need",
+            need,
+            "--base-url",
+            base_url,
+            "--run-id",
+            run_id,
+        ]);
+        run(cmd).await
+    }
+
+    /// `migagent status RUN --json`, parsed.
+    pub async fn status(&self, run_id: &str) -> Value {
+        let mut cmd = self.cmd();
+        cmd.args(["status", run_id, "--json"]);
+        let (code, out, err) = run(cmd).await;
+        assert_eq!(code, 0, "status failed: {out}{err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("status is not JSON ({e}): {out}"))
+    }
+
     /// The binary, run in the sandbox with no inherited model settings.
     pub fn cmd(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_migagent"));
@@ -257,6 +297,14 @@ pub async fn run(mut cmd: std::process::Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Temporary files left under `dir`; atomic writes must leave none.
+pub fn temp_files_under(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect()
 }
 
 /// Every file under `dir`, recursively.
