@@ -408,3 +408,40 @@ async fn stdin_that_is_not_a_terminal_never_means_yes() {
     s.assert_nothing_decided();
     assert_eq!(pending(&s.status().await), "MIG-1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_a_step_at_the_terminal_and_continue() {
+    let s = Setup::new().await;
+    let cmd = s.run_cmd(&[]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        for id in ["MIG-1", "MIG-2", "MIG-3"] {
+            pty.menu(id);
+            pty.send("1\r");
+        }
+        let menu = pty.menu("MIG-4.1");
+        assert!(menu.contains("2) Rollback"), "{menu}");
+        pty.send("2\r");
+        pty.expect("Reason (finish with an empty line):");
+        pty.send("Replica lag stayed above 30 s\r");
+        pty.send("\r");
+        pty.expect("Continue with the next step, or abort the run? [c/a]");
+        pty.send("x\r");
+        pty.expect("Please answer c or a.");
+        pty.send("c\r");
+        pty.menu("MIG-4.2");
+        pty.send("q\r");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 10, "{out}");
+    let journal = s.journal();
+    let rolled = Setup::events(&journal, "rolled_back");
+    assert_eq!(rolled.len(), 1, "{journal:#?}");
+    assert_eq!(rolled[0]["artifact"], "MIG-4.1");
+    assert_eq!(rolled[0]["reason"], "Replica lag stayed above 30 s");
+    assert_eq!(rolled[0]["then"], "continue");
+    assert_eq!(rolled[0]["by"], "tester");
+    assert!(!s.run_dir().join("artifacts/MIG-4.1.md").exists());
+    assert_eq!(pending(&s.status().await), "MIG-4.2");
+}
