@@ -536,26 +536,40 @@ impl Engine {
     }
 
     fn accept_ungated(&mut self, ri: usize) -> Result<(), EngineError> {
-        let (rel, text, revision) = self.promote(ri)?;
-        let rec = &mut self.state.artifacts[ri];
-        rec.state = ArtifactState::Accepted;
-        let event = EventKind::Accepted {
-            artifact: rec.id.clone(),
-            revision,
-            sha256: store::sha256_hex(text.as_bytes()),
-            reason: format!("phase has no gate; stored as {rel}"),
-        };
-        self.journal(event)?;
+        let id = self.state.artifacts[ri].id.clone();
+        self.promote(ri, |p| {
+            vec![EventKind::Accepted {
+                artifact: id,
+                revision: p.revision,
+                sha256: p.sha256.clone(),
+                reason: format!("phase has no gate; stored as {}", p.path),
+            }]
+        })?;
+        self.state.artifacts[ri].state = ArtifactState::Accepted;
         self.advance_cursor()
     }
 
-    /// Copies the latest draft to `artifacts/ID.md`.
-    fn promote(&mut self, ri: usize) -> Result<(String, String, u32), EngineError> {
+    /// Copies the latest draft to `artifacts/ID.md` and records `events` for
+    /// it. When the events cannot be recorded the copy is removed again, so
+    /// `artifacts/` never holds a file the journal does not show accepted.
+    fn promote(
+        &mut self,
+        ri: usize,
+        events: impl FnOnce(&Promoted) -> Vec<EventKind>,
+    ) -> Result<Promoted, EngineError> {
         let rec = &self.state.artifacts[ri];
         let draft = self.latest_draft_of(rec)?;
         let text = self.run.read(&draft.path)?;
-        let rel = self.run.write(&rec.approved_path(), &text)?;
-        Ok((rel, text, draft.revision))
+        let promoted = Promoted {
+            path: self.run.write(&rec.approved_path(), &text)?,
+            sha256: store::sha256_hex(text.as_bytes()),
+            revision: draft.revision,
+        };
+        if let Err(e) = self.journal_all(events(&promoted)) {
+            let _ = std::fs::remove_file(self.run.path().join(&promoted.path));
+            return Err(e);
+        }
+        Ok(promoted)
     }
 
     /// The draft currently awaiting a decision, if any.
@@ -663,36 +677,35 @@ impl Engine {
             }
             Decision::Proceed { option, by, note } => {
                 let label = pick(&option, GateAction::Proceed)?;
-                let (rel, text, revision) = self.promote(ri)?;
-                let sha = store::sha256_hex(text.as_bytes());
-                let at = store::now_rfc3339();
-                self.journal_all(vec![
-                    EventKind::Decided {
-                        artifact: id.clone(),
-                        revision,
-                        option: label.clone(),
-                        action: GateAction::Proceed,
-                        by: by.clone(),
-                    },
-                    EventKind::Approved {
-                        artifact: id,
-                        revision,
-                        approver: by.clone(),
-                        sha256: sha.clone(),
-                        path: rel.clone(),
-                        note: note.clone(),
-                    },
-                ])?;
+                let promoted = self.promote(ri, |p| {
+                    vec![
+                        EventKind::Decided {
+                            artifact: id.clone(),
+                            revision: p.revision,
+                            option: label.clone(),
+                            action: GateAction::Proceed,
+                            by: by.clone(),
+                        },
+                        EventKind::Approved {
+                            artifact: id.clone(),
+                            revision: p.revision,
+                            approver: by.clone(),
+                            sha256: p.sha256.clone(),
+                            path: p.path.clone(),
+                            note: note.clone(),
+                        },
+                    ]
+                })?;
                 let rec = &mut self.state.artifacts[ri];
                 rec.state = ArtifactState::Approved;
                 rec.approval = Some(Approval {
                     option: label,
                     by,
-                    at,
+                    at: store::now_rfc3339(),
                     note,
-                    revision,
-                    sha256: sha,
-                    path: rel,
+                    revision: promoted.revision,
+                    sha256: promoted.sha256,
+                    path: promoted.path,
                 });
                 self.advance_cursor()
             }
@@ -1135,6 +1148,13 @@ impl Engine {
     pub fn status(&self) -> StatusReport {
         status_report(&self.state, self.run.path(), &self.loaded.workflow)
     }
+}
+
+/// An artifact copied to `artifacts/`.
+struct Promoted {
+    path: String,
+    sha256: String,
+    revision: u32,
 }
 
 /// Feedback, reasons and edits must say something.

@@ -280,6 +280,8 @@ pub struct Panel {
     pub origin: Origin,
 }
 
+// The patterns below are literals: `expect` cannot fire once the parser
+// tests have compiled them.
 static LINK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[-*]\s+\[([^\]]+)\]\(([^)\s]+)\)\s*(?:[—:-]+\s*(.*))?$").expect("static regex")
 });

@@ -130,6 +130,8 @@ pub fn missing_sections(template: &str, draft: &str) -> Vec<String> {
     missing
 }
 
+// The patterns below are literals: `expect` cannot fire once the parser
+// tests have compiled them.
 static STEP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Step\s+(\d+)\s*[:.\-—]\s*(.*)$").expect("static regex"));
 

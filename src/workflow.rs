@@ -257,6 +257,8 @@ impl GateAction {
     }
 }
 
+// The patterns below are literals: `expect` cannot fire once the parser
+// tests have compiled them.
 static H2_PHASE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Phase\s+(\d+)\s*:\s*(.+?)\s*$").expect("static regex"));
 static OVERVIEW_ITEM: LazyLock<Regex> =

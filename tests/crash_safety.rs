@@ -125,6 +125,31 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
     assert_eq!(temp_files_under(&dir), Vec::<PathBuf>::new());
     assert_eq!(sandbox.status("full").await["state"], "awaiting_decision");
 
+    // Room for the artifact's copy but not for the journal: the copy is
+    // taken back, so artifacts/ never shows what the journal does not.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len(len - 4096).unwrap();
+    drop(f);
+    let mut cmd = sandbox.cmd();
+    cmd.args(["approve", "full"]);
+    let (code, out, err) = run(cmd).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("journal.jsonl"),
+        "the journal write failed: {err}"
+    );
+    assert!(!dir.join("artifacts/MIG-1.md").exists());
+    assert_eq!(std::fs::read(dir.join("run.json")).unwrap(), state_before);
+    assert_eq!(
+        std::fs::read(dir.join("journal.jsonl")).unwrap(),
+        journal_before
+    );
+    assert_eq!(temp_files_under(&dir), Vec::<PathBuf>::new());
+
     // With space again, the same approval goes through.
     std::fs::remove_file(filler).unwrap();
     let mut cmd = sandbox.cmd();
