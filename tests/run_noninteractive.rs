@@ -462,3 +462,95 @@ async fn a_decision_needs_a_pending_draft_and_a_known_option() {
     );
     assert!(err.contains("resume"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_workflow_runs_with_its_own_prefix_labels_and_a_round_table() {
+    let h = Harness {
+        run_id: "upg".into(),
+        ..Harness::new().await
+    };
+    let workflow = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/workflows/upgrade.md"
+    );
+    let base = h.fake.base_url();
+    let (code, out, err) = h
+        .migagent(&[
+            "run",
+            workflow,
+            "--no-input",
+            "--need",
+            "Upgrade tokio 0.2 to 1.x",
+            "--base-url",
+            &base,
+            "--run-id",
+            &h.run_id,
+        ])
+        .await;
+    // UPG-1's phase has no gate: it is accepted and feeds UPG-2, which stops.
+    assert_eq!(code, 10, "{out}{err}");
+    assert_eq!(pending(&h.status().await), "UPG-2");
+    assert!(h.artifact("UPG-1").contains("fake-UPG-1-call1"));
+    let reqs = h.requests().await;
+    assert!(user_message(&reqs[1]).contains("fake-UPG-1-call1"));
+
+    let (code, _, err) = h.migagent(&["decide", &h.run_id, "--option", "Go"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(h.resume().await.0, 10);
+    assert_eq!(pending(&h.status().await), "UPG-3.1");
+    let (code, _, err) = h
+        .migagent(&[
+            "decide",
+            &h.run_id,
+            "--option",
+            "step verified",
+            "--note",
+            "canary green",
+        ])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(h.resume().await.0, 10);
+    h.approve().await;
+
+    // The round table: six reviewers and a moderator.
+    let before = h.requests().await.len();
+    assert_eq!(h.resume().await.0, 10);
+    assert_eq!(pending(&h.status().await), "UPG-4");
+    assert_eq!(h.requests().await.len(), before + 7);
+
+    let (code, _, err) = h
+        .migagent(&[
+            "decide",
+            &h.run_id,
+            "--option",
+            "Abort",
+            "--reason",
+            "two services pin tokio 0.2",
+        ])
+        .await;
+    assert_eq!(code, 11, "an aborted run exits 11: {err}");
+    let status = h.status().await;
+    assert_eq!(status["state"], "aborted");
+    assert!(status["pending"].is_null());
+    let (code, _, _) = h.resume().await;
+    assert_eq!(code, 11, "an aborted run stays aborted");
+
+    let journal =
+        std::fs::read_to_string(h.sandbox.run_dir(&h.run_id).join("journal.jsonl")).unwrap();
+    let events: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "accepted" && e["artifact"] == "UPG-1"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "decided" && e["option"] == "Step verified" && e["by"] == "tester"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "approved" && e["note"] == "canary green"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "aborted" && e["reason"] == "two services pin tokio 0.2"));
+}
