@@ -107,7 +107,7 @@ pub struct InteractionArgs {
     /// Never ask at the terminal: draft up to the next gate and exit 10.
     #[arg(long)]
     pub no_input: bool,
-    /// Your name, recorded with each decision [default: $USER].
+    /// Your name, recorded with each decision [default: $USER]; a decision nobody can be named for is refused.
     #[arg(long = "as", value_name = "NAME")]
     pub who: Option<String>,
     /// Print the final status as JSON on stdout.
@@ -288,12 +288,21 @@ fn install_interrupt_handler() {
     });
 }
 
-fn who(explicit: Option<String>) -> String {
+/// The person recorded with a decision: `--as`, else the login name. A
+/// decision nobody can be named for is refused rather than recorded as
+/// "unknown".
+fn who(explicit: Option<String>) -> Result<String> {
     explicit
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
-        .or_else(|| std::env::var("USERNAME").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown (pass --as NAME)".to_string())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            ["USER", "LOGNAME", "USERNAME"]
+                .iter()
+                .filter_map(|v| std::env::var(v).ok())
+                .map(|s| s.trim().to_string())
+                .find(|s| !s.is_empty())
+        })
+        .context("cannot tell who is deciding: pass --as NAME (or set USER)")
 }
 
 struct Ctx {
@@ -416,7 +425,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             &args.run,
             Decision::Proceed {
                 option: None,
-                by: who(args.who),
+                by: who(args.who)?,
                 note: args.note,
             },
         ),
@@ -432,7 +441,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                 &args.run,
                 Decision::Revise {
                     option: args.option,
-                    by: who(args.who),
+                    by: who(args.who)?,
                     feedback,
                 },
             )
@@ -445,7 +454,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                 &ctx,
                 &args.run,
                 Decision::Edit {
-                    by: who(args.who),
+                    by: who(args.who)?,
                     text,
                 },
             )
@@ -455,7 +464,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             &args.run,
             Decision::Abort {
                 option: None,
-                by: who(args.who),
+                by: who(args.who)?,
                 reason: args.reason,
             },
         ),
@@ -546,7 +555,7 @@ async fn drive(
     let interactive = !interaction.no_input && std::io::stdin().is_terminal();
     let outcome = if interactive {
         let mut reviewer = TerminalReviewer {
-            who: who(interaction.who.clone()),
+            who: who(interaction.who.clone())?,
         };
         let mut sink = TerminalSink::new();
         engine
@@ -651,7 +660,7 @@ fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
             labels.join(", ")
         );
     };
-    let by = who(args.who);
+    let by = who(args.who)?;
     let label = Some(option.label.clone());
     let decision = match option.action {
         GateAction::Proceed => Decision::Proceed {
@@ -757,7 +766,8 @@ fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
                 serde_json::json!({
                     "run_id": s.run_id,
                     "workflow": s.workflow.name,
-                    "status": s.status,
+                    "state": engine::run_state(s),
+                    "pending": engine::pending_artifact(s).map(|a| a.id.clone()),
                     "created_at": s.created_at,
                     "updated_at": s.updated_at,
                     "artifacts": s.artifacts.len(),
@@ -775,19 +785,13 @@ fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
         return Ok(0);
     }
     for s in rows {
-        let pending = s
-            .artifacts
-            .iter()
-            .rev()
-            .find(|a| a.state == crate::store::ArtifactState::AwaitingDecision)
-            .map_or(String::new(), |a| format!(" (awaiting {})", a.id));
-        let status = serde_json::to_value(s.status)?
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let detail = engine::pending_artifact(&s).map_or(String::new(), |a| format!(" {}", a.id));
         println!(
-            "{:<48} {:<10} {:<9}{}",
-            s.run_id, s.workflow.name, status, pending
+            "{:<48} {:<12} {}{}",
+            s.run_id,
+            s.workflow.name,
+            engine::run_state(&s),
+            detail
         );
     }
     Ok(0)

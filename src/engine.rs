@@ -574,14 +574,7 @@ impl Engine {
 
     /// The draft currently awaiting a decision, if any.
     pub fn pending(&self) -> Option<&ArtifactRecord> {
-        if self.state.status != RunStatus::Active {
-            return None;
-        }
-        self.state
-            .artifacts
-            .iter()
-            .rev()
-            .find(|a| a.state == ArtifactState::AwaitingDecision)
+        pending_artifact(&self.state)
     }
 
     /// Records a decision on the pending draft (from a gate or a command).
@@ -1258,20 +1251,30 @@ pub struct ArtifactReport {
     pub approved_by: Option<String>,
 }
 
-/// The status of a run from its state alone (also used by `list`).
-pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> StatusReport {
-    let pending_rec = state
+/// The artifact awaiting a decision, if the run is active.
+pub fn pending_artifact(state: &RunState) -> Option<&ArtifactRecord> {
+    state
         .artifacts
         .iter()
         .rev()
         .find(|a| a.state == ArtifactState::AwaitingDecision)
-        .filter(|_| state.status == RunStatus::Active);
-    let run_state = match state.status {
+        .filter(|_| state.status == RunStatus::Active)
+}
+
+/// Where a run stands, as `status` and `list` name it.
+pub fn run_state(state: &RunState) -> &'static str {
+    match state.status {
         RunStatus::Complete => "complete",
         RunStatus::Aborted => "aborted",
-        RunStatus::Active if pending_rec.is_some() => "awaiting_decision",
+        RunStatus::Active if pending_artifact(state).is_some() => "awaiting_decision",
         RunStatus::Active => "ready_to_draft",
-    };
+    }
+}
+
+/// The status of a run from its state and workflow.
+pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> StatusReport {
+    let pending_rec = pending_artifact(state);
+    let run_state = run_state(state);
     let pending = pending_rec.and_then(|rec| {
         let draft = rec.latest_draft()?;
         let options = workflow

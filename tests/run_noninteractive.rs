@@ -454,6 +454,15 @@ async fn a_decision_needs_a_pending_draft_and_a_known_option() {
     let (code, _, err) = h.migagent(&["revise", &h.run_id, "--feedback", "  "]).await;
     assert_eq!(code, 1, "empty feedback is refused");
     assert!(err.contains("feedback cannot be empty"), "{err}");
+    let mut anonymous = h.cmd(&["approve", &h.run_id]);
+    anonymous
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("USERNAME");
+    let (code, _, err) = run(anonymous).await;
+    assert_eq!(code, 1, "a decision nobody can be named for is refused");
+    assert!(err.contains("--as NAME"), "{err}");
+    assert_eq!(h.status().await["state"], "awaiting_decision");
     h.approve().await;
     let (code, _, err) = h.migagent(&["approve", &h.run_id]).await;
     assert_eq!(
