@@ -353,6 +353,36 @@ async fn ctrl_c_at_a_gate_saves_and_decides_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_a_draft_saves_the_run_and_drafts_again_on_resume() {
+    let s = Setup {
+        sandbox: Sandbox::new(),
+        fake: FakeServer::start_delayed(Duration::from_secs(60)).await,
+    };
+    let cmd = s.run_cmd(&[]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        pty.expect("waiting for the model");
+        pty.send("\x03");
+        pty.expect("Interrupted");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 130, "{out}");
+    assert!(out.contains("nothing was decided"), "{out}");
+    s.assert_nothing_decided();
+    let status = s.status().await;
+    assert_eq!(status["state"], "ready_to_draft", "{status:#}");
+    assert!(!s.run_dir().join("drafts/MIG-1.r1.md").exists());
+
+    let fast = FakeServer::start().await;
+    let base = fast.base_url();
+    let (code, out, err) =
+        common::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_of_input_at_a_gate_is_not_a_yes() {
     let s = Setup::new().await;
     let cmd = s.run_cmd(&[]);
