@@ -162,12 +162,34 @@ pub struct OpenAiCompatible {
     client: async_openai::Client<ExplicitConfig>,
 }
 
+/// The host part of a base URL (`[::1]` for IPv6 literals).
+fn host_of(base_url: &str) -> Option<&str> {
+    let rest = base_url.split("://").nth(1)?;
+    let authority = rest.split('/').next()?;
+    let authority = authority.rsplit('@').next()?;
+    if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .map(|h| &authority[..h.len() + 1])
+    } else {
+        authority.split(':').next()
+    }
+}
+
 fn is_openai_host(base_url: &str) -> bool {
-    base_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ':']).next())
-        .is_some_and(|host| host == "api.openai.com")
+    host_of(base_url) == Some("api.openai.com")
+}
+
+/// Whether a base URL points at this machine.
+pub fn is_loopback(base_url: &str) -> bool {
+    match host_of(base_url) {
+        Some("localhost") | Some("[::1]") => true,
+        Some(host) => host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
 }
 
 impl OpenAiCompatible {
@@ -182,15 +204,18 @@ impl OpenAiCompatible {
                 key_env: endpoint.key_env.clone(),
             });
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(endpoint.connect_timeout)
-            .read_timeout(endpoint.idle_timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| ModelError::Unreachable {
-                base_url: base_url.clone(),
-                message: e.to_string(),
-            })?;
+            .read_timeout(endpoint.idle_timeout);
+        if is_loopback(&base_url) {
+            // A local server is reached directly, never through a proxy
+            // configured for the internet.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| ModelError::Unreachable {
+            base_url: base_url.clone(),
+            message: e.to_string(),
+        })?;
         let config = ExplicitConfig {
             base_url: base_url.clone(),
             has_key: endpoint.api_key.is_some(),
@@ -438,6 +463,19 @@ mod tests {
             Some("hi")
         );
         assert_eq!(c.choices[0].finish_reason.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn hosts_are_read_from_base_urls() {
+        assert!(is_loopback("http://127.0.0.1:8080/v1"));
+        assert!(is_loopback("http://127.8.9.10/v1"));
+        assert!(is_loopback("http://localhost:11434/v1"));
+        assert!(is_loopback("http://[::1]:8000/v1"));
+        assert!(!is_loopback("http://10.0.0.5:8080/v1"));
+        assert!(!is_loopback("http://127.0.0.1.evil.example/v1"));
+        assert!(!is_loopback("http://localhost@evil.example/v1"));
+        assert!(is_openai_host("https://api.openai.com/v1"));
+        assert!(!is_openai_host("https://api.openai.com.example/v1"));
     }
 
     #[test]
