@@ -969,81 +969,15 @@ impl Engine {
         let (panel_info, findings, persona) = match phase.panel() {
             None => (None, Vec::new(), None),
             Some(directive) => {
-                let file = self.loaded.library.resolve(&directive.path)?;
-                let (panel, _) = library::parse_panel(&file);
-                let info = PanelInfo {
-                    title: panel.title.clone(),
-                    description: panel.description.clone(),
+                let material = PanelMaterial {
+                    inputs: &inputs,
+                    missing: &missing,
+                    artifact: &artifact,
+                    revision: rev,
                 };
-                for member in &panel.participants {
-                    if self.state.artifacts[ri]
-                        .findings
-                        .iter()
-                        .any(|f| f.persona == member.path)
-                    {
-                        continue;
-                    }
-                    let system =
-                        self.system_message(&phase, Some(self.resolve_text(&member.path)?))?;
-                    let user = self.prompts.review(&ReviewContext {
-                        panel: info.clone(),
-                        member: MemberInfo {
-                            name: member.name.clone(),
-                            focus: member.focus.clone(),
-                        },
-                        process: phase.process.clone(),
-                        inputs: inputs.clone(),
-                        missing: missing.clone(),
-                        artifact: artifact.clone(),
-                    })?;
-                    let request = ChatRequest {
-                        purpose: format!("{} panel: {}", rec.id, member.name),
-                        system,
-                        user,
-                    };
-                    let completion = self.call(model, &request, &rec.id, sink).await?;
-                    let n = self.state.artifacts[ri].findings.len() + 1;
-                    let path = format!(
-                        "drafts/{}.r{rev}.findings/{n:02}-{}.md",
-                        rec.id,
-                        slug(&member.name)
-                    );
-                    let text = template::strip_outer_fence(&completion.text);
-                    self.run.write(&path, &text)?;
-                    self.journal(EventKind::PanelFinding {
-                        artifact: rec.id.clone(),
-                        member: member.name.clone(),
-                        path: path.clone(),
-                        sha256: store::sha256_hex(text.as_bytes()),
-                        model: completion.model.clone(),
-                        prompt_tokens: completion.prompt_tokens,
-                        completion_tokens: completion.completion_tokens,
-                        seconds: completion.seconds,
-                    })?;
-                    self.state.artifacts[ri].findings.push(FindingRecord {
-                        member: member.name.clone(),
-                        persona: member.path.clone(),
-                        path,
-                    });
-                    self.save()?;
-                }
-                let mut findings = Vec::new();
-                for f in &self.state.artifacts[ri].findings {
-                    let focus = panel
-                        .participants
-                        .iter()
-                        .find(|m| m.path == f.persona)
-                        .map_or(String::new(), |m| m.focus.clone());
-                    findings.push(Finding {
-                        name: f.member.clone(),
-                        focus,
-                        text: self.run.read(&f.path)?,
-                    });
-                }
-                let moderator = match &panel.moderator {
-                    Some(m) => Some(self.resolve_text(&m.path)?),
-                    None => None,
-                };
+                let (info, findings, moderator) = self
+                    .convene_panel(model, &phase, &directive.path, ri, material, sink)
+                    .await?;
                 (Some(info), findings, moderator)
             }
         };
@@ -1066,7 +1000,99 @@ impl Engine {
             user,
         };
         let completion = self.call(model, &request, &rec.id, sink).await?;
-        self.save_draft(ri, &template, &completion, model.base_url())
+        self.save_draft(ri, &template, &completion)
+    }
+
+    /// Asks each panel member that has not yet reported for this round to
+    /// review the inputs, saving each finding as it arrives so an interrupted
+    /// panel resumes where it stopped. Returns the panel, every finding of the
+    /// round and the moderator's persona.
+    async fn convene_panel<M: ModelClient>(
+        &mut self,
+        model: &M,
+        phase: &Phase,
+        panel_path: &str,
+        ri: usize,
+        material: PanelMaterial<'_>,
+        sink: &mut dyn TokenSink,
+    ) -> Result<(PanelInfo, Vec<Finding>, Option<String>), EngineError> {
+        let file = self.loaded.library.resolve(panel_path)?;
+        let (panel, _) = library::parse_panel(&file);
+        let info = PanelInfo {
+            title: panel.title.clone(),
+            description: panel.description.clone(),
+        };
+        let id = self.state.artifacts[ri].id.clone();
+        for member in &panel.participants {
+            let reported = self.state.artifacts[ri]
+                .findings
+                .iter()
+                .any(|f| f.persona == member.path);
+            if reported {
+                continue;
+            }
+            let system = self.system_message(phase, Some(self.resolve_text(&member.path)?))?;
+            let user = self.prompts.review(&ReviewContext {
+                panel: info.clone(),
+                member: MemberInfo {
+                    name: member.name.clone(),
+                    focus: member.focus.clone(),
+                },
+                process: phase.process.clone(),
+                inputs: material.inputs.to_vec(),
+                missing: material.missing.to_vec(),
+                artifact: material.artifact.clone(),
+            })?;
+            let request = ChatRequest {
+                purpose: format!("{id} panel: {}", member.name),
+                system,
+                user,
+            };
+            let completion = self.call(model, &request, &id, sink).await?;
+            let n = self.state.artifacts[ri].findings.len() + 1;
+            let path = format!(
+                "drafts/{id}.r{}.findings/{n:02}-{}.md",
+                material.revision,
+                slug(&member.name)
+            );
+            let text = template::strip_outer_fence(&completion.text);
+            self.run.write(&path, &text)?;
+            self.journal(EventKind::PanelFinding {
+                artifact: id.clone(),
+                member: member.name.clone(),
+                path: path.clone(),
+                sha256: store::sha256_hex(text.as_bytes()),
+                model: completion.model.clone(),
+                prompt_tokens: completion.prompt_tokens,
+                completion_tokens: completion.completion_tokens,
+                seconds: completion.seconds,
+            })?;
+            self.state.artifacts[ri].findings.push(FindingRecord {
+                member: member.name.clone(),
+                persona: member.path.clone(),
+                path,
+            });
+            self.save()?;
+        }
+        let mut findings = Vec::new();
+        for f in &self.state.artifacts[ri].findings {
+            let focus = panel
+                .participants
+                .iter()
+                .find(|m| m.path == f.persona)
+                .map_or(String::new(), |m| m.focus.clone());
+            findings.push(Finding {
+                name: f.member.clone(),
+                focus,
+                text: self.run.read(&f.path)?,
+            });
+        }
+        let moderator = panel
+            .moderator
+            .as_ref()
+            .map(|m| self.resolve_text(&m.path))
+            .transpose()?;
+        Ok((info, findings, moderator))
     }
 
     async fn call<M: ModelClient>(
@@ -1091,7 +1117,6 @@ impl Engine {
         ri: usize,
         template: &str,
         completion: &Completion,
-        base_url: &str,
     ) -> Result<(), EngineError> {
         let text = template::strip_outer_fence(&completion.text);
         let rec = &self.state.artifacts[ri];
@@ -1131,9 +1156,6 @@ impl Engine {
             feedback: rec.pending_feedback.take(),
         });
         rec.state = ArtifactState::AwaitingDecision;
-        if self.state.model.base_url != base_url {
-            self.state.model.base_url = base_url.to_string();
-        }
         self.save()
     }
 
@@ -1141,6 +1163,14 @@ impl Engine {
     pub fn status(&self) -> StatusReport {
         status_report(&self.state, self.run.path(), &self.loaded.workflow)
     }
+}
+
+/// What every panel member is shown.
+struct PanelMaterial<'a> {
+    inputs: &'a [PromptInput],
+    missing: &'a [String],
+    artifact: &'a ArtifactInfo,
+    revision: u32,
 }
 
 /// An artifact copied to `artifacts/`.
@@ -1437,12 +1467,6 @@ Report the step.
     }
 
     impl ModelClient for ScriptedModel {
-        fn base_url(&self) -> &str {
-            "http://model.test/v1"
-        }
-        fn model_name(&self) -> &str {
-            "scripted"
-        }
         async fn complete(
             &self,
             request: &ChatRequest,

@@ -81,9 +81,6 @@ impl TokenSink for Silent {
 /// implementation; the binary uses [`OpenAiCompatible`].
 #[allow(async_fn_in_trait)]
 pub trait ModelClient {
-    /// The base URL and model name, recorded with every draft.
-    fn base_url(&self) -> &str;
-    fn model_name(&self) -> &str;
     async fn complete(
         &self,
         request: &ChatRequest,
@@ -360,14 +357,6 @@ pub struct Usage {
 }
 
 impl ModelClient for OpenAiCompatible {
-    fn base_url(&self) -> &str {
-        &self.endpoint.base_url
-    }
-
-    fn model_name(&self) -> &str {
-        &self.endpoint.model
-    }
-
     async fn complete(
         &self,
         request: &ChatRequest,
