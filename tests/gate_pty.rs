@@ -174,6 +174,13 @@ impl Setup {
         self.fake.request_bodies().await
     }
 
+    /// Asserts that the run waits for a decision on `artifact`.
+    async fn assert_awaiting(&self, artifact: &str) {
+        let status = self.status().await;
+        assert_eq!(status["state"], "awaiting_decision", "{status:#}");
+        assert_eq!(pending(&status), artifact, "{status:#}");
+    }
+
     /// Asserts that the journal holds no decision of any kind.
     fn assert_nothing_decided(&self) {
         let journal = self.journal();
@@ -249,9 +256,7 @@ async fn approve_at_the_terminal() {
     assert_eq!(approved.len(), 1, "{journal:#?}");
     assert_eq!(approved[0]["artifact"], "MIG-1");
     assert_eq!(approved[0]["approver"], "tester");
-    let status = s.status().await;
-    assert_eq!(status["state"], "awaiting_decision");
-    assert_eq!(pending(&status), "MIG-2");
+    s.assert_awaiting("MIG-2").await;
     assert_eq!(s.requests().await.len(), 2);
 }
 
@@ -308,9 +313,7 @@ async fn revise_with_feedback_at_the_terminal() {
     assert!(Setup::events(&journal, "approved").is_empty());
     assert!(s.run_dir().join("drafts/MIG-1.r2.md").is_file());
     assert!(!s.run_dir().join("artifacts/MIG-1.md").exists());
-    let status = s.status().await;
-    assert_eq!(status["state"], "awaiting_decision");
-    assert_eq!(pending(&status), "MIG-1");
+    s.assert_awaiting("MIG-1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,9 +336,7 @@ async fn ctrl_c_at_a_gate_saves_and_decides_nothing() {
     let run_json = std::fs::read_to_string(s.run_dir().join("run.json")).expect("run.json");
     serde_json::from_str::<Value>(&run_json)
         .unwrap_or_else(|e| panic!("run.json is not valid JSON ({e}): {run_json}"));
-    let status = s.status().await;
-    assert_eq!(status["state"], "awaiting_decision");
-    assert_eq!(pending(&status), "MIG-1");
+    s.assert_awaiting("MIG-1").await;
     assert_eq!(s.requests().await.len(), 1);
 
     // The kept draft still awaits a decision; nothing is drafted again.
@@ -396,9 +397,7 @@ async fn end_of_input_at_a_gate_is_not_a_yes() {
     assert_eq!(code, 10, "{out}");
     assert!(out.contains("awaiting: MIG-1"), "{out}");
     s.assert_nothing_decided();
-    let status = s.status().await;
-    assert_eq!(status["state"], "awaiting_decision");
-    assert_eq!(pending(&status), "MIG-1");
+    s.assert_awaiting("MIG-1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -473,5 +472,5 @@ async fn rollback_a_step_at_the_terminal_and_continue() {
     assert_eq!(rolled[0]["then"], "continue");
     assert_eq!(rolled[0]["by"], "tester");
     assert!(!s.run_dir().join("artifacts/MIG-4.1.md").exists());
-    assert_eq!(pending(&s.status().await), "MIG-4.2");
+    s.assert_awaiting("MIG-4.2").await;
 }
