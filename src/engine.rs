@@ -640,8 +640,8 @@ impl Engine {
                 let text = format!("{}\n", text.trim_end());
                 let template = self.template_for(ri);
                 let rec = &mut self.state.artifacts[ri];
-                let rev = rec.drafts.len() as u32 + 1;
-                let path = format!("drafts/{}.r{rev}.md", rec.id);
+                let rev = rec.next_revision();
+                let path = rec.draft_path(rev);
                 self.run.write(&path, &text)?;
                 let sha = store::sha256_hex(text.as_bytes());
                 rec.drafts.push(DraftRecord {
@@ -957,7 +957,7 @@ impl Engine {
             .directive(DirectiveKind::Prompt)
             .map(|d| self.resolve_text(&d.path))
             .transpose()?;
-        let rev = rec.drafts.len() as u32 + 1;
+        let rev = rec.next_revision();
         tracing::debug!(
             artifact = %rec.id,
             revision = rev,
@@ -1120,8 +1120,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let text = template::strip_outer_fence(&completion.text);
         let rec = &self.state.artifacts[ri];
-        let rev = rec.drafts.len() as u32 + 1;
-        let path = format!("drafts/{}.r{rev}.md", rec.id);
+        let rev = rec.next_revision();
+        let path = rec.draft_path(rev);
         self.run.write(&path, &text)?;
         let sha = store::sha256_hex(text.as_bytes());
         let missing = template::missing_sections(template, &text);

@@ -377,6 +377,17 @@ impl ArtifactRecord {
         self.drafts.last()
     }
 
+    /// The revision the next draft (from the model or a person) gets. Panel
+    /// findings are filed under it too, so both must agree.
+    pub fn next_revision(&self) -> u32 {
+        self.drafts.len() as u32 + 1
+    }
+
+    /// Run-relative path of a draft revision.
+    pub fn draft_path(&self, revision: u32) -> String {
+        format!("drafts/{}.r{revision}.md", self.id)
+    }
+
     /// Run-relative path of the approved copy.
     pub fn approved_path(&self) -> String {
         format!("artifacts/{}.md", self.id)
