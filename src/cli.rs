@@ -4,18 +4,18 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
 
 use crate::config::Config;
 use crate::engine::{self, Decision, Engine, Outcome, RunStart};
 use crate::gate::{self, ProgressSink, TerminalReviewer, TerminalSink};
 use crate::library::Library;
-use crate::model::{Endpoint, OpenAiCompatible};
-use crate::store::{AfterRollback, ModelRecord, RunStore};
+use crate::connect::{connect, ConnectOptions, Connection};
+use crate::doctor;
+use crate::model::OpenAiCompatible;
+use crate::store::{AfterRollback, RunStore};
 use crate::validate::{self, LoadError};
 use crate::workflow::{GateAction, InputKind};
 
@@ -90,16 +90,44 @@ pub enum Command {
     /// List, show and validate workflow files.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
+    /// Check the model server: profile, key, reachability, models, a one-token completion, structured output.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
 pub struct ModelArgs {
-    /// OpenAI-compatible API base URL, e.g. http://127.0.0.1:8080/v1 [env: OPENAI_BASE_URL].
+    /// The config profile to use, e.g. openai or local [default: config `profile`; with --offline, `offline_profile`].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Nothing leaves this machine: use the local profile, refuse any server that is not on loopback (or in offline_allowed_hosts), and find a local server (llama.cpp, Ollama, LM Studio, vLLM) when no URL is set. A run started offline stays offline.
+    #[arg(long)]
+    pub offline: bool,
+    /// OpenAI-compatible API base URL, e.g. http://127.0.0.1:8080/v1 [default: the profile's; OPENAI_BASE_URL overrides the default profile's].
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Model name sent to the server [default: config model.model].
+    /// Model name sent to the server [default: the profile's, else the first the server lists].
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+}
+
+impl ModelArgs {
+    fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            profile: self.profile.clone(),
+            offline: self.offline,
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -325,42 +353,6 @@ impl Ctx {
             cwd,
         })
     }
-
-    /// The endpoint for drafting: flags, then the run's recorded server,
-    /// then the environment, then config. The key comes only from the
-    /// environment variable config names.
-    fn endpoint(&self, args: &ModelArgs, recorded: Option<&ModelRecord>) -> Result<Endpoint> {
-        let m = &self.config.model;
-        let base_url = args
-            .base_url
-            .clone()
-            .or_else(|| recorded.map(|r| r.base_url.clone()))
-            .or_else(|| {
-                std::env::var("OPENAI_BASE_URL")
-                    .ok()
-                    .filter(|s| !s.is_empty())
-            })
-            .unwrap_or_else(|| m.base_url.clone());
-        let model = args
-            .model
-            .clone()
-            .or_else(|| recorded.map(|r| r.model.clone()))
-            .unwrap_or_else(|| m.model.clone());
-        let api_key = std::env::var(&m.api_key_env)
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .map(SecretString::from);
-        Ok(Endpoint {
-            base_url,
-            api_key,
-            key_env: m.api_key_env.clone(),
-            model,
-            temperature: m.temperature,
-            max_tokens: m.max_tokens,
-            connect_timeout: Duration::from_secs(m.connect_timeout_secs),
-            idle_timeout: Duration::from_secs(m.idle_timeout_secs),
-        })
-    }
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -472,6 +464,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::List(args) => cmd_list(&ctx, args.json),
         Command::Show(args) => cmd_show(&ctx, args),
         Command::Workflows(cmd) => cmd_workflows(&ctx, cmd),
+        Command::Doctor(args) => doctor::run(&ctx.config, &args.model.options(), args.json).await,
     }
 }
 
@@ -503,8 +496,7 @@ async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
             );
         }
     }
-    let endpoint = ctx.endpoint(&args.model, None)?;
-    let client = OpenAiCompatible::new(endpoint.clone())?;
+    let connection = connect(&ctx.config, &args.model.options(), None).await?;
     let run_id = args
         .run_id
         .clone()
@@ -516,31 +508,53 @@ async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
             run_id: &run_id,
             need,
             contexts: &args.context,
-            model: ModelRecord {
-                base_url: endpoint.base_url.trim_end_matches('/').to_string(),
-                model: endpoint.model.clone(),
-            },
+            model: connection.record(),
         },
     )?;
     eprintln!(
-        "Run {run_id}: workflow '{}', model {} at {}",
+        "Run {run_id}: workflow '{}', {}",
         engine.workflow().name,
-        endpoint.model,
-        endpoint.base_url
+        describe(&connection)
     );
-    drive(&mut engine, &client, &args.interaction).await
+    drive(&mut engine, &connection.client, &args.interaction).await
 }
 
 async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     let mut engine = Engine::open(&ctx.store, &args.run)?;
     engine.add_contexts(&args.context)?;
-    let endpoint = ctx.endpoint(&args.model, Some(&engine.state().model))?;
-    let client = OpenAiCompatible::new(endpoint.clone())?;
-    engine.set_model(ModelRecord {
-        base_url: endpoint.base_url.trim_end_matches('/').to_string(),
-        model: endpoint.model.clone(),
-    })?;
-    drive(&mut engine, &client, &args.interaction).await
+    let connection = connect(
+        &ctx.config,
+        &args.model.options(),
+        Some(&engine.state().model),
+    )
+    .await?;
+    engine.set_model(connection.record())?;
+    eprintln!("Run {}: {}", args.run, describe(&connection));
+    drive(&mut engine, &connection.client, &args.interaction).await
+}
+
+/// One line on where drafts come from, and anything the person should know.
+fn describe(connection: &Connection) -> String {
+    let e = &connection.endpoint;
+    let t = &connection.target;
+    let mut line = format!(
+        "model {} at {} ({}, profile {}{}; {})",
+        e.model,
+        e.base_url,
+        e.kind.label(),
+        t.profile_name,
+        if t.offline { ", offline" } else { "" },
+        t.found_by
+    );
+    line.push_str(match e.structured {
+        crate::server::StructuredStyle::None => "; artifacts drafted as Markdown",
+        _ => "; artifacts drafted as schema-checked JSON",
+    });
+    for note in &connection.notes {
+        line.push_str("\nnote: ");
+        line.push_str(note);
+    }
+    line
 }
 
 /// Moves a run forward, asking at the terminal when there is one.

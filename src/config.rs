@@ -1,10 +1,12 @@
 //! Configuration: the documented defaults in the repository's `config.toml`
 //! (built into the binary), overlaid by the user's file, overlaid by
-//! environment variables and flags.
+//! environment variables and flags. A profile names one model server and how
+//! to use it, so switching between a hosted API and a local server is one flag.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::library::{user_config_dir, BUILTIN_CONFIG};
 
@@ -18,25 +20,96 @@ pub enum ConfigError {
     },
     #[error("config file {path} is not valid: {message}")]
     Invalid { path: String, message: String },
+    #[error("there is no profile '{name}' in the configuration (from {path}); the profiles are: {available}. Add [profiles.{name}] to your config.toml, or pick one of these")]
+    NoProfile {
+        name: String,
+        path: String,
+        available: String,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub model: ModelConfig,
+    /// The profile used without `--profile` or `--offline`.
+    pub profile: String,
+    /// The profile `--offline` uses unless `--profile` names another.
+    pub offline_profile: String,
+    /// Hosts besides loopback that `--offline` may reach: an explicit opt-in.
+    pub offline_allowed_hosts: Vec<String>,
+    pub profiles: BTreeMap<String, Profile>,
     pub run: RunConfig,
+    /// Which file the settings came from, for error messages.
+    #[serde(skip)]
+    pub source: String,
 }
 
+/// How an artifact keeps its template's structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StructuredMode {
+    /// JSON by schema when the server enforces one, else Markdown with one repair.
+    #[default]
+    Auto,
+    /// Always JSON by schema; a server that ignores schemas is an error.
+    Schema,
+    /// Always Markdown.
+    Off,
+}
+
+/// One model server and how to use it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    pub base_url: String,
-    pub api_key_env: String,
-    pub model: String,
+pub struct Profile {
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub model: Option<String>,
     pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub frequency_penalty: Option<f32>,
+    pub presence_penalty: Option<f32>,
+    pub repeat_penalty: Option<f32>,
+    #[serde(default = "defaults::max_tokens")]
     pub max_tokens: u32,
+    pub context_tokens: Option<u32>,
+    #[serde(default)]
+    pub structured: StructuredMode,
+    #[serde(default = "defaults::max_text_chars")]
+    pub max_text_chars: usize,
+    #[serde(default = "defaults::max_item_chars")]
+    pub max_item_chars: usize,
+    #[serde(default = "defaults::max_list_items")]
+    pub max_list_items: usize,
+    #[serde(default = "defaults::max_steps")]
+    pub max_steps: usize,
+    #[serde(default = "defaults::connect_timeout_secs")]
     pub connect_timeout_secs: u64,
+    #[serde(default = "defaults::idle_timeout_secs")]
     pub idle_timeout_secs: u64,
+}
+
+mod defaults {
+    pub fn max_tokens() -> u32 {
+        4096
+    }
+    pub fn max_text_chars() -> usize {
+        800
+    }
+    pub fn max_item_chars() -> usize {
+        240
+    }
+    pub fn max_list_items() -> usize {
+        8
+    }
+    pub fn max_steps() -> usize {
+        12
+    }
+    pub fn connect_timeout_secs() -> u64 {
+        10
+    }
+    pub fn idle_timeout_secs() -> u64 {
+        300
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,13 +159,36 @@ impl Config {
                 source,
             })?;
             shown = path.display().to_string();
-            merge(&mut value, parse_value(&text, &shown)?);
+            let over = parse_value(&text, &shown)?;
+            if over.get("model").is_some_and(toml::Value::is_table) {
+                return Err(ConfigError::Invalid {
+                    path: shown,
+                    message: "the [model] table of migagent 0.1 is now a profile: rename it to \
+                              [profiles.openai] (or [profiles.NAME] with `profile = \"NAME\"`)"
+                        .into(),
+                });
+            }
+            merge(&mut value, over);
         }
-        value
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                path: shown,
-                message: e.to_string(),
+        let mut config: Config =
+            value
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    path: shown.clone(),
+                    message: e.to_string(),
+                })?;
+        config.source = shown;
+        Ok(config)
+    }
+
+    /// The profile called `name`, or an error listing the ones there are.
+    pub fn profile(&self, name: &str) -> Result<&Profile, ConfigError> {
+        self.profiles
+            .get(name)
+            .ok_or_else(|| ConfigError::NoProfile {
+                name: name.to_string(),
+                path: self.source.clone(),
+                available: self.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
             })
     }
 }
@@ -102,27 +198,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_config_parses() {
+    fn builtin_config_parses_with_both_profiles() {
         let cfg = Config::load(None).unwrap();
-        assert_eq!(cfg.model.api_key_env, "OPENAI_API_KEY");
+        let openai = cfg.profile("openai").unwrap();
+        assert_eq!(openai.api_key_env.as_deref(), Some("OPENAI_API_KEY"));
+        let local = cfg.profile("local").unwrap();
+        assert!(local.base_url.is_none() && local.api_key_env.is_none() && local.model.is_none());
+        assert_eq!(cfg.offline_profile, "local");
+        assert!(cfg.offline_allowed_hosts.is_empty());
     }
 
     #[test]
     fn unknown_keys_are_refused_with_the_file_named() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
-        std::fs::write(&p, "[model]\nbase_ulr = \"x\"\n").unwrap();
+        std::fs::write(&p, "[profiles.openai]\nbase_ulr = \"x\"\n").unwrap();
         let err = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(err.contains("c.toml") && err.contains("base_ulr"), "{err}");
     }
 
     #[test]
-    fn user_file_overrides_one_key() {
+    fn user_file_overrides_one_key_and_adds_profiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[profiles.openai]\nmodel = \"gpt-x\"\n[profiles.gpu]\nbase_url = \"http://10.0.0.12:8000/v1\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&p)).unwrap();
+        assert_eq!(cfg.profile("openai").unwrap().model.as_deref(), Some("gpt-x"));
+        assert_eq!(
+            cfg.profile("openai").unwrap().api_key_env.as_deref(),
+            Some("OPENAI_API_KEY")
+        );
+        let gpu = cfg.profile("gpu").unwrap();
+        assert_eq!(gpu.max_tokens, 4096);
+        assert_eq!(gpu.structured, StructuredMode::Auto);
+        let err = cfg.profile("nope").unwrap_err().to_string();
+        assert!(err.contains("gpu, local, openai"), "{err}");
+    }
+
+    #[test]
+    fn the_old_model_table_gets_a_migration_hint() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
         std::fs::write(&p, "[model]\nmodel = \"local\"\n").unwrap();
-        let cfg = Config::load(Some(&p)).unwrap();
-        assert_eq!(cfg.model.model, "local");
-        assert_eq!(cfg.model.api_key_env, "OPENAI_API_KEY");
+        let err = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(err.contains("[profiles.openai]"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_structured_value_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[profiles.local]\nstructured = \"always\"\n").unwrap();
+        let err = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(err.contains("always"), "{err}");
     }
 }

@@ -998,6 +998,7 @@ impl Engine {
             purpose: format!("{} r{rev}", rec.id),
             system,
             user,
+            ..ChatRequest::default()
         };
         let completion = self.call(model, &request, &rec.id, sink).await?;
         self.save_draft(ri, &template, &completion)
@@ -1047,6 +1048,7 @@ impl Engine {
                 purpose: format!("{id} panel: {}", member.name),
                 system,
                 user,
+                ..ChatRequest::default()
             };
             let completion = self.call(model, &request, &id, sink).await?;
             let n = self.state.artifacts[ri].findings.len() + 1;
@@ -1523,6 +1525,8 @@ Report the step.
                 need: Some("NEED-TEXT".into()),
                 contexts: &[],
                 model: ModelRecord {
+                    profile: None,
+                    offline: false,
                     base_url: "http://model.test/v1".into(),
                     model: "scripted".into(),
                 },

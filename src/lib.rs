@@ -10,11 +10,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod connect;
+pub mod doctor;
 pub mod engine;
 pub mod gate;
 pub mod library;
 pub mod model;
 pub mod prompt;
+pub mod server;
 pub mod store;
 pub mod template;
 pub mod validate;

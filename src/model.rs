@@ -9,13 +9,42 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use crate::server::{ServerKind, StructuredStyle};
+
 /// One drafting request: a system message and a user message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChatRequest {
     /// What is being drafted, for progress display (e.g. "MIG-1 r2").
     pub purpose: String,
     pub system: String,
     pub user: String,
+    /// A lower token cap than the endpoint's, for short answers (probes,
+    /// panel findings).
+    pub max_tokens: Option<u32>,
+    /// Ask for JSON that follows this schema, when the server enforces one.
+    pub structured: Option<StructuredRequest>,
+}
+
+/// A JSON Schema for the answer, in the two forms servers accept: with
+/// length bounds (llama.cpp, vLLM, Ollama turn them into a grammar) and
+/// without (OpenAI strict mode rejects length keywords).
+#[derive(Debug, Clone)]
+pub struct StructuredRequest {
+    /// A name for the schema: letters, digits, `_` and `-` only.
+    pub name: String,
+    pub schema: serde_json::Value,
+    pub schema_without_bounds: serde_json::Value,
+}
+
+/// What a client can do, so the engine can choose how to ask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The server enforces a JSON schema on the answer.
+    pub structured: bool,
+    /// Tokens per request (prompt and answer), when known.
+    pub context_tokens: Option<u32>,
+    /// Tokens per answer.
+    pub max_tokens: Option<u32>,
 }
 
 /// A finished completion with what it cost.
@@ -81,6 +110,11 @@ impl TokenSink for Silent {
 /// implementation; the binary uses [`OpenAiCompatible`].
 #[allow(async_fn_in_trait)]
 pub trait ModelClient {
+    /// What this client's server can do; unknown by default.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
     async fn complete(
         &self,
         request: &ChatRequest,
@@ -97,10 +131,31 @@ pub struct Endpoint {
     pub api_key: Option<SecretString>,
     pub key_env: String,
     pub model: String,
-    pub temperature: Option<f32>,
+    pub sampling: Sampling,
     pub max_tokens: u32,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Which server software answers, so server-specific fields go only to
+    /// servers that understand them.
+    pub kind: ServerKind,
+    /// How to ask this server for schema-shaped JSON, if at all.
+    pub structured: StructuredStyle,
+    pub context_tokens: Option<u32>,
+    /// Never use a proxy, whatever the environment says: in offline mode a
+    /// request must go straight to the allowed host.
+    pub direct: bool,
+}
+
+/// Sampling settings; `None` leaves the server's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sampling {
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub frequency_penalty: Option<f32>,
+    pub presence_penalty: Option<f32>,
+    /// llama.cpp, Ollama (`repeat_penalty`) and vLLM (`repetition_penalty`);
+    /// never sent to OpenAI, which refuses unknown fields.
+    pub repeat_penalty: Option<f32>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -160,7 +215,7 @@ pub struct OpenAiCompatible {
 }
 
 /// The host part of a base URL (`[::1]` for IPv6 literals).
-fn host_of(base_url: &str) -> Option<&str> {
+pub fn host_of(base_url: &str) -> Option<&str> {
     let rest = base_url.split("://").nth(1)?;
     let authority = rest.split('/').next()?;
     let authority = authority.rsplit('@').next()?;
@@ -204,7 +259,7 @@ impl OpenAiCompatible {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(endpoint.connect_timeout)
             .read_timeout(endpoint.idle_timeout);
-        if is_loopback(&base_url) {
+        if endpoint.direct || is_loopback(&base_url) {
             // A local server is reached directly, never through a proxy
             // configured for the internet.
             builder = builder.no_proxy();
@@ -240,10 +295,24 @@ impl OpenAiCompatible {
             ],
             "stream": true,
             "stream_options": {"include_usage": true},
-            "max_tokens": self.endpoint.max_tokens,
+            "max_tokens": request.max_tokens.map_or(self.endpoint.max_tokens, |m| m.min(self.endpoint.max_tokens)),
         });
-        if let Some(t) = self.endpoint.temperature {
-            body["temperature"] = serde_json::json!(t);
+        let s = &self.endpoint.sampling;
+        for (key, value) in [
+            ("temperature", s.temperature),
+            ("top_p", s.top_p),
+            ("frequency_penalty", s.frequency_penalty),
+            ("presence_penalty", s.presence_penalty),
+        ] {
+            if let Some(v) = value {
+                body[key] = serde_json::json!(v);
+            }
+        }
+        if let (Some(v), Some(key)) = (s.repeat_penalty, self.endpoint.kind.repeat_penalty_field()) {
+            body[key] = serde_json::json!(v);
+        }
+        if let Some(structured) = &request.structured {
+            self.endpoint.structured.apply(&mut body, structured);
         }
         body
     }
@@ -357,6 +426,14 @@ pub struct Usage {
 }
 
 impl ModelClient for OpenAiCompatible {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            structured: self.endpoint.structured != StructuredStyle::None,
+            context_tokens: self.endpoint.context_tokens,
+            max_tokens: Some(self.endpoint.max_tokens),
+        }
+    }
+
     async fn complete(
         &self,
         request: &ChatRequest,
@@ -474,10 +551,14 @@ mod tests {
             api_key: None,
             key_env: "OPENAI_API_KEY".into(),
             model: "m".into(),
-            temperature: None,
+            sampling: Sampling::default(),
             max_tokens: 10,
             connect_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
+            kind: ServerKind::OpenAi,
+            structured: StructuredStyle::None,
+            context_tokens: None,
+            direct: false,
         };
         let err = OpenAiCompatible::new(endpoint).err().unwrap().to_string();
         assert!(err.contains("OPENAI_API_KEY"), "{err}");

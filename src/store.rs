@@ -325,6 +325,13 @@ pub struct ContextRecord {
 pub struct ModelRecord {
     pub base_url: String,
     pub model: String,
+    /// The config profile in use; runs of migagent 0.1 have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// A run started offline stays offline: resuming it refuses any server
+    /// that is not on this machine (or explicitly allowed).
+    #[serde(default)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,498 @@
+//! What a model server is and can do: which software answers, which models it
+//! serves, how much context a request may use, and whether it enforces a JSON
+//! schema on answers. Local servers are found by probing their usual ports;
+//! what a probe learns is cached per server and model, so runs do not pay for
+//! it twice.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    host_of, is_loopback, ChatRequest, ModelClient, ModelError, Silent, StructuredRequest,
+};
+
+/// The server software behind a base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerKind {
+    LlamaCpp,
+    Ollama,
+    LmStudio,
+    Vllm,
+    OpenAi,
+    Unknown,
+}
+
+impl ServerKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerKind::LlamaCpp => "llama.cpp server",
+            ServerKind::Ollama => "Ollama",
+            ServerKind::LmStudio => "LM Studio",
+            ServerKind::Vllm => "vLLM",
+            ServerKind::OpenAi => "OpenAI",
+            ServerKind::Unknown => "an OpenAI-compatible server",
+        }
+    }
+
+    /// The request field for a repetition penalty, where the server has one.
+    pub fn repeat_penalty_field(self) -> Option<&'static str> {
+        match self {
+            ServerKind::LlamaCpp | ServerKind::Ollama | ServerKind::LmStudio => {
+                Some("repeat_penalty")
+            }
+            ServerKind::Vllm => Some("repetition_penalty"),
+            ServerKind::OpenAi | ServerKind::Unknown => None,
+        }
+    }
+
+    /// How this kind of server takes a JSON schema, before any probe.
+    pub fn schema_style(self) -> StructuredStyle {
+        match self {
+            ServerKind::OpenAi => StructuredStyle::OpenAiStrict,
+            ServerKind::Ollama => StructuredStyle::OllamaFormat,
+            _ => StructuredStyle::JsonSchema,
+        }
+    }
+}
+
+/// Local servers on their default ports, in the order they are tried.
+pub const LOCAL_SERVERS: [(ServerKind, u16); 4] = [
+    (ServerKind::LlamaCpp, 8080),
+    (ServerKind::Ollama, 11434),
+    (ServerKind::LmStudio, 1234),
+    (ServerKind::Vllm, 8000),
+];
+
+/// How a request asks for schema-shaped JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructuredStyle {
+    /// `response_format: json_schema` with `strict`, without length keywords.
+    OpenAiStrict,
+    /// `response_format: json_schema` with the bounded schema (llama.cpp,
+    /// vLLM, LM Studio turn it into a grammar).
+    JsonSchema,
+    /// Ollama's `format` field, and `response_format` for its /v1 layer.
+    OllamaFormat,
+    /// The server does not enforce schemas: Markdown mode.
+    None,
+}
+
+impl StructuredStyle {
+    pub fn label(self) -> &'static str {
+        match self {
+            StructuredStyle::OpenAiStrict => "json_schema (strict)",
+            StructuredStyle::JsonSchema => "json_schema",
+            StructuredStyle::OllamaFormat => "format (Ollama)",
+            StructuredStyle::None => "none",
+        }
+    }
+
+    /// Adds the schema to a chat completions request body.
+    pub fn apply(self, body: &mut serde_json::Value, request: &StructuredRequest) {
+        let response_format = |schema: &serde_json::Value| {
+            serde_json::json!({
+                "type": "json_schema",
+                "json_schema": {"name": request.name, "strict": true, "schema": schema},
+            })
+        };
+        match self {
+            StructuredStyle::OpenAiStrict => {
+                body["response_format"] = response_format(&request.schema_without_bounds);
+            }
+            StructuredStyle::JsonSchema => {
+                body["response_format"] = response_format(&request.schema);
+            }
+            StructuredStyle::OllamaFormat => {
+                body["format"] = request.schema.clone();
+                body["response_format"] = response_format(&request.schema);
+            }
+            StructuredStyle::None => {}
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("no local model server answers on this machine (tried {tried}). Start one with `scripts/local-llm start` (llama.cpp with a small model), or `ollama serve`, or pass --base-url")]
+    NoLocalServer { tried: String },
+    #[error("offline mode refuses {base_url}: its host '{host}' is not this machine (loopback is 127.0.0.0/8, ::1, localhost). To allow a machine you trust, add \"{host}\" to offline_allowed_hosts in config.toml")]
+    OfflineRefused { base_url: String, host: String },
+    #[error("cannot ask {base_url} which models it serves: {message}. Set `model` in the profile or pass --model")]
+    NoModels { base_url: String, message: String },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Refuses a base URL that would leave the machine, before any request.
+pub fn check_offline(base_url: &str, allowed_hosts: &[String]) -> Result<(), ServerError> {
+    if is_loopback(base_url) {
+        return Ok(());
+    }
+    let host = host_of(base_url).unwrap_or("").to_string();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let allowed = !bare.is_empty()
+        && allowed_hosts
+            .iter()
+            .any(|h| h.trim_start_matches('[').trim_end_matches(']').eq_ignore_ascii_case(bare));
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServerError::OfflineRefused {
+            base_url: base_url.to_string(),
+            host: if host.is_empty() {
+                base_url.to_string()
+            } else {
+                host
+            },
+        })
+    }
+}
+
+/// The part of a base URL before `/v1`, where server-specific endpoints live.
+fn root_of(base_url: &str) -> &str {
+    let trimmed = base_url.trim_end_matches('/');
+    trimmed.strip_suffix("/v1").unwrap_or(trimmed)
+}
+
+fn http_client(direct: bool, timeout: Duration) -> Result<reqwest::Client, ModelError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout * 4);
+    if direct {
+        builder = builder.no_proxy();
+    }
+    builder.build().map_err(|e| ModelError::Unreachable {
+        base_url: String::new(),
+        message: e.to_string(),
+    })
+}
+
+/// A local server found by probing.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub base_url: String,
+    pub kind: ServerKind,
+}
+
+/// Finds the first local server that answers `/v1/models` on its usual port.
+/// Only loopback is probed, so this is safe in offline mode.
+pub async fn discover_local() -> Result<Discovered, ServerError> {
+    let http = http_client(true, Duration::from_millis(800))?;
+    for (kind, port) in LOCAL_SERVERS {
+        let base_url = format!("http://127.0.0.1:{port}/v1");
+        let answered = http
+            .get(format!("{base_url}/models"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        tracing::debug!(%base_url, answered, "probing for a local server");
+        if answered {
+            return Ok(Discovered { base_url, kind });
+        }
+    }
+    Err(ServerError::NoLocalServer {
+        tried: LOCAL_SERVERS
+            .iter()
+            .map(|(k, p)| format!("{} on {p}", k.label()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// What a server said about itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerFacts {
+    pub kind: ServerKind,
+    pub models: Vec<String>,
+    pub context_tokens: Option<u32>,
+    /// Where `context_tokens` came from, to show in `doctor`.
+    pub context_source: Option<String>,
+    /// How long `/models` took to answer.
+    pub latency_ms: u128,
+}
+
+/// Asks a server which models it serves, which software it is and how much
+/// context a request may use. Server-specific endpoints are asked only on
+/// hosts that are not a known public API.
+pub async fn inspect(
+    base_url: &str,
+    api_key: Option<&SecretString>,
+    direct: bool,
+    timeout: Duration,
+) -> Result<ServerFacts, ServerError> {
+    let http = http_client(direct || is_loopback(base_url), timeout)?;
+    let base = base_url.trim_end_matches('/');
+    let mut request = http.get(format!("{base}/models"));
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key.expose_secret());
+    }
+    let started = Instant::now();
+    let answer = request.send().await.map_err(|e| ServerError::NoModels {
+        base_url: base_url.to_string(),
+        message: if e.is_connect() || e.is_timeout() {
+            "the server does not answer".into()
+        } else {
+            e.to_string()
+        },
+    })?;
+    let latency_ms = started.elapsed().as_millis();
+    let status = answer.status();
+    let listing: serde_json::Value = if status.is_success() {
+        answer.json().await.unwrap_or(serde_json::Value::Null)
+    } else {
+        return Err(ServerError::NoModels {
+            base_url: base_url.to_string(),
+            message: format!("GET /models answered {status}"),
+        });
+    };
+    let entries = listing["data"].as_array().cloned().unwrap_or_default();
+    let models: Vec<String> = entries
+        .iter()
+        .filter_map(|m| m["id"].as_str().map(str::to_string))
+        .collect();
+    let owned_by = |who: &str| entries.iter().any(|m| m["owned_by"].as_str() == Some(who));
+    let mut facts = ServerFacts {
+        kind: ServerKind::Unknown,
+        models,
+        context_tokens: None,
+        context_source: None,
+        latency_ms,
+    };
+    if host_of(base) == Some("api.openai.com") {
+        facts.kind = ServerKind::OpenAi;
+        return Ok(facts);
+    }
+    if owned_by("vllm") {
+        facts.kind = ServerKind::Vllm;
+        facts.context_tokens = entries
+            .iter()
+            .find_map(|m| m["max_model_len"].as_u64())
+            .and_then(|n| u32::try_from(n).ok());
+        facts.context_source = facts.context_tokens.map(|_| "vLLM max_model_len".into());
+        return Ok(facts);
+    }
+    let root = root_of(base);
+    let get_json = |path: String| {
+        let http = http.clone();
+        async move {
+            let r = http.get(path).send().await.ok()?;
+            if !r.status().is_success() {
+                return None;
+            }
+            r.json::<serde_json::Value>().await.ok()
+        }
+    };
+    if let Some(props) = get_json(format!("{root}/props")).await {
+        if props.get("default_generation_settings").is_some() {
+            facts.kind = ServerKind::LlamaCpp;
+            facts.context_tokens = props["default_generation_settings"]["n_ctx"]
+                .as_u64()
+                .or_else(|| props["n_ctx"].as_u64())
+                .and_then(|n| u32::try_from(n).ok());
+            facts.context_source = facts
+                .context_tokens
+                .map(|_| "llama.cpp /props, per slot".into());
+            return Ok(facts);
+        }
+    }
+    if let Some(version) = get_json(format!("{root}/api/version")).await {
+        if version["version"].is_string() {
+            facts.kind = ServerKind::Ollama;
+            return Ok(facts);
+        }
+    }
+    if let Some(lm) = get_json(format!("{root}/api/v0/models")).await {
+        if let Some(list) = lm["data"].as_array() {
+            facts.kind = ServerKind::LmStudio;
+            facts.context_tokens = list
+                .iter()
+                .find_map(|m| {
+                    m["loaded_context_length"]
+                        .as_u64()
+                        .or_else(|| m["max_context_length"].as_u64())
+                })
+                .and_then(|n| u32::try_from(n).ok());
+            facts.context_source = facts
+                .context_tokens
+                .map(|_| "LM Studio /api/v0/models".into());
+        }
+    }
+    Ok(facts)
+}
+
+/// The schema a probe asks for: one key with one allowed value, so only a
+/// server that enforces schemas can be relied on to answer it exactly.
+fn probe_request() -> ChatRequest {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"ready": {"type": "string", "enum": ["yes"]}},
+        "required": ["ready"],
+        "additionalProperties": false,
+    });
+    ChatRequest {
+        purpose: "structured-output probe".into(),
+        system: "You answer with JSON only.".into(),
+        user: "Are you ready? Answer with a JSON object.".into(),
+        max_tokens: Some(24),
+        structured: Some(StructuredRequest {
+            name: "probe".into(),
+            schema: schema.clone(),
+            schema_without_bounds: schema,
+        }),
+    }
+}
+
+/// Whether an answer is exactly what the probe schema allows.
+pub fn probe_answer_ok(text: &str) -> bool {
+    let body = text.trim();
+    let body = body
+        .strip_prefix("```json")
+        .or_else(|| body.strip_prefix("```"))
+        .map_or(body, |b| b.trim_end_matches('`'))
+        .trim();
+    serde_json::from_str::<serde_json::Value>(body)
+        .is_ok_and(|v| v == serde_json::json!({"ready": "yes"}))
+}
+
+/// Asks `client` (built with the style to test) for the probe schema. A
+/// refusal (the server rejects the field) or an answer outside the schema
+/// both mean "not enforced"; an unreachable server is an error.
+pub async fn probe_structured<M: ModelClient>(client: &M) -> Result<bool, ModelError> {
+    match client.complete(&probe_request(), &mut Silent).await {
+        Ok(c) => Ok(probe_answer_ok(&c.text)),
+        Err(ModelError::Server { .. } | ModelError::BadResponse { .. } | ModelError::Empty { .. }) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What was learnt about one server and model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CachedProbe {
+    pub kind: ServerKind,
+    pub structured: StructuredStyle,
+    pub context_tokens: Option<u32>,
+    /// Seconds since the Unix epoch.
+    pub probed_at: u64,
+}
+
+/// Probe results are trusted for a day: servers are restarted with other
+/// flags or models, and a stale answer would only cost a Markdown draft.
+const CACHE_TTL_SECS: u64 = 24 * 3600;
+
+/// migagent's cache folder: `$MIGAGENT_CACHE_DIR`, else the platform cache
+/// folder's `migagent`.
+pub fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("MIGAGENT_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|d| d.join("migagent")))
+}
+
+fn cache_file() -> Option<PathBuf> {
+    cache_dir().map(|d| d.join("servers.json"))
+}
+
+fn cache_key(base_url: &str, model: &str) -> String {
+    format!("{} {model}", base_url.trim_end_matches('/'))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn read_cache() -> std::collections::BTreeMap<String, CachedProbe> {
+    cache_file()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// A fresh cached probe of this server and model, if any.
+pub fn cached(base_url: &str, model: &str) -> Option<CachedProbe> {
+    read_cache()
+        .remove(&cache_key(base_url, model))
+        .filter(|c| now_secs().saturating_sub(c.probed_at) < CACHE_TTL_SECS)
+}
+
+/// Remembers a probe. The cache only saves time, so a failure to write it
+/// is logged and otherwise ignored.
+pub fn remember(base_url: &str, model: &str, kind: ServerKind, structured: StructuredStyle, context_tokens: Option<u32>) {
+    let Some(path) = cache_file() else {
+        return;
+    };
+    let mut all = read_cache();
+    all.insert(
+        cache_key(base_url, model),
+        CachedProbe {
+            kind,
+            structured,
+            context_tokens,
+            probed_at: now_secs(),
+        },
+    );
+    let result = std::fs::create_dir_all(path.parent().unwrap_or(&path))
+        .map_err(|e| e.to_string())
+        .and_then(|_| serde_json::to_vec_pretty(&all).map_err(|e| e.to_string()))
+        .and_then(|bytes| crate::store::write_atomic(&path, &bytes).map_err(|e| e.to_string()));
+    if let Err(e) = result {
+        tracing::warn!(path = %path.display(), error = %e, "cannot cache the server probe");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offline_allows_loopback_and_listed_hosts_only() {
+        assert!(check_offline("http://127.0.0.1:8080/v1", &[]).is_ok());
+        assert!(check_offline("http://[::1]:8080/v1", &[]).is_ok());
+        assert!(check_offline("http://localhost:11434/v1", &[]).is_ok());
+        let err = check_offline("https://api.openai.com/v1", &[]).unwrap_err().to_string();
+        assert!(err.contains("api.openai.com") && err.contains("offline_allowed_hosts"), "{err}");
+        let lan = vec!["GPU-box.internal".to_string(), "fd00::5".to_string()];
+        assert!(check_offline("http://gpu-box.internal:8000/v1", &lan).is_ok());
+        assert!(check_offline("http://[fd00::5]:8000/v1", &lan).is_ok());
+        assert!(check_offline("http://gpu-box.internal.evil.example/v1", &lan).is_err());
+        assert!(check_offline("http://localhost@evil.example/v1", &lan).is_err());
+        assert!(check_offline("not a url", &lan).is_err());
+    }
+
+    #[test]
+    fn probe_answers_are_judged_exactly() {
+        assert!(probe_answer_ok(r#"{"ready":"yes"}"#));
+        assert!(probe_answer_ok("```json\n{\"ready\": \"yes\"}\n```"));
+        assert!(!probe_answer_ok(r#"{"ready":"yes","extra":1}"#));
+        assert!(!probe_answer_ok("Yes, I am ready!"));
+    }
+
+    #[test]
+    fn styles_put_the_schema_where_each_server_reads_it() {
+        let req = probe_request();
+        let s = req.structured.as_ref().unwrap();
+        let mut body = serde_json::json!({});
+        StructuredStyle::OllamaFormat.apply(&mut body, s);
+        assert_eq!(body["format"]["required"][0], "ready");
+        let mut body = serde_json::json!({});
+        StructuredStyle::OpenAiStrict.apply(&mut body, s);
+        assert_eq!(body["response_format"]["json_schema"]["strict"], true);
+        let mut body = serde_json::json!({});
+        StructuredStyle::None.apply(&mut body, s);
+        assert_eq!(body, serde_json::json!({}));
+    }
+
+    #[test]
+    fn roots_drop_the_api_version() {
+        assert_eq!(root_of("http://127.0.0.1:8080/v1/"), "http://127.0.0.1:8080");
+        assert_eq!(root_of("http://h:1/api"), "http://h:1/api");
+    }
+}
