@@ -17,6 +17,7 @@ pub mod gate;
 pub mod library;
 pub mod model;
 pub mod prompt;
+pub mod schema;
 pub mod server;
 pub mod store;
 pub mod template;
