@@ -1292,10 +1292,6 @@ enum Tp {
     Raw(String),
 }
 
-fn esc(s: &str) -> String {
-    s.replace("{{", "\\{{")
-}
-
 fn var(p: &str) -> String {
     format!("{{{{{p}}}}}")
 }
@@ -1316,39 +1312,6 @@ fn hb_path(prefix: &str, key: &str) -> String {
     format!("{prefix}[{key}]")
 }
 
-/// One line of output. Whitespace before a final value goes inside its
-/// condition, so an empty value leaves no trailing space.
-fn line(parts: Vec<Tp>) -> String {
-    let mut merged: Vec<Tp> = Vec::new();
-    for p in parts {
-        match (merged.last_mut(), p) {
-            (Some(Tp::Lit(a)), Tp::Lit(b)) => a.push_str(&b),
-            (_, p) => merged.push(p),
-        }
-    }
-    let mut out = String::new();
-    let n = merged.len();
-    for (k, p) in merged.iter().enumerate() {
-        match p {
-            Tp::Lit(s) => match merged.get(k + 1) {
-                Some(Tp::Var(v)) if k + 2 == n && s.ends_with(char::is_whitespace) => {
-                    let kept = s.trim_end();
-                    out.push_str(&esc(kept));
-                    out.push_str(&if_open(v));
-                    out.push_str(&s[kept.len()..]);
-                    out.push_str(&var(v));
-                    out.push_str(IF_CLOSE);
-                    return out;
-                }
-                _ => out.push_str(&esc(s)),
-            },
-            Tp::Var(v) => out.push_str(&var(v)),
-            Tp::Raw(r) => out.push_str(r),
-        }
-    }
-    out
-}
-
 fn hole_key(kind: &Kind, i: usize) -> &str {
     match kind {
         Kind::Object(o) => o.holes.get(i).map_or("name", |f| f.key.as_str()),
@@ -1366,121 +1329,175 @@ fn pieces_parts(pieces: &[Piece], key_of: impl Fn(usize) -> String) -> Vec<Tp> {
         .collect()
 }
 
-fn gen_object(o: &Object, prefix: &str, out: &mut String) {
-    match &o.lead {
-        Lead::None => {}
-        Lead::Literal(t) => {
-            for l in t.lines() {
-                out.push('\n');
-                out.push_str(&esc(l));
+/// Builds the handlebars program. Every line of output is written as a
+/// newline followed by its content, and block tags sit at the end of the
+/// previous content line, so no tag ever stands alone on a line (handlebars
+/// would swallow the newline after it).
+struct Gen {
+    out: String,
+    /// Template text that handlebars would read as syntax (`{{`, or a `\`
+    /// before a tag); written by the `lit` helper instead.
+    lits: Vec<String>,
+}
+
+impl Gen {
+    fn lit(&mut self, s: &str) {
+        if s.contains('\\') || s.contains("{{") {
+            self.lits.push(s.to_string());
+            self.out
+                .push_str(&format!("{{{{lit {}}}}}", self.lits.len() - 1));
+        } else {
+            self.out.push_str(s);
+        }
+    }
+
+    /// One line of output. Whitespace before a final value goes inside its
+    /// condition, so an empty value leaves no trailing space.
+    fn line(&mut self, parts: Vec<Tp>) {
+        let mut merged: Vec<Tp> = Vec::new();
+        for p in parts {
+            match (merged.last_mut(), p) {
+                (Some(Tp::Lit(a)), Tp::Lit(b)) => a.push_str(&b),
+                (_, p) => merged.push(p),
             }
         }
-        Lead::KeyLines(kls) => {
-            for kl in kls {
-                out.push('\n');
-                let label = Tp::Lit(format!("{} **{}:** ", kl.marker, kl.label));
-                let p = hb_path(prefix, &kl.field.key);
-                match &kl.field.kind {
-                    Kind::EnumDetail { detail, .. } => {
-                        out.push_str(&line(vec![label, Tp::Var(format!("{p}.[value]"))]));
-                        push_detail(&format!("{p}.[{detail}]"), out);
+        let n = merged.len();
+        for (k, p) in merged.iter().enumerate() {
+            match p {
+                Tp::Lit(s) => match merged.get(k + 1) {
+                    Some(Tp::Var(v)) if k + 2 == n && s.ends_with(char::is_whitespace) => {
+                        let kept = s.trim_end();
+                        self.lit(kept);
+                        self.out.push_str(&if_open(v));
+                        self.out.push_str(&s[kept.len()..]);
+                        self.out.push_str(&var(v));
+                        self.out.push_str(IF_CLOSE);
+                        return;
                     }
-                    _ => out.push_str(&line(vec![label, Tp::Var(p)])),
+                    _ => self.lit(s),
+                },
+                Tp::Var(v) => self.out.push_str(&var(v)),
+                Tp::Raw(r) => self.out.push_str(r),
+            }
+        }
+    }
+
+    fn detail(&mut self, p: &str) {
+        self.out.push_str(&if_open(p));
+        self.out.push_str(" — ");
+        self.out.push_str(&var(p));
+        self.out.push_str(IF_CLOSE);
+    }
+
+    fn object(&mut self, o: &Object, prefix: &str) {
+        match &o.lead {
+            Lead::None => {}
+            Lead::Literal(t) => {
+                for l in t.lines() {
+                    self.out.push('\n');
+                    self.lit(l);
                 }
             }
-        }
-        Lead::Body(f) => gen_body(&f.kind, &hb_path(prefix, &f.key), out),
-    }
-    for s in &o.subs {
-        let p = hb_path(prefix, &s.field.key);
-        match (&s.heading, &s.field.kind) {
-            (Some(h), kind) => {
-                out.push_str("\n\n");
-                let mut parts = vec![Tp::Lit(format!("{} ", "#".repeat(s.level)))];
-                parts.extend(pieces_parts(&h.pieces, |i| {
-                    format!("{p}.[{}]", hole_key(kind, i))
-                }));
-                out.push_str(&line(parts));
-                gen_body(kind, &p, out);
+            Lead::KeyLines(kls) => {
+                for kl in kls {
+                    self.out.push('\n');
+                    let label = Tp::Lit(format!("{} **{}:** ", kl.marker, kl.label));
+                    let p = hb_path(prefix, &kl.field.key);
+                    match &kl.field.kind {
+                        Kind::EnumDetail { detail, .. } => {
+                            self.line(vec![label, Tp::Var(format!("{p}.[value]"))]);
+                            self.detail(&format!("{p}.[{detail}]"));
+                        }
+                        _ => self.line(vec![label, Tp::Var(p)]),
+                    }
+                }
             }
-            (None, Kind::Steps(st)) => gen_steps(st, &p, out),
-            (None, _) => {}
+            Lead::Body(f) => self.body(&f.kind, &hb_path(prefix, &f.key)),
+        }
+        for s in &o.subs {
+            let p = hb_path(prefix, &s.field.key);
+            match (&s.heading, &s.field.kind) {
+                (Some(h), kind) => {
+                    self.out.push_str("\n\n");
+                    let mut parts = vec![Tp::Lit(format!("{} ", "#".repeat(s.level)))];
+                    parts.extend(pieces_parts(&h.pieces, |i| {
+                        format!("{p}.[{}]", hole_key(kind, i))
+                    }));
+                    self.line(parts);
+                    self.body(kind, &p);
+                }
+                (None, Kind::Steps(st)) => self.steps(st, &p),
+                (None, _) => {}
+            }
         }
     }
-}
 
-fn push_detail(p: &str, out: &mut String) {
-    out.push_str(&if_open(p));
-    out.push_str(" — ");
-    out.push_str(&var(p));
-    out.push_str(IF_CLOSE);
-}
-
-fn gen_body(kind: &Kind, p: &str, out: &mut String) {
-    match kind {
-        Kind::Text { .. } => {
-            out.push_str(&if_open(p));
-            out.push('\n');
-            out.push_str(&var(p));
-            out.push_str(IF_CLOSE);
-        }
-        Kind::Enum(_) => {
-            out.push('\n');
-            out.push_str(&var(p));
-        }
-        Kind::EnumDetail { detail, .. } => {
-            out.push('\n');
-            out.push_str(&var(&format!("{p}.[value]")));
-            push_detail(&format!("{p}.[{detail}]"), out);
-        }
-        Kind::List(l) => {
-            out.push_str(&each_open(p));
-            out.push('\n');
-            out.push_str(&item_line(l));
-            out.push_str(EACH_CLOSE);
-        }
-        Kind::Object(o) => gen_object(o, &format!("{p}."), out),
-        Kind::Steps(s) => gen_steps(s, p, out),
-    }
-}
-
-fn gen_steps(s: &Steps, p: &str, out: &mut String) {
-    out.push_str(&each_open(p));
-    out.push_str("\n\n");
-    let mut parts = vec![
-        Tp::Lit(format!("{} {} ", "#".repeat(s.level), s.word)),
-        Tp::Raw(NUMBER.to_string()),
-        Tp::Lit(format!("{} ", s.sep)),
-    ];
-    parts.extend(pieces_parts(&s.rest, |i| {
-        hb_path("", s.item.holes.get(i).map_or("name", |f| f.key.as_str()))
-    }));
-    out.push_str(&line(parts));
-    gen_object(&s.item, "", out);
-    out.push_str(EACH_CLOSE);
-}
-
-fn item_line(l: &List) -> String {
-    let mut parts = match l.marker {
-        Marker::Bullet(c) => vec![Tp::Lit(format!("{c} "))],
-        Marker::Checkbox(c) => vec![Tp::Lit(format!("{c} [ ] "))],
-        Marker::Numbered => vec![Tp::Raw(NUMBER.to_string()), Tp::Lit(". ".to_string())],
-    };
-    match &l.item {
-        Item::Single(f) => match &f.kind {
+    fn body(&mut self, kind: &Kind, p: &str) {
+        match kind {
+            Kind::Text { .. } => {
+                self.out.push_str(&if_open(p));
+                self.out.push('\n');
+                self.out.push_str(&var(p));
+                self.out.push_str(IF_CLOSE);
+            }
+            Kind::Enum(_) => {
+                self.out.push('\n');
+                self.out.push_str(&var(p));
+            }
             Kind::EnumDetail { detail, .. } => {
-                parts.push(Tp::Var("[value]".to_string()));
-                let mut s = line(parts);
-                push_detail(&format!("[{detail}]"), &mut s);
-                return s;
+                self.out.push('\n');
+                self.out.push_str(&var(&format!("{p}.[value]")));
+                self.detail(&format!("{p}.[{detail}]"));
             }
-            _ => parts.push(Tp::Var("this".to_string())),
-        },
-        Item::Joined(j) => parts.extend(pieces_parts(&j.pieces, |i| {
-            hb_path("", j.fields.get(i).map_or("item", |f| f.key.as_str()))
-        })),
+            Kind::List(l) => {
+                self.out.push_str(&each_open(p));
+                self.out.push('\n');
+                self.item(l);
+                self.out.push_str(EACH_CLOSE);
+            }
+            Kind::Object(o) => self.object(o, &format!("{p}.")),
+            Kind::Steps(s) => self.steps(s, p),
+        }
     }
-    line(parts)
+
+    fn steps(&mut self, s: &Steps, p: &str) {
+        self.out.push_str(&each_open(p));
+        self.out.push_str("\n\n");
+        let mut parts = vec![
+            Tp::Lit(format!("{} {} ", "#".repeat(s.level), s.word)),
+            Tp::Raw(NUMBER.to_string()),
+            Tp::Lit(format!("{} ", s.sep)),
+        ];
+        parts.extend(pieces_parts(&s.rest, |i| {
+            hb_path("", s.item.holes.get(i).map_or("name", |f| f.key.as_str()))
+        }));
+        self.line(parts);
+        self.object(&s.item, "");
+        self.out.push_str(EACH_CLOSE);
+    }
+
+    fn item(&mut self, l: &List) {
+        let mut parts = match l.marker {
+            Marker::Bullet(c) => vec![Tp::Lit(format!("{c} "))],
+            Marker::Checkbox(c) => vec![Tp::Lit(format!("{c} [ ] "))],
+            Marker::Numbered => vec![Tp::Raw(NUMBER.to_string()), Tp::Lit(". ".to_string())],
+        };
+        match &l.item {
+            Item::Single(f) => match &f.kind {
+                Kind::EnumDetail { detail, .. } => {
+                    parts.push(Tp::Var("[value]".to_string()));
+                    self.line(parts);
+                    self.detail(&format!("[{detail}]"));
+                    return;
+                }
+                _ => parts.push(Tp::Var("this".to_string())),
+            },
+            Item::Joined(j) => parts.extend(pieces_parts(&j.pieces, |i| {
+                hb_path("", j.fields.get(i).map_or("item", |f| f.key.as_str()))
+            })),
+        }
+        self.line(parts);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -2600,12 +2617,36 @@ impl ArtifactSchema {
             true,
         );
 
-        let mut source = String::from(SENTINEL);
-        gen_object(&root, "", &mut source);
+        let mut program = Gen {
+            out: String::from(SENTINEL),
+            lits: Vec::new(),
+        };
+        program.object(&root, "");
+        let Gen { out: source, lits } = program;
         let mut registry = Handlebars::new();
         registry.register_escape_fn(handlebars::no_escape);
         registry.set_strict_mode(true);
         registry.register_helper("inc", Box::new(helpers::inc));
+        registry.register_helper(
+            "lit",
+            Box::new(
+                move |h: &handlebars::Helper<'_>,
+                      _: &Handlebars<'_>,
+                      _: &handlebars::Context,
+                      _: &mut handlebars::RenderContext<'_, '_>,
+                      out: &mut dyn handlebars::Output|
+                      -> handlebars::HelperResult {
+                    let text = h
+                        .param(0)
+                        .and_then(|p| p.value().as_u64())
+                        .and_then(|i| usize::try_from(i).ok())
+                        .and_then(|i| lits.get(i))
+                        .map_or("", String::as_str);
+                    out.write(text)?;
+                    Ok(())
+                },
+            ),
+        );
         registry
             .register_template_string(TEMPLATE_NAME, &source)
             .map_err(|e| SchemaError::Template(Box::new(e)))?;
@@ -3412,6 +3453,48 @@ blah
             "## Checks\n- smoke - api — Fail\n-  — Pass\n\n## Gate\n- **Decision:** No go\n- **Owner:** Kim\n\n## Tasks\n- [ ]\n- [ ] ship it\n"
         );
         assert_eq!(s.parse(&md), Ok(s.normalize(&v)));
+    }
+
+    #[test]
+    fn template_text_that_looks_like_handlebars_is_copied() {
+        let t = "Intro {{x}} and \\{{y}} and }} {{{{raw}}}}\n\n## Path C:\\<dir>\n<Text>\n";
+        let s = compile(t);
+        assert_eq!(keys(&s), ["path_c"]);
+        let v = json!({"path_c": {"dir": "tmp", "body": "{{v}} \\{{w}}"}});
+        assert_eq!(s.validate(&v), Vec::<String>::new());
+        let md = s.render(&v).expect("render");
+        assert_eq!(
+            md,
+            "Intro {{x}} and \\{{y}} and }} {{{{raw}}}}\n\n## Path C:\\tmp\n{{v}} \\{{w}}\n"
+        );
+        assert!(template::missing_sections(t, &md).is_empty());
+        assert_eq!(s.parse(&md), Ok(v));
+    }
+
+    #[test]
+    fn sections_may_come_in_another_order() {
+        let s = compile(INCIDENT);
+        let md = INCIDENT_RENDERED.replace(
+            "## Summary\nThe primary database failed over.\nWrites paused for 4 minutes.\n\n",
+            "",
+        )
+            + "\n## Summary\nThe primary database failed over.\nWrites paused for 4 minutes.\n";
+        assert_eq!(s.parse(&md), Ok(incident_value()));
+    }
+
+    #[test]
+    fn an_enum_with_details_as_a_list_item() {
+        let s = compile("## Results\n- <Pass / Fail — details>\n- ...\n");
+        let v = json!({"results": [{"value": "Pass", "details": ""}, {"value": "Fail", "details": "timeout — 30 s"}]});
+        assert_eq!(s.validate(&v), Vec::<String>::new());
+        let md = s.render(&v).expect("render");
+        assert_eq!(md, "## Results\n- Pass\n- Fail — timeout — 30 s\n");
+        assert_eq!(s.parse(&md), Ok(v));
+        let loose = s.parse("## Results\n* fail: timeout\n").expect("parse");
+        assert_eq!(
+            loose,
+            json!({"results": [{"value": "Fail", "details": "timeout"}]})
+        );
     }
 
     #[test]
