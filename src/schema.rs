@@ -88,6 +88,9 @@ impl Default for Bounds {
     }
 }
 
+/// Why a template or a value cannot be used. Compilation fails only for a
+/// template with no headings at all: an odd section compiles to free text
+/// rather than stopping a workflow from loading.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error(
@@ -98,6 +101,7 @@ pub enum SchemaError {
     Template(Box<handlebars::TemplateError>),
     #[error("rendering the artifact failed: {0}")]
     Render(Box<handlebars::RenderError>),
+    /// Missing keys or wrong types: there is nothing sensible to render.
     #[error("the value does not have the template's shape: {}", .0.join("; "))]
     Shape(Vec<String>),
 }
@@ -109,6 +113,8 @@ pub struct EnumField {
     /// Where the field sits, e.g. `data_compatibility.value` or
     /// `success_criteria[2].value`.
     pub path: String,
+    /// As found; it may be outside `allowed` in a value that was never
+    /// validated.
     pub value: String,
     /// The template's spelling of the allowed values, in template order.
     pub allowed: Vec<String>,
@@ -2798,6 +2804,7 @@ impl ArtifactSchema {
         self.source.strip_prefix(SENTINEL).unwrap_or(&self.source)
     }
 
+    /// The bounds the schema carries, so a retry prompt can name them.
     pub fn bounds(&self) -> &Bounds {
         &self.bounds
     }
