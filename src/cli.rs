@@ -9,12 +9,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
+use crate::connect::{connect, ConnectOptions, Connection};
+use crate::doctor;
 use crate::engine::{self, Decision, Engine, Outcome, RunStart};
 use crate::gate::{self, ProgressSink, TerminalReviewer, TerminalSink};
 use crate::library::Library;
-use crate::connect::{connect, ConnectOptions, Connection};
-use crate::doctor;
 use crate::model::OpenAiCompatible;
+use crate::schema::Bounds;
 use crate::store::{AfterRollback, RunStore};
 use crate::validate::{self, LoadError};
 use crate::workflow::{GateAction, InputKind};
@@ -511,6 +512,7 @@ async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
             model: connection.record(),
         },
     )?;
+    engine.set_bounds(bounds_of(&connection.target.profile));
     eprintln!(
         "Run {run_id}: workflow '{}', {}",
         engine.workflow().name,
@@ -529,8 +531,18 @@ async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     )
     .await?;
     engine.set_model(connection.record())?;
+    engine.set_bounds(bounds_of(&connection.target.profile));
     eprintln!("Run {}: {}", args.run, describe(&connection));
     drive(&mut engine, &connection.client, &args.interaction).await
+}
+
+fn bounds_of(profile: &crate::config::Profile) -> Bounds {
+    Bounds {
+        max_text: profile.max_text_chars,
+        max_item: profile.max_item_chars,
+        max_items: profile.max_list_items,
+        max_steps: profile.max_steps,
+    }
 }
 
 /// One line on where drafts come from, and anything the person should know.
@@ -725,8 +737,19 @@ fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         println!("phase:    {phase}");
     }
     println!(
-        "model:    {} at {}",
-        status.model.model, status.model.base_url
+        "model:    {} at {}{}{}",
+        status.model.model,
+        status.model.base_url,
+        status
+            .model
+            .profile
+            .as_ref()
+            .map_or(String::new(), |p| format!(" (profile {p})")),
+        if status.model.offline {
+            ", offline"
+        } else {
+            ""
+        }
     );
     if let Some(p) = &status.pending {
         println!();
@@ -740,6 +763,12 @@ fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         }
         if !p.missing_sections.is_empty() {
             println!("  missing sections: {}", p.missing_sections.join(", "));
+        }
+        for problem in &p.problems {
+            println!("  template problem: {problem}");
+        }
+        for cut in &p.cuts {
+            println!("  cut to fit the context: {cut}");
         }
         println!("  options: {}", p.options.join(", "));
     }

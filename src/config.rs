@@ -227,7 +227,10 @@ mod tests {
         )
         .unwrap();
         let cfg = Config::load(Some(&p)).unwrap();
-        assert_eq!(cfg.profile("openai").unwrap().model.as_deref(), Some("gpt-x"));
+        assert_eq!(
+            cfg.profile("openai").unwrap().model.as_deref(),
+            Some("gpt-x")
+        );
         assert_eq!(
             cfg.profile("openai").unwrap().api_key_env.as_deref(),
             Some("OPENAI_API_KEY")

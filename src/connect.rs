@@ -76,9 +76,8 @@ pub async fn target(
         });
     let profile = config.profile(&profile_name)?.clone();
     // A run keeps its server unless the person names another profile.
-    let same_profile = recorded.is_some_and(|r| {
-        r.profile.as_deref().unwrap_or(config.profile.as_str()) == profile_name
-    });
+    let same_profile = recorded
+        .is_some_and(|r| r.profile.as_deref().unwrap_or(config.profile.as_str()) == profile_name);
     let recorded = recorded.filter(|_| same_profile);
     let env_base = std::env::var("OPENAI_BASE_URL")
         .ok()
@@ -244,10 +243,14 @@ pub async fn connect(
     };
     let model = match (&target.model, &facts) {
         (Some(m), _) => m.clone(),
-        (None, Some(f)) => f.models.first().cloned().ok_or_else(|| ServerError::NoModels {
-            base_url: target.base_url.clone(),
-            message: "it lists no models".into(),
-        })?,
+        (None, Some(f)) => f
+            .models
+            .first()
+            .cloned()
+            .ok_or_else(|| ServerError::NoModels {
+                base_url: target.base_url.clone(),
+                message: "it lists no models".into(),
+            })?,
         (None, None) => {
             return Err(ServerError::NoModels {
                 base_url: target.base_url.clone(),

@@ -82,28 +82,42 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
         format!(
             "{}{}; server {} ({})",
             target.profile_name,
-            if target.offline { " (offline: loopback and allowed hosts only)" } else { "" },
+            if target.offline {
+                " (offline: loopback and allowed hosts only)"
+            } else {
+                ""
+            },
             target.base_url,
             target.found_by
         ),
         None,
     );
-    let is_openai = crate::model::host_of(&target.base_url) == Some("api.openai.com");
+    let is_openai = crate::model::host_of(&target.base_url).as_deref() == Some("api.openai.com");
     match (&target.key_env, &target.api_key) {
         (Some(var), Some(_)) => report.add("key", Verdict::Ok, format!("{var} is set"), None),
-        (Some(var), None) if is_openai => report.add(
-            "key",
-            Verdict::Fail,
-            format!("{var} is not set, and {} needs a key", target.base_url),
-            Some(format!("export {var}=... or use --offline with a local server")),
-        ),
+        (Some(var), None) if is_openai => {
+            report.add(
+                "key",
+                Verdict::Fail,
+                format!("{var} is not set, and {} needs a key", target.base_url),
+                Some(format!(
+                    "export {var}=... or use --offline with a local server"
+                )),
+            );
+            return report;
+        }
         (Some(var), None) => report.add(
             "key",
             Verdict::Warn,
             format!("{var} is not set; requests go without a key"),
             Some("fine for servers that need none; otherwise set it".into()),
         ),
-        (None, _) => report.add("key", Verdict::Ok, "none needed (the profile names no key variable)".into(), None),
+        (None, _) => report.add(
+            "key",
+            Verdict::Ok,
+            "none needed (the profile names no key variable)".into(),
+            None,
+        ),
     }
 
     let facts = match target.inspect().await {
@@ -127,10 +141,18 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
     report.add(
         "reachable",
         Verdict::Ok,
-        format!("{} answered /models in {} ms", facts.kind.label(), facts.latency_ms),
+        format!(
+            "{} answered /models in {} ms",
+            facts.kind.label(),
+            facts.latency_ms
+        ),
         None,
     );
-    let model = match target.model.clone().or_else(|| facts.models.first().cloned()) {
+    let model = match target
+        .model
+        .clone()
+        .or_else(|| facts.models.first().cloned())
+    {
         Some(m) => m,
         None => {
             report.add(
@@ -147,7 +169,10 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
         report.add(
             "models",
             Verdict::Warn,
-            format!("{model} is not among the served models: {}", facts.models.join(", ")),
+            format!(
+                "{model} is not among the served models: {}",
+                facts.models.join(", ")
+            ),
             Some("pass --model with one of them, or set `model` in the profile".into()),
         );
     } else {
@@ -156,8 +181,16 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
             Verdict::Ok,
             format!(
                 "serves {}; using {model}{}",
-                if facts.models.is_empty() { "(no list)".to_string() } else { facts.models.join(", ") },
-                if target.model.is_none() { " (the first listed)" } else { "" }
+                if facts.models.is_empty() {
+                    "(no list)".to_string()
+                } else {
+                    facts.models.join(", ")
+                },
+                if target.model.is_none() {
+                    " (the first listed)"
+                } else {
+                    ""
+                }
             ),
             None,
         );
@@ -167,7 +200,11 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
     report.add(
         "context",
         Verdict::Ok,
-        match (target.profile.context_tokens, &facts.context_source, context) {
+        match (
+            target.profile.context_tokens,
+            &facts.context_source,
+            context,
+        ) {
             (Some(n), _, _) => format!("{n} tokens per request (profile context_tokens)"),
             (None, Some(src), Some(n)) => format!("{n} tokens per request ({src})"),
             _ => "unknown; no limit assumed (set context_tokens in the profile)".into(),
@@ -198,11 +235,7 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
             report.add(
                 "completion",
                 Verdict::Ok,
-                format!(
-                    "{} answered {:?} in {ms} ms",
-                    c.model,
-                    c.text.trim()
-                ),
+                format!("{} answered {:?} in {ms} ms", c.model, c.text.trim()),
                 None,
             );
         }
@@ -220,7 +253,13 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
     let mode = target.profile.structured;
     match target.probe_structured(&model, facts.kind).await {
         Ok(style) => {
-            server::remember(&target.base_url, &model, facts.kind, style, facts.context_tokens);
+            server::remember(
+                &target.base_url,
+                &model,
+                facts.kind,
+                style,
+                facts.context_tokens,
+            );
             report.structured = Some(style);
             let (verdict, detail, fix) = match (style, mode) {
                 (StructuredStyle::None, StructuredMode::Schema) => (

@@ -11,15 +11,19 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::library::{self, Library, LibraryError, Origin};
-use crate::model::{ChatRequest, Completion, ModelClient, ModelError, TokenSink};
-use crate::prompt::{
-    ArtifactInfo, DraftContext, Finding, MemberInfo, PanelInfo, PhaseInfo, PromptAssembler,
-    PromptError, PromptInput, ReviewContext, RevisionInfo, StepInfo, SystemContext,
+use crate::model::{
+    Capabilities, ChatRequest, Completion, ModelClient, ModelError, StructuredRequest, TokenSink,
 };
+use crate::prompt::{
+    ArtifactInfo, DraftContext, Finding, InputSource, JsonInfo, MemberInfo, PanelInfo, PhaseInfo,
+    PromptAssembler, PromptError, PromptInput, ReviewContext, RevisionInfo, StepInfo,
+    SystemContext,
+};
+use crate::schema::{ArtifactSchema, Bounds};
 use crate::store::{
-    self, AfterRollback, Approval, ArtifactRecord, ArtifactState, ContextRecord, DraftRecord,
-    DraftSource, EventKind, FindingRecord, JournalEvent, ModelRecord, Rollback, RunDir, RunState,
-    RunStatus, RunStore, StepProgress, StoreError, WorkflowRecord,
+    self, AfterRollback, Approval, ArtifactRecord, ArtifactState, ContextRecord, DraftFormat,
+    DraftRecord, DraftSource, EventKind, FindingRecord, JournalEvent, ModelRecord, Rollback,
+    RunDir, RunState, RunStatus, RunStore, StepProgress, StoreError, WorkflowRecord,
 };
 use crate::template::{self, Step};
 use crate::validate::{self, LoadError, LoadedWorkflow};
@@ -78,6 +82,13 @@ pub enum EngineError {
     },
     #[error("at the gate: {0}")]
     Review(String),
+    #[error("the inputs of {artifact} need about {need} tokens even after cutting every context file and shortening every approved artifact, and the server takes {have} tokens per request with {answer} kept for the answer. Raise the server's context (scripts/local-llm: MIGAGENT_LLM_CTX), lower max_tokens, or set context_tokens in the profile if the server takes more")]
+    ContextTooSmall {
+        artifact: String,
+        need: u64,
+        have: u32,
+        answer: u32,
+    },
 }
 
 /// What a person decided at a gate. `option` names the workflow's own label
@@ -152,6 +163,7 @@ pub struct Engine {
     run: RunDir,
     state: RunState,
     prompts: PromptAssembler,
+    bounds: Bounds,
 }
 
 /// What a new run starts from.
@@ -226,6 +238,7 @@ impl Engine {
             run,
             state,
             prompts,
+            bounds: Bounds::default(),
         };
         engine.add_contexts(start.contexts)?;
         Ok(engine)
@@ -253,6 +266,7 @@ impl Engine {
             run,
             state,
             prompts,
+            bounds: Bounds::default(),
         })
     }
 
@@ -269,6 +283,12 @@ impl Engine {
     }
 
     /// Records which server and model later drafts use.
+    /// The limits of the schemas compiled from templates: a small model gets
+    /// tighter ones, so a repetition loop ends early.
+    pub fn set_bounds(&mut self, bounds: Bounds) {
+        self.bounds = bounds;
+    }
+
     pub fn set_model(&mut self, model: ModelRecord) -> Result<(), EngineError> {
         self.state.model = model;
         self.save()
@@ -658,6 +678,10 @@ impl Engine {
                     truncated: false,
                     missing_sections: template::missing_sections(&template, &text),
                     feedback: None,
+                    format: Some(DraftFormat::Markdown),
+                    json_path: None,
+                    problems: structure_problems(&template, &text),
+                    cuts: Vec::new(),
                 });
                 self.journal(EventKind::Edited {
                     artifact: id,
@@ -823,6 +847,7 @@ impl Engine {
                     label: input.text.clone(),
                     origin: Some(format!("approved artifact {id}")),
                     content: self.approved_text(id, phase.number)?,
+                    source: InputSource::Artifact,
                 }),
                 InputKind::AllSteps(pattern) => {
                     let producer = self.loaded.workflow.producer(pattern).map(|(i, _)| i);
@@ -838,6 +863,7 @@ impl Engine {
                                     label: format!("[{}]: {}", rec.id, rec.title),
                                     origin: Some(format!("approved artifact {}", rec.id)),
                                     content: self.run.read(&rec.approved_path())?,
+                                    source: InputSource::Artifact,
                                 })
                             }
                             ArtifactState::RolledBack => {
@@ -851,6 +877,7 @@ impl Engine {
                                         rb.map_or("unknown", |r| r.at.as_str()),
                                         rb.map_or("none", |r| r.reason.as_str())
                                     ),
+                                    source: InputSource::Fixed,
                                 })
                             }
                             _ => {}
@@ -862,6 +889,7 @@ impl Engine {
                         label: input.text.clone(),
                         origin: Some("given by the person running migagent".into()),
                         content: need.clone(),
+                        source: InputSource::Fixed,
                     }),
                     None => missing.push(input.text.clone()),
                 },
@@ -880,6 +908,7 @@ impl Engine {
                             context_labels.join("; ")
                         )),
                         content: self.run.read(&ctx.stored)?,
+                        source: InputSource::ContextFile,
                     });
                 }
             }
@@ -983,7 +1012,19 @@ impl Engine {
         };
 
         let system = self.system_message(&phase, persona)?;
-        let user = self.prompts.draft(&DraftContext {
+        let caps = model.capabilities();
+        let schema = if caps.structured {
+            match ArtifactSchema::compile(&template, &self.bounds) {
+                Ok(schema) => Some(schema),
+                Err(e) => {
+                    tracing::warn!(artifact = %rec.id, error = %e, "template does not compile to a schema; drafting Markdown");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut context = DraftContext {
             process: phase.process.clone(),
             guidance,
             panel: panel_info,
@@ -993,15 +1034,127 @@ impl Engine {
             findings,
             artifact,
             revision,
+            json: schema.as_ref().map(|s| JsonInfo {
+                keys: s.sections().into_iter().map(|(key, _)| key).collect(),
+            }),
+            repair: None,
+        };
+        let mut inputs = std::mem::take(&mut context.inputs);
+        let (user, cuts) = self.fit_to_context(&caps, &rec.id, &system, &mut inputs, |inputs| {
+            self.prompts.draft(&DraftContext {
+                inputs: inputs.to_vec(),
+                ..context.clone()
+            })
         })?;
+        let structured = schema.as_ref().map(|s| StructuredRequest {
+            name: schema_name(&rec.id),
+            schema: s.json_schema(),
+            schema_without_bounds: s.json_schema_without_bounds(),
+        });
         let request = ChatRequest {
             purpose: format!("{} r{rev}", rec.id),
-            system,
+            system: system.clone(),
             user,
-            ..ChatRequest::default()
+            max_tokens: None,
+            structured: structured.clone(),
         };
         let completion = self.call(model, &request, &rec.id, sink).await?;
-        self.save_draft(ri, &template, &completion)
+        let first = Attempt::read(&completion, schema.as_ref(), &template);
+        let attempt = match first.repair_reason() {
+            None => first,
+            Some(reason) => {
+                // One repair request, never more: whatever it returns goes to
+                // the gate with its problems listed.
+                let first_path = self.save_attempt(ri, &first)?;
+                self.journal(EventKind::RepairRequested {
+                    artifact: rec.id.clone(),
+                    revision: rev,
+                    reason: reason.clone(),
+                    first_attempt: first_path,
+                    prompt_tokens: first.completion.prompt_tokens,
+                    completion_tokens: first.completion.completion_tokens,
+                    seconds: first.completion.seconds,
+                })?;
+                context.repair = Some(reason);
+                let (user, _) =
+                    self.fit_to_context(&caps, &rec.id, &system, &mut inputs, |inputs| {
+                        self.prompts.draft(&DraftContext {
+                            inputs: inputs.to_vec(),
+                            ..context.clone()
+                        })
+                    })?;
+                let request = ChatRequest {
+                    purpose: format!("{} r{rev} repair", rec.id),
+                    system,
+                    user,
+                    max_tokens: None,
+                    structured,
+                };
+                let completion = self.call(model, &request, &rec.id, sink).await?;
+                let second = Attempt::read(&completion, schema.as_ref(), &template);
+                if second.is_worse_than(&first) {
+                    first
+                } else {
+                    second
+                }
+            }
+        };
+        self.save_draft(ri, &template, attempt, cuts)
+    }
+
+    /// Renders the prompt and, when it would not fit the server's context,
+    /// cuts inputs until it does: context files first (largest first), then
+    /// approved artifacts down to their opening part. Every cut is returned
+    /// as a note for the gate; nothing is cut silently.
+    fn fit_to_context(
+        &self,
+        caps: &Capabilities,
+        artifact: &str,
+        system: &str,
+        inputs: &mut [PromptInput],
+        render: impl Fn(&[PromptInput]) -> Result<String, PromptError>,
+    ) -> Result<(String, Vec<String>), EngineError> {
+        let mut cuts = Vec::new();
+        let mut user = render(inputs)?;
+        let Some(window) = caps.context_tokens else {
+            return Ok((user, cuts));
+        };
+        let answer = caps.max_tokens.unwrap_or(0);
+        let budget = u64::from(
+            window
+                .saturating_sub(answer)
+                .saturating_sub(PROMPT_OVERHEAD_TOKENS),
+        );
+        loop {
+            let need = estimate_tokens(system) + estimate_tokens(&user);
+            if need <= budget {
+                return Ok((user, cuts));
+            }
+            let excess_chars =
+                usize::try_from((need - budget) * CHARS_PER_TOKEN_NUM / CHARS_PER_TOKEN_DEN)
+                    .unwrap_or(usize::MAX)
+                    + 200;
+            let Some(note) = cut_one(inputs, excess_chars, window) else {
+                return Err(EngineError::ContextTooSmall {
+                    artifact: artifact.to_string(),
+                    need,
+                    have: window,
+                    answer,
+                });
+            };
+            tracing::info!(artifact, %note, "cut an input to fit the context");
+            cuts.push(note);
+            user = render(inputs)?;
+        }
+    }
+
+    /// Saves a first attempt that a repair request replaces, so the record
+    /// keeps what the model actually said.
+    fn save_attempt(&self, ri: usize, attempt: &Attempt) -> Result<String, EngineError> {
+        let rec = &self.state.artifacts[ri];
+        let path = format!("drafts/{}.r{}.attempt1.txt", rec.id, rec.next_revision());
+        self.run.write(&path, &attempt.completion.text)?;
+        Ok(path)
     }
 
     /// Asks each panel member that has not yet reported for this round to
@@ -1033,7 +1186,7 @@ impl Engine {
                 continue;
             }
             let system = self.system_message(phase, Some(self.resolve_text(&member.path)?))?;
-            let user = self.prompts.review(&ReviewContext {
+            let review = ReviewContext {
                 panel: info.clone(),
                 member: MemberInfo {
                     name: member.name.clone(),
@@ -1043,12 +1196,21 @@ impl Engine {
                 inputs: material.inputs.to_vec(),
                 missing: material.missing.to_vec(),
                 artifact: material.artifact.clone(),
+            };
+            let mut inputs = review.inputs.clone();
+            let caps = model.capabilities();
+            let (user, cuts) = self.fit_to_context(&caps, &id, &system, &mut inputs, |inputs| {
+                self.prompts.review(&ReviewContext {
+                    inputs: inputs.to_vec(),
+                    ..review.clone()
+                })
             })?;
             let request = ChatRequest {
                 purpose: format!("{id} panel: {}", member.name),
                 system,
                 user,
-                ..ChatRequest::default()
+                max_tokens: None,
+                structured: caps.structured.then(|| findings_schema(&self.bounds)),
             };
             let completion = self.call(model, &request, &id, sink).await?;
             let n = self.state.artifacts[ri].findings.len() + 1;
@@ -1057,7 +1219,10 @@ impl Engine {
                 material.revision,
                 slug(&member.name)
             );
-            let text = template::strip_outer_fence(&completion.text);
+            let mut text = findings_markdown(&completion.text, request.structured.is_some());
+            for cut in &cuts {
+                text.push_str(&format!("\n> Note: {cut}\n"));
+            }
             self.run.write(&path, &text)?;
             self.journal(EventKind::PanelFinding {
                 artifact: id.clone(),
@@ -1118,15 +1283,31 @@ impl Engine {
         &mut self,
         ri: usize,
         template: &str,
-        completion: &Completion,
+        attempt: Attempt,
+        cuts: Vec<String>,
     ) -> Result<(), EngineError> {
-        let text = template::strip_outer_fence(&completion.text);
+        let completion = &attempt.completion;
+        let text = attempt.markdown.clone();
         let rec = &self.state.artifacts[ri];
         let rev = rec.next_revision();
         let path = rec.draft_path(rev);
+        let json_path = match &attempt.json {
+            Some(_) => {
+                let p = format!("drafts/{}.r{rev}.json", rec.id);
+                self.run.write(&p, &completion.text)?;
+                Some(p)
+            }
+            None => None,
+        };
         self.run.write(&path, &text)?;
         let sha = store::sha256_hex(text.as_bytes());
         let missing = template::missing_sections(template, &text);
+        let problems = attempt.problems.clone();
+        let format = if attempt.structured {
+            DraftFormat::Json
+        } else {
+            DraftFormat::Markdown
+        };
         let id = rec.id.clone();
         self.journal(EventKind::Drafted {
             artifact: id,
@@ -1140,6 +1321,9 @@ impl Engine {
             finish_reason: completion.finish_reason.clone(),
             truncated: completion.truncated(),
             missing_sections: missing.clone(),
+            format: Some(format),
+            problems: problems.clone(),
+            cuts: cuts.clone(),
         })?;
         let rec = &mut self.state.artifacts[ri];
         rec.drafts.push(DraftRecord {
@@ -1156,6 +1340,10 @@ impl Engine {
             truncated: completion.truncated(),
             missing_sections: missing,
             feedback: rec.pending_feedback.take(),
+            format: Some(format),
+            json_path,
+            problems,
+            cuts,
         });
         rec.state = ArtifactState::AwaitingDecision;
         self.save()
@@ -1204,6 +1392,227 @@ fn check_need(workflow: &Workflow, need: Option<&str>) -> Result<(), EngineError
         }
     }
     Ok(())
+}
+
+/// Characters per token assumed when estimating a prompt's size, as a
+/// fraction: 3.5, below the 4.5 measured on English Markdown with SmolLM2's
+/// tokenizer, so the estimate errs towards cutting rather than overflowing.
+const CHARS_PER_TOKEN_NUM: u64 = 7;
+const CHARS_PER_TOKEN_DEN: u64 = 2;
+/// Tokens kept free for the chat template's own markup.
+const PROMPT_OVERHEAD_TOKENS: u32 = 64;
+/// An approved artifact is never cut below its opening part.
+const MIN_ARTIFACT_CHARS: usize = 600;
+
+fn estimate_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64 * CHARS_PER_TOKEN_DEN).div_ceil(CHARS_PER_TOKEN_NUM)
+}
+
+/// Shortens one input by about `excess` characters: the largest context file
+/// first, then the largest approved artifact. Returns the note for the gate,
+/// or `None` when nothing more can be cut.
+fn cut_one(inputs: &mut [PromptInput], excess: usize, window: u32) -> Option<String> {
+    let len = |i: &PromptInput| i.content.chars().count();
+    let pick = |source: InputSource, floor: usize| {
+        inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                i.source == source && len(i) > floor && !i.content.ends_with(CUT_MARK_END)
+            })
+            .max_by_key(|(_, i)| len(i))
+            .map(|(n, _)| (n, floor))
+    };
+    let (index, floor) = pick(InputSource::ContextFile, 0)
+        .or_else(|| pick(InputSource::Artifact, MIN_ARTIFACT_CHARS))?;
+    let input = &mut inputs[index];
+    let total = len(input);
+    let keep = total.saturating_sub(excess).max(floor);
+    let kept: String = input.content.chars().take(keep).collect();
+    input.content = format!(
+        "{kept}\n\n[migagent cut this input here: {} of {total} characters kept, because the server takes {window} tokens per request{CUT_MARK_END}",
+        keep
+    );
+    let what = match input.source {
+        InputSource::ContextFile => "context file",
+        _ => "approved artifact",
+    };
+    Some(format!(
+        "{what} '{}' cut to {keep} of {total} characters to fit the server's context ({window} tokens)",
+        input.label
+    ))
+}
+
+const CUT_MARK_END: &str = " (cut by migagent)]";
+
+/// A panel member answers with a short list of findings; bounded like the
+/// artifacts, so a small model cannot loop.
+fn findings_schema(bounds: &Bounds) -> StructuredRequest {
+    let schema = |bounded: bool| {
+        let mut item = serde_json::json!({"type": "string"});
+        let mut list = serde_json::json!({"type": "array", "items": null});
+        if bounded {
+            item["maxLength"] = serde_json::json!(bounds.max_item);
+            list["minItems"] = serde_json::json!(1);
+            list["maxItems"] = serde_json::json!(bounds.max_items);
+        }
+        list["items"] = item;
+        serde_json::json!({
+            "type": "object",
+            "properties": {"findings": list},
+            "required": ["findings"],
+            "additionalProperties": false,
+        })
+    };
+    StructuredRequest {
+        name: "panel_findings".into(),
+        schema: schema(true),
+        schema_without_bounds: schema(false),
+    }
+}
+
+/// A member's findings as Markdown: a bullet list from JSON, or the answer
+/// as written when it is not the JSON asked for.
+fn findings_markdown(answer: &str, structured: bool) -> String {
+    let listed = structured
+        .then(|| json_answer(answer).ok())
+        .flatten()
+        .and_then(|v| {
+            v["findings"].as_array().map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .map(|i| format!("- {}\n", i.split_whitespace().collect::<Vec<_>>().join(" ")))
+                    .collect::<String>()
+            })
+        })
+        .filter(|s| !s.is_empty());
+    listed.unwrap_or_else(|| template::strip_outer_fence(answer))
+}
+
+/// A schema name servers accept: letters, digits, `_` and `-`.
+fn schema_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// What a Markdown artifact gets wrong against its template's schema, such
+/// as a value outside an enum; empty when the template has no schema.
+fn structure_problems(template: &str, markdown: &str) -> Vec<String> {
+    ArtifactSchema::compile(template, &Bounds::unbounded())
+        .ok()
+        .and_then(|schema| schema.parse(markdown).err())
+        .unwrap_or_default()
+}
+
+/// One answer of the model, read as the artifact it should be.
+struct Attempt {
+    completion: Completion,
+    /// The Markdown for the gate: rendered from JSON, or the answer itself.
+    markdown: String,
+    /// The answer parsed as JSON, when one was asked for and it parsed.
+    json: Option<serde_json::Value>,
+    structured: bool,
+    /// Schema violations, or why the JSON could not be read.
+    problems: Vec<String>,
+    missing: Vec<String>,
+}
+
+impl Attempt {
+    fn read(completion: &Completion, schema: Option<&ArtifactSchema>, template: &str) -> Attempt {
+        let mut attempt = Attempt {
+            completion: completion.clone(),
+            markdown: template::strip_outer_fence(&completion.text),
+            json: None,
+            structured: schema.is_some(),
+            problems: Vec::new(),
+            missing: Vec::new(),
+        };
+        match schema {
+            Some(schema) => match json_answer(&completion.text) {
+                Ok(value) => {
+                    attempt.problems = schema.validate(&value);
+                    // Rendered even when it breaks a rule, so the gate shows
+                    // readable Markdown with the problems listed beside it.
+                    match schema.render(&value) {
+                        Ok(md) => attempt.markdown = md,
+                        Err(e) => attempt
+                            .problems
+                            .push(format!("cannot render the JSON into the template: {e}")),
+                    }
+                    attempt.json = Some(value);
+                }
+                Err(e) => attempt.problems.push(if completion.truncated() {
+                    format!("the JSON answer stopped at the token limit ({e})")
+                } else {
+                    format!("the answer is not valid JSON: {e}")
+                }),
+            },
+            None => attempt.problems = structure_problems(template, &attempt.markdown),
+        }
+        attempt.missing = template::missing_sections(template, &attempt.markdown);
+        attempt
+    }
+
+    /// Why this answer needs the one repair request, if it does.
+    fn repair_reason(&self) -> Option<String> {
+        if self.structured && !self.problems.is_empty() {
+            return Some(self.problems.join("; "));
+        }
+        if !self.missing.is_empty() {
+            let mut reason = format!(
+                "it lacks these template sections: {}",
+                self.missing.join(", ")
+            );
+            if self.completion.truncated() {
+                reason.push_str(" (it stopped at the token limit: be briefer)");
+            }
+            return Some(reason);
+        }
+        None
+    }
+
+    fn is_worse_than(&self, other: &Attempt) -> bool {
+        let score = |a: &Attempt| {
+            (
+                a.structured && a.json.is_none(),
+                a.missing.len(),
+                a.problems.len(),
+            )
+        };
+        score(self) > score(other)
+    }
+}
+
+/// The JSON object in an answer: the whole answer, or inside a code fence.
+fn json_answer(text: &str) -> Result<serde_json::Value, String> {
+    let body = template::strip_outer_fence(text);
+    let body = body.trim();
+    let value: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(first) => {
+            let start = body.find('{');
+            let end = body.rfind('}');
+            match (start, end) {
+                (Some(a), Some(b)) if a < b => {
+                    serde_json::from_str(&body[a..=b]).map_err(|_| first.to_string())?
+                }
+                _ => return Err(first.to_string()),
+            }
+        }
+    };
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err("the answer is JSON but not an object".into())
+    }
 }
 
 fn slug(s: &str) -> String {
@@ -1269,6 +1678,9 @@ pub struct PendingReport {
     pub path: PathBuf,
     pub truncated: bool,
     pub missing_sections: Vec<String>,
+    pub problems: Vec<String>,
+    pub cuts: Vec<String>,
+    pub format: Option<DraftFormat>,
     pub options: Vec<String>,
 }
 
@@ -1322,6 +1734,9 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
             path: run_dir.join(&draft.path),
             truncated: draft.truncated,
             missing_sections: draft.missing_sections.clone(),
+            problems: draft.problems.clone(),
+            cuts: draft.cuts.clone(),
+            format: draft.format,
             options,
         })
     });
@@ -1654,6 +2069,91 @@ Report the step.
             .unwrap_err();
         assert!(err.to_string().contains("no option 'Revise'"), "{err}");
         assert_eq!(engine.status().state, "awaiting_decision");
+    }
+
+    fn input(label: &str, source: InputSource, chars: usize) -> PromptInput {
+        PromptInput {
+            label: label.into(),
+            origin: None,
+            content: "x".repeat(chars),
+            source,
+        }
+    }
+
+    #[test]
+    fn context_files_are_cut_before_artifacts_and_the_need_never() {
+        let mut inputs = vec![
+            input("need", InputSource::Fixed, 5000),
+            input("[A-1]", InputSource::Artifact, 3000),
+            input("ctx-small", InputSource::ContextFile, 1000),
+            input("ctx-big", InputSource::ContextFile, 4000),
+        ];
+        let note = cut_one(&mut inputs, 1500, 4096).unwrap();
+        assert!(
+            note.contains("context file 'ctx-big'") && note.contains("2500 of 4000"),
+            "{note}"
+        );
+        let note = cut_one(&mut inputs, 5000, 4096).unwrap();
+        assert!(
+            note.contains("'ctx-small'") && note.contains("0 of 1000"),
+            "{note}"
+        );
+        let note = cut_one(&mut inputs, 5000, 4096).unwrap();
+        assert!(note.contains("approved artifact '[A-1]'"), "{note}");
+        assert!(inputs[1]
+            .content
+            .starts_with(&"x".repeat(MIN_ARTIFACT_CHARS)));
+        assert!(inputs[1].content.contains("600 of 3000 characters kept"));
+        assert_eq!(cut_one(&mut inputs, 5000, 4096), None);
+        assert_eq!(inputs[0].content.len(), 5000, "the need is never cut");
+    }
+
+    #[test]
+    fn the_prompt_is_fitted_to_the_context_or_refused() {
+        let (_dir, engine, _model) = setup();
+        let caps = Capabilities {
+            structured: false,
+            context_tokens: Some(1000),
+            max_tokens: Some(200),
+        };
+        let render = |inputs: &[PromptInput]| -> Result<String, PromptError> {
+            Ok(inputs.iter().map(|i| i.content.as_str()).collect())
+        };
+        let mut inputs = vec![
+            input("[A-1]", InputSource::Artifact, 1200),
+            input("ctx", InputSource::ContextFile, 3000),
+        ];
+        let (user, cuts) = engine
+            .fit_to_context(&caps, "A-2", "system", &mut inputs, render)
+            .unwrap();
+        assert!(estimate_tokens(&user) + estimate_tokens("system") <= 1000 - 200 - 64);
+        assert_eq!(cuts.len(), 1, "{cuts:?}");
+        assert!(cuts[0].contains("context file 'ctx'"));
+        assert_eq!(
+            inputs[0].content.len(),
+            1200,
+            "the artifact fitted without a cut"
+        );
+
+        let mut too_big = vec![input("[A-1]", InputSource::Artifact, 9000)];
+        let caps = Capabilities {
+            context_tokens: Some(300),
+            ..caps
+        };
+        let err = engine
+            .fit_to_context(&caps, "A-2", "system", &mut too_big, render)
+            .unwrap_err();
+        assert!(
+            matches!(err, EngineError::ContextTooSmall { have: 300, .. }),
+            "{err}"
+        );
+
+        let unknown = Capabilities::default();
+        let mut inputs = vec![input("ctx", InputSource::ContextFile, 90_000)];
+        let (_, cuts) = engine
+            .fit_to_context(&unknown, "A-2", "system", &mut inputs, render)
+            .unwrap();
+        assert!(cuts.is_empty(), "no limit known, nothing cut");
     }
 
     #[test]

@@ -135,6 +135,18 @@ impl TerminalReviewer {
                 println!("  - {s}");
             }
         }
+        if !d.problems.is_empty() {
+            println!("Template check: the draft breaks the template's rules:");
+            for p in &d.problems {
+                println!("  - {p}");
+            }
+        }
+        if !d.cuts.is_empty() {
+            println!("Context: the inputs did not fit the server's context, so migagent cut:");
+            for c in &d.cuts {
+                println!("  - {c}");
+            }
+        }
         if !view.gate.criteria.is_empty() {
             println!();
             println!("Approval criteria: {}", view.gate.criteria);

@@ -86,8 +86,8 @@ pub enum ModelError {
     },
     #[error("no API key: {base_url} needs one. Set the environment variable {key_env}, or point --base-url at a server that needs no key")]
     NoKey { base_url: String, key_env: String },
-    #[error("invalid base URL '{0}': it must start with http:// or https://")]
-    BadBaseUrl(String),
+    #[error("invalid base URL '{url}': {problem}")]
+    BadBaseUrl { url: String, problem: &'static str },
 }
 
 /// Receives a draft as it streams, so the terminal can show it live.
@@ -214,28 +214,48 @@ pub struct OpenAiCompatible {
     client: async_openai::Client<ExplicitConfig>,
 }
 
-/// The host part of a base URL (`[::1]` for IPv6 literals).
-pub fn host_of(base_url: &str) -> Option<&str> {
-    let rest = base_url.split("://").nth(1)?;
-    let authority = rest.split('/').next()?;
-    let authority = authority.rsplit('@').next()?;
-    if authority.starts_with('[') {
-        authority
-            .split(']')
-            .next()
-            .map(|h| &authority[..h.len() + 1])
-    } else {
-        authority.split(':').next()
+/// The host a request to this base URL connects to, parsed the way the HTTP
+/// client parses it (so `http://a?@b/` is host `a`), with IPv6 literals in
+/// brackets. `None` for anything that is not a plain http(s) URL.
+pub fn host_of(base_url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(base_url.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
     }
+    url.host_str().map(str::to_ascii_lowercase)
+}
+
+/// Why a base URL cannot be used, if it cannot: a base URL is a scheme, a
+/// host, a port and a path, nothing that would hide where requests go.
+pub fn base_url_problem(base_url: &str) -> Option<&'static str> {
+    let Ok(url) = reqwest::Url::parse(base_url.trim()) else {
+        return Some("it is not a URL");
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Some("it must start with http:// or https://");
+    }
+    if url.host().is_none() {
+        return Some("it names no host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("it must not carry a user name or password (the key comes from api_key_env)");
+    }
+    if url.query().is_some() || url.fragment().is_some() || base_url.contains('\\') {
+        return Some("it must not contain '?', '#' or '\\'");
+    }
+    None
 }
 
 fn is_openai_host(base_url: &str) -> bool {
-    host_of(base_url) == Some("api.openai.com")
+    host_of(base_url).as_deref() == Some("api.openai.com")
 }
 
 /// Whether a base URL points at this machine.
 pub fn is_loopback(base_url: &str) -> bool {
-    match host_of(base_url) {
+    if base_url_problem(base_url).is_some() {
+        return false;
+    }
+    match host_of(base_url).as_deref() {
         Some("localhost") | Some("[::1]") => true,
         Some(host) => host
             .parse::<std::net::Ipv4Addr>()
@@ -247,8 +267,11 @@ pub fn is_loopback(base_url: &str) -> bool {
 impl OpenAiCompatible {
     pub fn new(endpoint: Endpoint) -> Result<OpenAiCompatible, ModelError> {
         let base_url = endpoint.base_url.trim_end_matches('/').to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(ModelError::BadBaseUrl(endpoint.base_url.clone()));
+        if let Some(problem) = base_url_problem(&base_url) {
+            return Err(ModelError::BadBaseUrl {
+                url: endpoint.base_url.clone(),
+                problem,
+            });
         }
         if endpoint.api_key.is_none() && is_openai_host(&base_url) {
             return Err(ModelError::NoKey {
@@ -308,8 +331,13 @@ impl OpenAiCompatible {
                 body[key] = serde_json::json!(v);
             }
         }
-        if let (Some(v), Some(key)) = (s.repeat_penalty, self.endpoint.kind.repeat_penalty_field()) {
+        if let (Some(v), Some(key)) = (s.repeat_penalty, self.endpoint.kind.repeat_penalty_field())
+        {
             body[key] = serde_json::json!(v);
+        }
+        if self.endpoint.kind == ServerKind::LlamaCpp {
+            // A revision repeats the earlier prompt: let the slot reuse it.
+            body["cache_prompt"] = serde_json::json!(true);
         }
         if let Some(structured) = &request.structured {
             self.endpoint.structured.apply(&mut body, structured);
@@ -540,6 +568,18 @@ mod tests {
         assert!(!is_loopback("http://10.0.0.5:8080/v1"));
         assert!(!is_loopback("http://127.0.0.1.evil.example/v1"));
         assert!(!is_loopback("http://localhost@evil.example/v1"));
+        assert!(!is_loopback("http://0.0.0.0:9?@127.0.0.1/v1"));
+        assert!(!is_loopback("http://0.0.0.0:9#@127.0.0.1/v1"));
+        assert!(!is_loopback("http://0.0.0.0:9\\@127.0.0.1/v1"));
+        assert!(is_loopback("http://LOCALHOST:8080/v1"));
+        assert_eq!(
+            host_of("http://0.0.0.0:9?@127.0.0.1/v1").as_deref(),
+            Some("0.0.0.0")
+        );
+        assert_eq!(host_of("http://[::1]:8000/v1").as_deref(), Some("[::1]"));
+        assert!(base_url_problem("http://user:pw@host/v1").is_some());
+        assert!(base_url_problem("ftp://host/v1").is_some());
+        assert!(base_url_problem("http://127.0.0.1:8080/v1").is_none());
         assert!(is_openai_host("https://api.openai.com/v1"));
         assert!(!is_openai_host("https://api.openai.com.example/v1"));
     }

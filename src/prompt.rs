@@ -51,6 +51,28 @@ pub struct PromptInput {
     pub label: String,
     pub origin: Option<String>,
     pub content: String,
+    /// What the input is, which decides what is cut first when the inputs
+    /// do not fit the server's context.
+    #[serde(skip)]
+    pub source: InputSource,
+}
+
+/// Where an input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputSource {
+    /// A file the person supplied with --context: cut first.
+    ContextFile,
+    /// An approved (or accepted) artifact: cut last, and never silently.
+    Artifact,
+    /// The need and notes migagent writes itself: never cut.
+    #[default]
+    Fixed,
+}
+
+/// Asks for the artifact as JSON whose keys are the template's sections.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonInfo {
+    pub keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +120,10 @@ pub struct DraftContext {
     pub findings: Vec<Finding>,
     pub artifact: ArtifactInfo,
     pub revision: Option<RevisionInfo>,
+    /// Set when the server enforces a JSON schema compiled from the template.
+    pub json: Option<JsonInfo>,
+    /// Why the previous answer could not be used, on the one repair request.
+    pub repair: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +178,7 @@ impl PromptAssembler {
             label: "label".into(),
             origin: Some("origin".into()),
             content: "content".into(),
+            source: InputSource::ContextFile,
         };
         let artifact = ArtifactInfo {
             id: "X-1".into(),
@@ -193,6 +220,10 @@ impl PromptAssembler {
                 previous: "previous".into(),
                 feedback: "feedback".into(),
             }),
+            json: Some(JsonInfo {
+                keys: vec!["section".into()],
+            }),
+            repair: Some("repair".into()),
         })?;
         self.review(&ReviewContext {
             panel,
@@ -272,6 +303,7 @@ mod tests {
                 label: "[X-1]: Thing".into(),
                 origin: None,
                 content: "INPUT-{{not a template}}".into(),
+                source: InputSource::Artifact,
             }],
             missing: vec![],
             step: None,
@@ -286,6 +318,8 @@ mod tests {
                 previous: "PREVIOUS-DRAFT".into(),
                 feedback: "FEEDBACK-TEXT".into(),
             }),
+            json: None,
+            repair: None,
         }
     }
 

@@ -88,6 +88,19 @@ impl Default for Bounds {
     }
 }
 
+impl Bounds {
+    /// No practical limit: for checking what a person wrote, where length is
+    /// the person's business and only the structure is checked.
+    pub fn unbounded() -> Bounds {
+        Bounds {
+            max_text: u32::MAX as usize,
+            max_item: u32::MAX as usize,
+            max_items: u32::MAX as usize,
+            max_steps: u32::MAX as usize,
+        }
+    }
+}
+
 /// Why a template or a value cannot be used. Compilation fails only for a
 /// template with no headings at all: an odd section compiles to free text
 /// rather than stopping a workflow from loading.

@@ -11,7 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    host_of, is_loopback, ChatRequest, ModelClient, ModelError, Silent, StructuredRequest,
+    base_url_problem, host_of, is_loopback, ChatRequest, ModelClient, ModelError, Silent,
+    StructuredRequest,
 };
 
 /// The server software behind a base URL.
@@ -124,6 +125,8 @@ pub enum ServerError {
     OfflineRefused { base_url: String, host: String },
     #[error("cannot ask {base_url} which models it serves: {message}. Set `model` in the profile or pass --model")]
     NoModels { base_url: String, message: String },
+    #[error("cannot reach the model server at {base_url}: {message}. Is it running? (scripts/local-llm start starts a local one)")]
+    Unreachable { base_url: String, message: String },
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -133,22 +136,21 @@ pub fn check_offline(base_url: &str, allowed_hosts: &[String]) -> Result<(), Ser
     if is_loopback(base_url) {
         return Ok(());
     }
-    let host = host_of(base_url).unwrap_or("").to_string();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let allowed = !bare.is_empty()
-        && allowed_hosts
-            .iter()
-            .any(|h| h.trim_start_matches('[').trim_end_matches(']').eq_ignore_ascii_case(bare));
+    let host = host_of(base_url).filter(|_| base_url_problem(base_url).is_none());
+    let bare = |h: &str| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase()
+    };
+    let allowed = host
+        .as_deref()
+        .is_some_and(|h| allowed_hosts.iter().any(|a| bare(a) == bare(h)));
     if allowed {
         Ok(())
     } else {
         Err(ServerError::OfflineRefused {
             base_url: base_url.to_string(),
-            host: if host.is_empty() {
-                base_url.to_string()
-            } else {
-                host
-            },
+            host: host.unwrap_or_else(|| base_url.to_string()),
         })
     }
 }
@@ -232,13 +234,22 @@ pub async fn inspect(
         request = request.bearer_auth(key.expose_secret());
     }
     let started = Instant::now();
-    let answer = request.send().await.map_err(|e| ServerError::NoModels {
-        base_url: base_url.to_string(),
-        message: if e.is_connect() || e.is_timeout() {
-            "the server does not answer".into()
+    let answer = request.send().await.map_err(|e| {
+        if e.is_connect() || e.is_timeout() {
+            ServerError::Unreachable {
+                base_url: base_url.to_string(),
+                message: if e.is_timeout() {
+                    "it did not answer in time".into()
+                } else {
+                    "nothing accepts connections there".into()
+                },
+            }
         } else {
-            e.to_string()
-        },
+            ServerError::NoModels {
+                base_url: base_url.to_string(),
+                message: e.to_string(),
+            }
+        }
     })?;
     let latency_ms = started.elapsed().as_millis();
     let status = answer.status();
@@ -263,7 +274,7 @@ pub async fn inspect(
         context_source: None,
         latency_ms,
     };
-    if host_of(base) == Some("api.openai.com") {
+    if host_of(base).as_deref() == Some("api.openai.com") {
         facts.kind = ServerKind::OpenAi;
         return Ok(facts);
     }
@@ -365,9 +376,9 @@ pub fn probe_answer_ok(text: &str) -> bool {
 pub async fn probe_structured<M: ModelClient>(client: &M) -> Result<bool, ModelError> {
     match client.complete(&probe_request(), &mut Silent).await {
         Ok(c) => Ok(probe_answer_ok(&c.text)),
-        Err(ModelError::Server { .. } | ModelError::BadResponse { .. } | ModelError::Empty { .. }) => {
-            Ok(false)
-        }
+        Err(
+            ModelError::Server { .. } | ModelError::BadResponse { .. } | ModelError::Empty { .. },
+        ) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -425,7 +436,13 @@ pub fn cached(base_url: &str, model: &str) -> Option<CachedProbe> {
 
 /// Remembers a probe. The cache only saves time, so a failure to write it
 /// is logged and otherwise ignored.
-pub fn remember(base_url: &str, model: &str, kind: ServerKind, structured: StructuredStyle, context_tokens: Option<u32>) {
+pub fn remember(
+    base_url: &str,
+    model: &str,
+    kind: ServerKind,
+    structured: StructuredStyle,
+    context_tokens: Option<u32>,
+) {
     let Some(path) = cache_file() else {
         return;
     };
@@ -457,14 +474,21 @@ mod tests {
         assert!(check_offline("http://127.0.0.1:8080/v1", &[]).is_ok());
         assert!(check_offline("http://[::1]:8080/v1", &[]).is_ok());
         assert!(check_offline("http://localhost:11434/v1", &[]).is_ok());
-        let err = check_offline("https://api.openai.com/v1", &[]).unwrap_err().to_string();
-        assert!(err.contains("api.openai.com") && err.contains("offline_allowed_hosts"), "{err}");
+        let err = check_offline("https://api.openai.com/v1", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("api.openai.com") && err.contains("offline_allowed_hosts"),
+            "{err}"
+        );
         let lan = vec!["GPU-box.internal".to_string(), "fd00::5".to_string()];
         assert!(check_offline("http://gpu-box.internal:8000/v1", &lan).is_ok());
         assert!(check_offline("http://[fd00::5]:8000/v1", &lan).is_ok());
         assert!(check_offline("http://gpu-box.internal.evil.example/v1", &lan).is_err());
         assert!(check_offline("http://localhost@evil.example/v1", &lan).is_err());
         assert!(check_offline("not a url", &lan).is_err());
+        assert!(check_offline("http://0.0.0.0:9?@gpu-box.internal/v1", &lan).is_err());
+        assert!(check_offline("http://0.0.0.0:9?@127.0.0.1/v1", &[]).is_err());
     }
 
     #[test]
@@ -492,7 +516,10 @@ mod tests {
 
     #[test]
     fn roots_drop_the_api_version() {
-        assert_eq!(root_of("http://127.0.0.1:8080/v1/"), "http://127.0.0.1:8080");
+        assert_eq!(
+            root_of("http://127.0.0.1:8080/v1/"),
+            "http://127.0.0.1:8080"
+        );
         assert_eq!(root_of("http://h:1/api"), "http://h:1/api");
     }
 }

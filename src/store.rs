@@ -426,6 +426,28 @@ pub struct DraftRecord {
     pub missing_sections: Vec<String>,
     /// The feedback this draft answers.
     pub feedback: Option<String>,
+    /// How the model was asked: JSON by schema, rendered into the template,
+    /// or Markdown. Absent in runs of migagent 0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<DraftFormat>,
+    /// The model's JSON answer, kept beside the rendered Markdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    /// What the draft gets wrong against the template's schema (a value
+    /// outside the allowed ones, JSON that could not be read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Inputs shortened to fit the server's context, shown at the gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<String>,
+}
+
+/// How a draft was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftFormat {
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -499,6 +521,23 @@ pub enum EventKind {
         finish_reason: Option<String>,
         truncated: bool,
         missing_sections: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<DraftFormat>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        problems: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cuts: Vec<String>,
+    },
+    /// A draft lacked sections or broke its schema; one repair request
+    /// follows. The first answer is kept at `first_attempt`.
+    RepairRequested {
+        artifact: String,
+        revision: u32,
+        reason: String,
+        first_attempt: String,
+        prompt_tokens: Option<u64>,
+        completion_tokens: Option<u64>,
+        seconds: f64,
     },
     PanelFinding {
         artifact: String,

@@ -175,6 +175,40 @@ impl FakeServer {
         format!("{}/v1", self.server.uri())
     }
 
+    /// Makes the server list `ids` at `GET /v1/models`, as OpenAI does.
+    pub async fn serve_models(&self, ids: &[&str]) {
+        let data: Vec<Value> = ids
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "object": "model", "owned_by": "me"}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/v1/models"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"object": "list", "data": data})),
+            )
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Every request received so far, as (method, path, Authorization).
+    pub async fn all_requests(&self) -> Vec<(String, String, Option<String>)> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                let auth = r
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                (r.method.to_string(), r.url.path().to_string(), auth)
+            })
+            .collect()
+    }
+
     /// The bodies of the chat requests received so far, in order.
     pub async fn request_bodies(&self) -> Vec<Value> {
         self.chat_requests()
@@ -278,6 +312,7 @@ impl Sandbox {
             .env_remove("MIGAGENT_STATE_DIR")
             .env_remove("RUST_LOG")
             .env("MIGAGENT_CONFIG_DIR", self.dir.path().join("config"))
+            .env("MIGAGENT_CACHE_DIR", self.dir.path().join("cache"))
             .env("NO_COLOR", "1")
             .env("USER", "tester")
             .stdin(std::process::Stdio::null());
@@ -325,4 +360,53 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A listener on every interface that counts the connections it accepts and
+/// answers each with an HTTP 500. `http://0.0.0.0:PORT/v1` is not loopback
+/// by migagent's offline rule, yet a connection to it lands here, so a
+/// request that slipped past an offline refusal is counted.
+pub struct Tripwire {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Tripwire {
+    pub fn start() -> Tripwire {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("bind 0.0.0.0:0");
+        let port = listener.local_addr().expect("local addr").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&connections);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                seen.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        });
+        Tripwire { port, connections }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A base URL that is not loopback by migagent's rule but reaches this
+    /// listener.
+    pub fn url(&self) -> String {
+        format!("http://0.0.0.0:{}/v1", self.port)
+    }
+
+    /// Connections accepted so far, after giving the accept thread a moment.
+    pub fn connections(&self) -> usize {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        self.connections.load(Ordering::SeqCst)
+    }
 }
