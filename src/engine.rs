@@ -2071,6 +2071,223 @@ Report the step.
         assert_eq!(engine.status().state, "awaiting_decision");
     }
 
+    /// A model whose answers come from a function of the request, with the
+    /// capabilities a test needs.
+    struct FnModel<F: Fn(&ChatRequest) -> (String, &'static str)> {
+        caps: Capabilities,
+        answer: F,
+        requests: RefCell<Vec<ChatRequest>>,
+    }
+
+    impl<F: Fn(&ChatRequest) -> (String, &'static str)> ModelClient for FnModel<F> {
+        fn capabilities(&self) -> Capabilities {
+            self.caps
+        }
+
+        async fn complete(
+            &self,
+            request: &ChatRequest,
+            _sink: &mut dyn TokenSink,
+        ) -> Result<Completion, ModelError> {
+            self.requests.borrow_mut().push(request.clone());
+            let (text, finish) = (self.answer)(request);
+            Ok(Completion {
+                text,
+                model: "fn".into(),
+                prompt_tokens: Some(10),
+                completion_tokens: Some(5),
+                seconds: 0.0,
+                finish_reason: Some(finish.into()),
+            })
+        }
+    }
+
+    fn structured() -> Capabilities {
+        Capabilities {
+            structured: true,
+            context_tokens: None,
+            max_tokens: Some(500),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_structured_draft_is_rendered_into_the_template_and_its_json_kept() {
+        let (_dir, mut engine, _) = setup();
+        let model = FnModel {
+            caps: structured(),
+            answer: |r: &ChatRequest| {
+                let json = if r.purpose.starts_with("T-1") {
+                    r#"{"notes": "NOTES-TEXT"}"#
+                } else {
+                    r#"{"steps": [{"name": "Alpha", "action": "a"}, {"name": "Beta", "action": "b"}]}"#
+                };
+                (json.to_string(), "stop")
+            },
+            requests: RefCell::new(Vec::new()),
+        };
+        let outcome = engine.advance(&model, None, &mut Silent).await.unwrap();
+        assert!(matches!(outcome, Outcome::AwaitingDecision { ref artifact, .. } if artifact == "T-2"));
+        let requests = model.requests.borrow().clone();
+        assert_eq!(requests.len(), 2, "one request per artifact, no repair");
+        let schema = &requests[1].structured.as_ref().expect("a schema was sent").schema;
+        assert_eq!(schema["required"], serde_json::json!(["steps"]));
+        assert!(requests[1].user.contains("as one JSON object"));
+        let rec = engine.pending().unwrap().clone();
+        let draft = rec.latest_draft().unwrap();
+        assert_eq!(draft.format, Some(DraftFormat::Json));
+        assert!(draft.problems.is_empty(), "{:?}", draft.problems);
+        let text = engine.run.read(&draft.path).unwrap();
+        assert!(text.contains("### Step 1: Alpha") && text.contains("- **Action:** b"), "{text}");
+        assert_eq!(
+            template::steps(&text).len(),
+            2,
+            "the rendered plan names its steps for the per-step phase"
+        );
+        let json = engine.run.read(draft.json_path.as_ref().unwrap()).unwrap();
+        assert!(json.contains("Alpha"));
+        let notes = engine.run.read("artifacts/T-1.md").unwrap();
+        assert!(notes.starts_with("## Notes\nNOTES-TEXT"), "{notes}");
+    }
+
+    #[tokio::test]
+    async fn a_broken_answer_gets_one_repair_and_then_goes_to_the_gate_with_its_problems() {
+        let (_dir, mut engine, _) = setup();
+        let model = FnModel {
+            caps: structured(),
+            answer: |r: &ChatRequest| {
+                if r.purpose.starts_with("T-1") {
+                    (r#"{"notes": "N"}"#.to_string(), "stop")
+                } else {
+                    (r#"{"steps": [{"name": "Alpha", "act"#.to_string(), "length")
+                }
+            },
+            requests: RefCell::new(Vec::new()),
+        };
+        engine.advance(&model, None, &mut Silent).await.unwrap();
+        let purposes: Vec<String> = model.requests.borrow().iter().map(|r| r.purpose.clone()).collect();
+        assert_eq!(purposes, ["T-1 r1", "T-2 r1", "T-2 r1 repair"]);
+        let repair = &model.requests.borrow()[2];
+        assert!(repair.user.contains("## Repair") && repair.user.contains("token limit"), "{}", repair.user);
+        let rec = engine.pending().unwrap().clone();
+        let draft = rec.latest_draft().unwrap();
+        assert!(draft.truncated);
+        assert!(!draft.problems.is_empty());
+        assert!(events(&engine).contains(&"repair_requested".to_string()));
+        assert!(engine.run.read("drafts/T-2.r1.attempt1.txt").unwrap().contains("Alpha"));
+        assert_eq!(engine.status().state, "awaiting_decision", "never passed on its own");
+    }
+
+    #[tokio::test]
+    async fn markdown_mode_repairs_missing_sections_once() {
+        let (_dir, mut engine, _) = setup();
+        let model = FnModel {
+            caps: Capabilities::default(),
+            answer: |r: &ChatRequest| {
+                if r.purpose.starts_with("T-1") {
+                    ("## Notes\nN\n".to_string(), "stop")
+                } else {
+                    ("Here is a plan without headings.".to_string(), "stop")
+                }
+            },
+            requests: RefCell::new(Vec::new()),
+        };
+        engine.advance(&model, None, &mut Silent).await.unwrap();
+        let requests = model.requests.borrow().clone();
+        assert_eq!(requests.len(), 3, "one draft, one repair, no more");
+        assert!(requests.iter().all(|r| r.structured.is_none()));
+        assert!(requests[2].user.contains("lacks these template sections: ## Steps"), "{}", requests[2].user);
+        let draft = engine.pending().unwrap().latest_draft().unwrap().clone();
+        assert_eq!(draft.format, Some(DraftFormat::Markdown));
+        assert!(draft.missing_sections.contains(&"## Steps".to_string()));
+    }
+
+    const WITH_CONTEXT: &str = r#"# Workflow: Ctx
+
+One gated phase that reads the system state.
+
+## Phases
+
+1. **Assess** → `[C-1]` — **GATE**
+
+## Phase 1: Assess
+
+### Input
+
+- Current system state
+
+### Process
+
+Assess.
+
+### Output
+
+**Artifact `[C-1]: Assessment`**
+
+```
+## Risk Level
+<Low / High>
+```
+
+### GATE
+
+**Approval criteria:** Good.
+
+- **Approved** → done
+- **Revise** → re-present `[C-1]`
+"#;
+
+    #[tokio::test]
+    async fn context_cuts_are_recorded_with_the_draft_and_shown_in_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = dir.path().join("state.md");
+        std::fs::write(&ctx, format!("STATE-START {}", "C".repeat(40_000))).unwrap();
+        let library = Library::new(dir.path().to_path_buf());
+        let file = library::LibraryFile {
+            rel: "ctx.md".into(),
+            origin: Origin::File(dir.path().join("ctx.md")),
+            text: WITH_CONTEXT.into(),
+        };
+        let loaded = validate::load_file(file, library).unwrap();
+        let store = RunStore::new(&dir.path().join("state"));
+        let mut engine = Engine::start(
+            loaded,
+            &store,
+            RunStart {
+                run_id: "c",
+                need: None,
+                contexts: &[ctx],
+                model: ModelRecord {
+                    profile: None,
+                    offline: true,
+                    base_url: "http://127.0.0.1:1/v1".into(),
+                    model: "m".into(),
+                },
+            },
+        )
+        .unwrap();
+        let model = FnModel {
+            caps: Capabilities {
+                structured: true,
+                context_tokens: Some(4000),
+                max_tokens: Some(500),
+            },
+            answer: |_: &ChatRequest| (r#"{"risk_level": "High"}"#.to_string(), "stop"),
+            requests: RefCell::new(Vec::new()),
+        };
+        engine.advance(&model, None, &mut Silent).await.unwrap();
+        let request = model.requests.borrow()[0].clone();
+        assert!(request.user.contains("STATE-START"), "the head of the file is kept");
+        assert!(request.user.contains("cut by migagent"));
+        assert!(estimate_tokens(&request.user) + estimate_tokens(&request.system) <= 4000 - 500);
+        let status = engine.status();
+        let pending = status.pending.unwrap();
+        assert_eq!(pending.cuts.len(), 1, "{:?}", pending.cuts);
+        assert!(pending.cuts[0].contains("context file"), "{:?}", pending.cuts);
+        assert!(pending.problems.is_empty());
+        let text = std::fs::read_to_string(&pending.path).unwrap();
+        assert_eq!(text.trim(), "## Risk Level\nHigh");
+    }
+
     fn input(label: &str, source: InputSource, chars: usize) -> PromptInput {
         PromptInput {
             label: label.into(),
