@@ -2126,10 +2126,16 @@ Report the step.
             requests: RefCell::new(Vec::new()),
         };
         let outcome = engine.advance(&model, None, &mut Silent).await.unwrap();
-        assert!(matches!(outcome, Outcome::AwaitingDecision { ref artifact, .. } if artifact == "T-2"));
+        assert!(
+            matches!(outcome, Outcome::AwaitingDecision { ref artifact, .. } if artifact == "T-2")
+        );
         let requests = model.requests.borrow().clone();
         assert_eq!(requests.len(), 2, "one request per artifact, no repair");
-        let schema = &requests[1].structured.as_ref().expect("a schema was sent").schema;
+        let schema = &requests[1]
+            .structured
+            .as_ref()
+            .expect("a schema was sent")
+            .schema;
         assert_eq!(schema["required"], serde_json::json!(["steps"]));
         assert!(requests[1].user.contains("as one JSON object"));
         let rec = engine.pending().unwrap().clone();
@@ -2137,7 +2143,10 @@ Report the step.
         assert_eq!(draft.format, Some(DraftFormat::Json));
         assert!(draft.problems.is_empty(), "{:?}", draft.problems);
         let text = engine.run.read(&draft.path).unwrap();
-        assert!(text.contains("### Step 1: Alpha") && text.contains("- **Action:** b"), "{text}");
+        assert!(
+            text.contains("### Step 1: Alpha") && text.contains("- **Action:** b"),
+            "{text}"
+        );
         assert_eq!(
             template::steps(&text).len(),
             2,
@@ -2164,17 +2173,34 @@ Report the step.
             requests: RefCell::new(Vec::new()),
         };
         engine.advance(&model, None, &mut Silent).await.unwrap();
-        let purposes: Vec<String> = model.requests.borrow().iter().map(|r| r.purpose.clone()).collect();
+        let purposes: Vec<String> = model
+            .requests
+            .borrow()
+            .iter()
+            .map(|r| r.purpose.clone())
+            .collect();
         assert_eq!(purposes, ["T-1 r1", "T-2 r1", "T-2 r1 repair"]);
         let repair = &model.requests.borrow()[2];
-        assert!(repair.user.contains("## Repair") && repair.user.contains("token limit"), "{}", repair.user);
+        assert!(
+            repair.user.contains("## Repair") && repair.user.contains("token limit"),
+            "{}",
+            repair.user
+        );
         let rec = engine.pending().unwrap().clone();
         let draft = rec.latest_draft().unwrap();
         assert!(draft.truncated);
         assert!(!draft.problems.is_empty());
         assert!(events(&engine).contains(&"repair_requested".to_string()));
-        assert!(engine.run.read("drafts/T-2.r1.attempt1.txt").unwrap().contains("Alpha"));
-        assert_eq!(engine.status().state, "awaiting_decision", "never passed on its own");
+        assert!(engine
+            .run
+            .read("drafts/T-2.r1.attempt1.txt")
+            .unwrap()
+            .contains("Alpha"));
+        assert_eq!(
+            engine.status().state,
+            "awaiting_decision",
+            "never passed on its own"
+        );
     }
 
     #[tokio::test]
@@ -2195,7 +2221,13 @@ Report the step.
         let requests = model.requests.borrow().clone();
         assert_eq!(requests.len(), 3, "one draft, one repair, no more");
         assert!(requests.iter().all(|r| r.structured.is_none()));
-        assert!(requests[2].user.contains("lacks these template sections: ## Steps"), "{}", requests[2].user);
+        assert!(
+            requests[2]
+                .user
+                .contains("lacks these template sections: ## Steps"),
+            "{}",
+            requests[2].user
+        );
         let draft = engine.pending().unwrap().latest_draft().unwrap().clone();
         assert_eq!(draft.format, Some(DraftFormat::Markdown));
         assert!(draft.missing_sections.contains(&"## Steps".to_string()));
@@ -2276,13 +2308,20 @@ Assess.
         };
         engine.advance(&model, None, &mut Silent).await.unwrap();
         let request = model.requests.borrow()[0].clone();
-        assert!(request.user.contains("STATE-START"), "the head of the file is kept");
+        assert!(
+            request.user.contains("STATE-START"),
+            "the head of the file is kept"
+        );
         assert!(request.user.contains("cut by migagent"));
         assert!(estimate_tokens(&request.user) + estimate_tokens(&request.system) <= 4000 - 500);
         let status = engine.status();
         let pending = status.pending.unwrap();
         assert_eq!(pending.cuts.len(), 1, "{:?}", pending.cuts);
-        assert!(pending.cuts[0].contains("context file"), "{:?}", pending.cuts);
+        assert!(
+            pending.cuts[0].contains("context file"),
+            "{:?}",
+            pending.cuts
+        );
         assert!(pending.problems.is_empty());
         let text = std::fs::read_to_string(&pending.path).unwrap();
         assert_eq!(text.trim(), "## Risk Level\nHigh");

@@ -185,10 +185,29 @@ pub fn step_section(markdown: &str, step: &Step) -> String {
     out.join("\n").trim().to_string()
 }
 
-/// The template of one step's artifact: `Step N` becomes `Step 3`.
+/// The template of one step's artifact: `Step N: <Name>` becomes
+/// `Step 3: Cut over`, the step's own name from the approved plan, so the
+/// model is never asked to name the step again; any other `Step N` becomes
+/// `Step 3`.
 pub fn step_template(template: &str, step: &Step) -> String {
-    template.replace("Step N", &format!("Step {}", step.number))
+    let named = if step.name.trim().is_empty() {
+        template.to_string()
+    } else {
+        let replacement = format!(
+            "Step {}${{sep}}{}",
+            step.number,
+            step.name.replace('$', "$$")
+        );
+        NAMED_STEP
+            .replace_all(template, replacement.as_str())
+            .into_owned()
+    };
+    named.replace("Step N", &format!("Step {}", step.number))
 }
+
+static NAMED_STEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Step N(?P<sep>[ \t]*[:.\-—][ \t]*)<[^>\n]*>").expect("static regex")
+});
 
 /// The title of one step's artifact: `Step N Result` becomes `Step 3 Result`.
 pub fn step_title(title: &str, step: &Step) -> String {
@@ -315,8 +334,16 @@ mod tests {
         };
         assert_eq!(step_artifact_id("MIG-4.N", &step), "MIG-4.3");
         assert_eq!(
-            step_template("## Step N: <Name>", &step),
-            "## Step 3: <Name>"
+            step_template("## Step N: <Name>\n<in Step N>", &step),
+            "## Step 3: Cut over\n<in Step 3>"
+        );
+        let priced = Step {
+            number: 2,
+            name: "Pay $1 fee".into(),
+        };
+        assert_eq!(
+            step_template("# Step N — <Title>", &priced),
+            "# Step 2 — Pay $1 fee"
         );
     }
 }

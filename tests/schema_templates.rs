@@ -133,8 +133,7 @@ fn mig3() -> Value {
 
 fn mig4() -> Value {
     json!({
-        "step_3": {
-            "name": "Cut over",
+        "step_3_cut_over": {
             "pre_conditions": {"value": "Met", "details": ""},
             "execution": "Switched DNS at 10:04.\nTTL was 60 s.",
             "verification_result": {"value": "Pass", "details": "all checks green"},
@@ -204,11 +203,11 @@ fn every_template_of_the_workflow_compiles() {
         if id.ends_with(".N") {
             // Instantiated for step 1, the per-step template is still one
             // step's object, not a list of steps.
-            assert_eq!(keys(&s), ["step_1"], "{id}");
-            assert_eq!(schema["properties"]["step_1"]["type"], "object", "{id}");
+            assert_eq!(keys(&s), ["step_1_x"], "{id}");
+            assert_eq!(schema["properties"]["step_1_x"]["type"], "object", "{id}");
             assert_eq!(
-                schema["properties"]["step_1"]["required"][0], "name",
-                "{id}"
+                schema["properties"]["step_1_x"]["required"][0], "pre_conditions",
+                "{id}: the step's name comes from the plan, not from the model"
             );
         }
     }
@@ -474,13 +473,15 @@ fn mig3_execution_plan() {
 #[test]
 fn mig4_step_result() {
     let (t, s) = compile("MIG-4.N");
-    assert!(t.starts_with("## Step 3: <Name>"), "{t}");
-    assert_eq!(keys(&s), ["step_3"]);
-    let step = &s.json_schema()["properties"]["step_3"];
+    assert!(
+        t.starts_with("## Step 3: Cut over\n"),
+        "the plan's step name is filled in: {t}"
+    );
+    assert_eq!(keys(&s), ["step_3_cut_over"]);
+    let step = &s.json_schema()["properties"]["step_3_cut_over"];
     assert_eq!(
         step["required"],
         json!([
-            "name",
             "pre_conditions",
             "execution",
             "verification_result",
@@ -501,17 +502,17 @@ fn mig4_step_result() {
         enums(&s, &v),
         [
             (
-                "step_3.pre_conditions.value".to_string(),
+                "step_3_cut_over.pre_conditions.value".to_string(),
                 "Met".to_string(),
                 strings(&["Met", "Not met"])
             ),
             (
-                "step_3.verification_result.value".to_string(),
+                "step_3_cut_over.verification_result.value".to_string(),
                 "Pass".to_string(),
                 strings(&["Pass", "Fail"])
             ),
             (
-                "step_3.status.value".to_string(),
+                "step_3_cut_over.status.value".to_string(),
                 "Complete".to_string(),
                 strings(&["Complete", "Rolled back"])
             )
@@ -522,8 +523,8 @@ fn mig4_step_result() {
         md,
         "## Step 3: Cut over\n\n### Pre-conditions\nMet\n\n### Execution\nSwitched DNS at 10:04.\nTTL was 60 s.\n\n### Verification Result\nPass — all checks green\n\n### Health Check Status\n- /healthz — green\n\n### Status\nComplete\n"
     );
-    let rolled = json!({"step_3": {
-        "name": "Cut over", "pre_conditions": {"value": "Not met", "details": "backup stale"},
+    let rolled = json!({"step_3_cut_over": {
+        "pre_conditions": {"value": "Not met", "details": "backup stale"},
         "execution": "nothing", "verification_result": {"value": "Fail", "details": ""},
         "health_check_status": [{"check": "db", "status": "red"}],
         "status": {"value": "Rolled back", "reason": "pre-conditions not met"}
@@ -701,15 +702,15 @@ fn validation_catches_what_models_get_wrong() {
     // MIG-4 keeps its lists one level down.
     let (_, s) = compile("MIG-4.N");
     let mut v = mig4();
-    v["step_3"]["health_check_status"] = json!([]);
-    v["step_3"]["execution"] = json!("x".repeat(801));
+    v["step_3_cut_over"]["health_check_status"] = json!([]);
+    v["step_3_cut_over"]["execution"] = json!("x".repeat(801));
     let problems = s.validate(&v);
     assert!(problems
         .iter()
-        .any(|p| p.starts_with("step_3.health_check_status:") && p.contains("empty")));
+        .any(|p| p.starts_with("step_3_cut_over.health_check_status:") && p.contains("empty")));
     assert!(problems
         .iter()
-        .any(|p| p.starts_with("step_3.execution:") && p.contains("at most 800")));
+        .any(|p| p.starts_with("step_3_cut_over.execution:") && p.contains("at most 800")));
 }
 
 /// Sets the value at a path such as `a.b[2].c`.
@@ -774,10 +775,10 @@ fn hand_varied_values_round_trip() {
         },
     );
     let s = ArtifactSchema::compile(&t, &Bounds::default()).expect("compile");
-    assert_eq!(keys(&s), ["step_7"]);
-    let v = json!({"step_7": mig4()["step_3"].clone()});
+    assert_eq!(keys(&s), ["step_7_drop_old"]);
+    let v = json!({"step_7_drop_old": mig4()["step_3_cut_over"].clone()});
     let md = s.render(&v).expect("render");
-    assert!(md.starts_with("## Step 7: Cut over\n"));
+    assert!(md.starts_with("## Step 7: Drop old\n"), "{md}");
     assert!(template::missing_sections(&t, &md).is_empty());
     assert_eq!(s.parse(&md), Ok(v));
 }
