@@ -15,7 +15,7 @@ use crate::engine::{self, Decision, Engine, Outcome, RunStart};
 use crate::gate::{self, ProgressSink, TerminalReviewer, TerminalSink};
 use crate::library::Library;
 use crate::model::OpenAiCompatible;
-use crate::schema::Bounds;
+use crate::schema::{ArtifactSchema, Bounds};
 use crate::store::{AfterRollback, RunStore};
 use crate::validate::{self, LoadError};
 use crate::workflow::{GateAction, InputKind};
@@ -286,6 +286,16 @@ pub enum WorkflowsCommand {
         /// A workflow file path or name.
         file: String,
     },
+    /// Print the JSON Schema compiled from each artifact template (what a server that enforces schemas receives).
+    Schema {
+        /// A workflow name or path.
+        name: String,
+        /// Only this artifact, e.g. MIG-1 or MIG-4.N.
+        artifact: Option<String>,
+        /// Use this profile's bounds (max_text_chars, max_list_items, ...) [default: the default profile's].
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+    },
 }
 
 /// The run a Ctrl-C handler should name.
@@ -534,6 +544,59 @@ async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     engine.set_bounds(bounds_of(&connection.target.profile));
     eprintln!("Run {}: {}", args.run, describe(&connection));
     drive(&mut engine, &connection.client, &args.interaction).await
+}
+
+/// Each artifact's template compiled to a schema; a per-step template is
+/// shown as for a step named by its placeholder.
+fn artifact_schemas(
+    workflow: &crate::workflow::Workflow,
+    bounds: &Bounds,
+) -> Vec<(String, Result<ArtifactSchema, crate::schema::SchemaError>)> {
+    workflow
+        .phases
+        .iter()
+        .filter_map(|p| p.output.as_ref())
+        .map(|o| {
+            let template = if o.per_step {
+                crate::template::step_template(
+                    &o.template,
+                    &crate::template::Step {
+                        number: 1,
+                        name: String::new(),
+                    },
+                )
+            } else {
+                o.template.clone()
+            };
+            (o.id.clone(), ArtifactSchema::compile(&template, bounds))
+        })
+        .collect()
+}
+
+/// The enum fields of a JSON Schema, as dotted paths with their values.
+fn enum_paths(schema: &serde_json::Value, path: &str, out: &mut Vec<(String, Vec<String>)>) {
+    if let Some(values) = schema["enum"].as_array() {
+        out.push((
+            path.to_string(),
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        ));
+    }
+    if let Some(props) = schema["properties"].as_object() {
+        for (k, v) in props {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            enum_paths(v, &p, out);
+        }
+    }
+    if schema["items"].is_object() {
+        enum_paths(&schema["items"], &format!("{path}[]"), out);
+    }
 }
 
 fn bounds_of(profile: &crate::config::Profile) -> Bounds {
@@ -919,6 +982,31 @@ fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
+                for (id, schema) in artifact_schemas(w, &Bounds::default()) {
+                    match schema {
+                        Ok(schema) => {
+                            let mut enums = Vec::new();
+                            enum_paths(&schema.json_schema(), "", &mut enums);
+                            let enums: Vec<String> = enums
+                                .iter()
+                                .map(|(path, values)| format!("{path} ({})", values.join(" / ")))
+                                .collect();
+                            let n = schema.sections().len();
+                            println!(
+                                "  [{id}] JSON schema: {n} section{}{}",
+                                if n == 1 { "" } else { "s" },
+                                if enums.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("; choices: {}", enums.join(", "))
+                                }
+                            );
+                        }
+                        Err(e) => println!(
+                            "  [{id}] no JSON schema ({e}); drafted as Markdown with a section check"
+                        ),
+                    }
+                }
                 Ok(0)
             }
             Err(LoadError::Invalid(errors)) => {
@@ -938,6 +1026,32 @@ fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
             }
             Err(e) => Err(e.into()),
         },
+        WorkflowsCommand::Schema {
+            name,
+            artifact,
+            profile,
+        } => {
+            let loaded = load_workflow(ctx, &name)?;
+            let profile = ctx
+                .config
+                .profile(profile.as_deref().unwrap_or(&ctx.config.profile))?;
+            let mut out = serde_json::Map::new();
+            for (id, schema) in artifact_schemas(&loaded.workflow, &bounds_of(profile)) {
+                if artifact.as_ref().is_some_and(|a| a != &id) {
+                    continue;
+                }
+                let value = match schema {
+                    Ok(s) => s.json_schema(),
+                    Err(e) => serde_json::json!({"error": e.to_string()}),
+                };
+                out.insert(id, value);
+            }
+            if let (Some(a), true) = (&artifact, out.is_empty()) {
+                bail!("workflow '{}' has no artifact '{a}'", loaded.workflow.name);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(0)
+        }
         WorkflowsCommand::Show { name } => {
             let loaded = load_workflow(ctx, &name)?;
             print_workflow(&loaded.workflow, &loaded.library);

@@ -24,6 +24,40 @@ async fn validate_accepts_the_seed_and_lists_its_artifacts() {
         out.contains("ok: workflow 'Migration', 6 phases, artifacts MIG-1, MIG-2, MIG-3, MIG-4.N, MIG-5, MIG-6"),
         "{out}"
     );
+    assert!(
+        out.contains("[MIG-1] JSON schema: 7 sections; choices: data_compatibility.value (Compatible / Requires transformation), risk_level (Low / Medium / High / Critical)"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn schema_prints_the_compiled_schema_with_the_profile_bounds() {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.cmd();
+    cmd.args([
+        "workflows",
+        "schema",
+        "migration",
+        "MIG-3",
+        "--profile",
+        "local",
+    ]);
+    let (code, out, err) = run(cmd).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let steps = &v["MIG-3"]["properties"]["steps"];
+    assert_eq!(
+        steps["maxItems"], 4,
+        "the local profile's max_steps: {steps}"
+    );
+    assert_eq!(steps["items"]["required"][0], "name");
+    assert_eq!(v.as_object().unwrap().len(), 1);
+
+    let mut cmd = sandbox.cmd();
+    cmd.args(["workflows", "schema", "migration", "MIG-9"]);
+    let (code, _, err) = run(cmd).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no artifact 'MIG-9'"), "{err}");
 }
 
 #[tokio::test]
