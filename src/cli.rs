@@ -34,6 +34,9 @@ Exit codes: 0 done (workflow complete, or command succeeded), 10 a draft awaits 
 Typical session:
   export OPENAI_API_KEY=...                      # or --base-url http://127.0.0.1:8080/v1
   migagent run --need \"Upgrade PostgreSQL 12 to 16\" --context docs/current-db.md
+Offline, nothing leaves the machine (scripts/local-llm start runs a local server):
+  migagent doctor --offline                      # is the local server ready?
+  migagent run --offline --need \"Upgrade PostgreSQL 12 to 16\"
 Without a terminal (CI, scripts), each gate is a separate command:
   migagent run --no-input --need \"...\"            # drafts MIG-1, exits 10
   migagent approve RUN                            # or: migagent revise RUN --feedback \"...\"
