@@ -1040,12 +1040,7 @@ impl Engine {
             repair: None,
         };
         let mut inputs = std::mem::take(&mut context.inputs);
-        let (user, cuts) = self.fit_to_context(&caps, &rec.id, &system, &mut inputs, |inputs| {
-            self.prompts.draft(&DraftContext {
-                inputs: inputs.to_vec(),
-                ..context.clone()
-            })
-        })?;
+        let (user, cuts) = self.fit_draft(&caps, &rec.id, &system, &mut inputs, &context)?;
         let structured = schema.as_ref().map(|s| StructuredRequest {
             name: schema_name(&rec.id),
             schema: s.json_schema(),
@@ -1076,13 +1071,7 @@ impl Engine {
                     seconds: first.completion.seconds,
                 })?;
                 context.repair = Some(reason);
-                let (user, _) =
-                    self.fit_to_context(&caps, &rec.id, &system, &mut inputs, |inputs| {
-                        self.prompts.draft(&DraftContext {
-                            inputs: inputs.to_vec(),
-                            ..context.clone()
-                        })
-                    })?;
+                let (user, _) = self.fit_draft(&caps, &rec.id, &system, &mut inputs, &context)?;
                 let request = ChatRequest {
                     purpose: format!("{} r{rev} repair", rec.id),
                     system,
@@ -1100,6 +1089,23 @@ impl Engine {
             }
         };
         self.save_draft(ri, &template, attempt, cuts)
+    }
+
+    /// The draft prompt for `context` with `inputs`, fitted to the context.
+    fn fit_draft(
+        &self,
+        caps: &Capabilities,
+        artifact: &str,
+        system: &str,
+        inputs: &mut [PromptInput],
+        context: &DraftContext,
+    ) -> Result<(String, Vec<String>), EngineError> {
+        self.fit_to_context(caps, artifact, system, inputs, |inputs| {
+            self.prompts.draft(&DraftContext {
+                inputs: inputs.to_vec(),
+                ..context.clone()
+            })
+        })
     }
 
     /// Renders the prompt and, when it would not fit the server's context,
