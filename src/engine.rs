@@ -1067,6 +1067,7 @@ impl Engine {
                     reason: reason.clone(),
                     first_attempt: first_path,
                     prompt_tokens: first.completion.prompt_tokens,
+                    cached_tokens: first.completion.cached_tokens,
                     completion_tokens: first.completion.completion_tokens,
                     seconds: first.completion.seconds,
                 })?;
@@ -1237,6 +1238,7 @@ impl Engine {
                 sha256: store::sha256_hex(text.as_bytes()),
                 model: completion.model.clone(),
                 prompt_tokens: completion.prompt_tokens,
+                cached_tokens: completion.cached_tokens,
                 completion_tokens: completion.completion_tokens,
                 seconds: completion.seconds,
             })?;
@@ -1322,6 +1324,7 @@ impl Engine {
             sha256: sha.clone(),
             model: completion.model.clone(),
             prompt_tokens: completion.prompt_tokens,
+            cached_tokens: completion.cached_tokens,
             completion_tokens: completion.completion_tokens,
             seconds: completion.seconds,
             finish_reason: completion.finish_reason.clone(),
@@ -1516,6 +1519,10 @@ fn structure_problems(template: &str, markdown: &str) -> Vec<String> {
         .ok()
         .and_then(|schema| schema.parse(markdown).err())
         .unwrap_or_default()
+        .into_iter()
+        // Missing sections are listed on their own, from the section check.
+        .filter(|p| !p.contains(": missing section '"))
+        .collect()
 }
 
 /// One answer of the model, read as the artifact it should be.
@@ -1907,6 +1914,7 @@ Report the step.
                 text,
                 model: "scripted".into(),
                 prompt_tokens: Some(1),
+                cached_tokens: None,
                 completion_tokens: Some(2),
                 seconds: 0.0,
                 finish_reason: Some("stop".into()),
@@ -2101,6 +2109,7 @@ Report the step.
                 text,
                 model: "fn".into(),
                 prompt_tokens: Some(10),
+                cached_tokens: Some(8),
                 completion_tokens: Some(5),
                 seconds: 0.0,
                 finish_reason: Some(finish.into()),

@@ -395,8 +395,11 @@ impl TokenSink for TerminalSink {
 }
 
 fn stats_line(c: &Completion) -> String {
-    let tokens = match (c.prompt_tokens, c.completion_tokens) {
-        (Some(p), Some(o)) => format!("{p} prompt + {o} completion tokens"),
+    let tokens = match (c.prompt_tokens, c.completion_tokens, c.cached_tokens) {
+        (Some(p), Some(o), Some(cached)) if cached > 0 => {
+            format!("{p} prompt ({cached} from the server's cache) + {o} completion tokens")
+        }
+        (Some(p), Some(o), _) => format!("{p} prompt + {o} completion tokens"),
         _ => "token usage not reported by the server".to_string(),
     };
     let mut line = format!("({}: {tokens}, {:.1} s", c.model, c.seconds);

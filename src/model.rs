@@ -53,6 +53,9 @@ pub struct Completion {
     pub text: String,
     pub model: String,
     pub prompt_tokens: Option<u64>,
+    /// Prompt tokens the server reused from its prompt cache, when it says
+    /// (OpenAI and llama.cpp report `prompt_tokens_details.cached_tokens`).
+    pub cached_tokens: Option<u64>,
     pub completion_tokens: Option<u64>,
     pub seconds: f64,
     pub finish_reason: Option<String>,
@@ -451,6 +454,13 @@ pub struct Delta {
 pub struct Usage {
     pub prompt_tokens: Option<u64>,
     pub completion_tokens: Option<u64>,
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PromptTokensDetails {
+    pub cached_tokens: Option<u64>,
 }
 
 impl ModelClient for OpenAiCompatible {
@@ -504,6 +514,10 @@ impl ModelClient for OpenAiCompatible {
                 completion.prompt_tokens = usage.prompt_tokens.or(completion.prompt_tokens);
                 completion.completion_tokens =
                     usage.completion_tokens.or(completion.completion_tokens);
+                completion.cached_tokens = usage
+                    .prompt_tokens_details
+                    .and_then(|d| d.cached_tokens)
+                    .or(completion.cached_tokens);
             }
             for choice in chunk.choices {
                 let piece = choice

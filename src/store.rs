@@ -516,6 +516,9 @@ pub enum EventKind {
         sha256: String,
         model: String,
         prompt_tokens: Option<u64>,
+        /// Prompt tokens the server reused from its cache, when it says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached_tokens: Option<u64>,
         completion_tokens: Option<u64>,
         seconds: f64,
         finish_reason: Option<String>,
@@ -536,6 +539,9 @@ pub enum EventKind {
         reason: String,
         first_attempt: String,
         prompt_tokens: Option<u64>,
+        /// Prompt tokens the server reused from its cache, when it says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached_tokens: Option<u64>,
         completion_tokens: Option<u64>,
         seconds: f64,
     },
@@ -546,6 +552,9 @@ pub enum EventKind {
         sha256: String,
         model: String,
         prompt_tokens: Option<u64>,
+        /// Prompt tokens the server reused from its cache, when it says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached_tokens: Option<u64>,
         completion_tokens: Option<u64>,
         seconds: f64,
     },
