@@ -259,7 +259,18 @@ pub async fn connect(
             .into())
         }
     };
-    let (kind, style, context) = match (cached_probe.clone(), &facts) {
+    // The model may have come from the server's list: look again.
+    let cached_probe = cached_probe.or_else(|| server::cached(&target.base_url, &model));
+    let (kind, style, context) = match (cached_probe, &facts) {
+        (Some(c), _) => (
+            c.kind,
+            if mode == StructuredMode::Off {
+                StructuredStyle::None
+            } else {
+                c.structured
+            },
+            c.context_tokens,
+        ),
         _ if mode == StructuredMode::Off => (
             facts
                 .as_ref()
@@ -269,7 +280,6 @@ pub async fn connect(
             StructuredStyle::None,
             facts.as_ref().and_then(|f| f.context_tokens),
         ),
-        (Some(c), _) => (c.kind, c.structured, c.context_tokens),
         (None, Some(f)) => match target.probe_structured(&model, f.kind).await {
             Ok(style) => {
                 server::remember(&target.base_url, &model, f.kind, style, f.context_tokens);

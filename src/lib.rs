@@ -4,9 +4,13 @@
 //!
 //! The crate is split by concept: [`workflow`] parses workflow files,
 //! [`validate`] checks them against the [`library`] of personas and prompts,
-//! [`prompt`] assembles messages, [`model`] talks to the model server,
-//! [`engine`] moves a run forward and [`store`] keeps it on disk, [`gate`] is
-//! the terminal side of a gate, and [`cli`] wires them to commands.
+//! [`template`] and [`schema`] read artifact templates (the schema compiler
+//! turns one into a JSON Schema and back into Markdown), [`prompt`] assembles
+//! messages, [`model`] talks to the model server, [`server`] learns what a
+//! server is and can do, [`connect`] picks the server for a command under the
+//! profile and offline rules, [`engine`] moves a run forward and [`store`]
+//! keeps it on disk, [`gate`] is the terminal side of a gate, [`doctor`]
+//! checks a setup, and [`cli`] wires them to commands.
 
 pub mod cli;
 pub mod config;

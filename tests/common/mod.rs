@@ -23,6 +23,8 @@ pub struct FakeModel {
     pub finish_reason: &'static str,
     /// How long the server waits before answering.
     pub delay: std::time::Duration,
+    /// Answer a request that carries a JSON schema with JSON following it.
+    pub enforce_schema: bool,
 }
 
 /// The content of the first message with `role` in a chat request body.
@@ -91,6 +93,27 @@ fn fill(template: &str, marker: &str) -> String {
 /// Splits text into SSE chunks the way servers stream: several deltas, one
 /// final chunk with the finish reason, a usage chunk, then `[DONE]`. The
 /// chunks omit `object`, as some local servers do.
+/// The smallest value that follows `schema`: the first enum value, one item
+/// per list, every property; strings carry `marker`.
+pub fn sample_of(schema: &Value, marker: &str) -> Value {
+    if let Some(first) = schema["enum"].as_array().and_then(|v| v.first()) {
+        return first.clone();
+    }
+    match schema["type"].as_str() {
+        Some("object") => {
+            let mut out = serde_json::Map::new();
+            if let Some(props) = schema["properties"].as_object() {
+                for (k, v) in props {
+                    out.insert(k.clone(), sample_of(v, marker));
+                }
+            }
+            Value::Object(out)
+        }
+        Some("array") => Value::Array(vec![sample_of(&schema["items"], marker)]),
+        _ => Value::String(format!("{marker} text")),
+    }
+}
+
 pub fn sse_body(text: &str, finish_reason: &str) -> String {
     let mut body = String::new();
     let chars: Vec<char> = text.chars().collect();
@@ -125,7 +148,9 @@ impl Respond for FakeModel {
         let user = user_message(&body);
         let id = requested_artifact(&user);
         let marker = format!("fake-{id}-call{n}");
+        let schema = &body["response_format"]["json_schema"]["schema"];
         let text = match template_in(&user) {
+            _ if self.enforce_schema && schema.is_object() => sample_of(schema, &marker).to_string(),
             Some(template) => fill(&template, &marker),
             None => format!(
                 "### Verified by evidence\n- {marker}\n\n### Not verified\n- none\n\n### Blocks sign-off\n- None\n"
@@ -157,7 +182,23 @@ impl FakeServer {
         FakeServer::start_full("stop", delay).await
     }
 
+    /// A server that, like llama.cpp, answers a request carrying a JSON
+    /// schema with JSON that follows it, and lists `fake-model`.
+    pub async fn start_structured() -> FakeServer {
+        let fake = FakeServer::start_full_with("stop", std::time::Duration::ZERO, true).await;
+        fake.serve_models(&["fake-model"]).await;
+        fake
+    }
+
     async fn start_full(finish_reason: &'static str, delay: std::time::Duration) -> FakeServer {
+        FakeServer::start_full_with(finish_reason, delay, false).await
+    }
+
+    async fn start_full_with(
+        finish_reason: &'static str,
+        delay: std::time::Duration,
+        enforce_schema: bool,
+    ) -> FakeServer {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
@@ -165,6 +206,7 @@ impl FakeServer {
                 calls: Arc::new(AtomicUsize::new(0)),
                 finish_reason,
                 delay,
+                enforce_schema,
             })
             .mount(&server)
             .await;

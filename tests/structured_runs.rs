@@ -1,0 +1,181 @@
+//! Whole runs against a server that enforces JSON schemas, as llama.cpp
+//! does, over real HTTP: the probe, its cache, JSON drafts rendered into the
+//! templates, and Markdown when the profile turns structure off.
+
+mod common;
+
+use common::{run, FakeServer, Sandbox};
+use migagent::schema::{ArtifactSchema, Bounds};
+use serde_json::Value;
+
+/// Requests that carried a JSON schema named `name`.
+async fn schema_requests(fake: &FakeServer, name: &str) -> usize {
+    fake.request_bodies()
+        .await
+        .iter()
+        .filter(|b| b["response_format"]["json_schema"]["name"] == name)
+        .count()
+}
+
+#[tokio::test]
+async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
+    let fake = FakeServer::start_structured().await;
+    let sandbox = Sandbox::new();
+    let base = fake.base_url();
+    let cmd = |args: &[&str]| {
+        let mut c = sandbox.cmd();
+        c.args(args);
+        c
+    };
+    let (mut code, out, err) = run(cmd(&[
+        "run",
+        "--profile",
+        "local",
+        "--base-url",
+        &base,
+        "--no-input",
+        "--need",
+        "Upgrade X",
+        "--run-id",
+        "s",
+    ]))
+    .await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(
+        err.contains("artifacts drafted as schema-checked JSON"),
+        "{err}"
+    );
+    let mut gates = 0;
+    while code == 10 {
+        gates += 1;
+        assert!(gates < 30);
+        let status = sandbox.status("s").await;
+        let pending = &status["pending"];
+        assert_eq!(pending["format"], "json", "{pending}");
+        assert_eq!(pending["problems"], Value::Array(vec![]), "{pending}");
+        assert_eq!(
+            pending["missing_sections"],
+            Value::Array(vec![]),
+            "{pending}"
+        );
+        let (c, _, e) = run(cmd(&["approve", "s"])).await;
+        assert_eq!(c, 0, "{e}");
+        let (c, o, e) = run(cmd(&["resume", "s", "--no-input"])).await;
+        assert!(c == 0 || c == 10, "{o}{e}");
+        code = c;
+    }
+    // MIG-1, 2, 3, one step (the sample plan has one), 5, 6.
+    assert_eq!(gates, 6);
+    assert_eq!(
+        schema_requests(&fake, "probe").await,
+        1,
+        "the server is probed once; later commands use the cache"
+    );
+    assert!(sandbox.path().join("cache/servers.json").is_file());
+    assert!(schema_requests(&fake, "MIG-1").await >= 1);
+    assert!(
+        schema_requests(&fake, "panel_findings").await >= 1,
+        "panel members answer a findings schema"
+    );
+    // Every request went to the model the server listed.
+    for body in fake.request_bodies().await {
+        assert_eq!(body["model"], "fake-model");
+        assert_eq!(
+            body["repeat_penalty"],
+            Value::Null,
+            "not sent to an unknown server kind"
+        );
+    }
+    let run_dir = sandbox.run_dir("s");
+    let md = std::fs::read_to_string(run_dir.join("artifacts/MIG-1.md")).unwrap();
+    assert!(md.contains("## Risk Level\nLow\n"), "{md}");
+    let json = std::fs::read_to_string(run_dir.join("drafts/MIG-1.r1.json")).unwrap();
+    assert!(json.contains("\"risk_level\":\"Low\""), "{json}");
+    let step = std::fs::read_to_string(run_dir.join("artifacts/MIG-4.1.md")).unwrap();
+    let plan = std::fs::read_to_string(run_dir.join("artifacts/MIG-3.md")).unwrap();
+    let name = migagent::template::steps(&plan)[0].name.clone();
+    assert!(
+        step.starts_with(&format!("## Step 1: {name}\n")),
+        "the step's heading carries the plan's name:\n{step}"
+    );
+    let snapshot = std::fs::read_to_string(run_dir.join("workflow.md")).unwrap();
+    let workflow =
+        migagent::workflow::parse(&snapshot, std::path::Path::new("workflow.md")).unwrap();
+    let template = &workflow.phases[1].output.as_ref().unwrap().template;
+    let schema = ArtifactSchema::compile(template, &Bounds::default()).unwrap();
+    let mig2 = std::fs::read_to_string(run_dir.join("artifacts/MIG-2.md")).unwrap();
+    let value = schema.parse(&mig2).expect("MIG-2 reads back");
+    let strategy = schema
+        .enum_fields(&value)
+        .into_iter()
+        .find(|f| f.path == "strategy")
+        .expect("the strategy enum");
+    assert!(
+        strategy.allowed.contains(&strategy.value),
+        "{}",
+        strategy.value
+    );
+}
+
+#[tokio::test]
+async fn structured_off_drafts_markdown_and_sends_no_schema() {
+    let fake = FakeServer::start_structured().await;
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "config/config.toml",
+        "[profiles.local]\nstructured = \"off\"\n",
+    );
+    let mut cmd = sandbox.cmd();
+    cmd.args([
+        "run",
+        "--profile",
+        "local",
+        "--base-url",
+        &fake.base_url(),
+        "--no-input",
+        "--need",
+        "X",
+        "--run-id",
+        "m",
+    ]);
+    let (code, out, err) = run(cmd).await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(err.contains("artifacts drafted as Markdown"), "{err}");
+    let bodies = fake.request_bodies().await;
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies.iter().all(|b| b["response_format"].is_null()),
+        "no schema sent"
+    );
+    assert_eq!(sandbox.status("m").await["pending"]["format"], "markdown");
+}
+
+#[tokio::test]
+async fn schema_mode_refuses_a_server_that_ignores_schemas() {
+    let fake = FakeServer::start().await;
+    fake.serve_models(&["fake-model"]).await;
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "config/config.toml",
+        "[profiles.local]\nstructured = \"schema\"\n",
+    );
+    let mut cmd = sandbox.cmd();
+    cmd.args([
+        "run",
+        "--profile",
+        "local",
+        "--base-url",
+        &fake.base_url(),
+        "--no-input",
+        "--need",
+        "X",
+    ]);
+    let (code, out, err) = run(cmd).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("does not enforce a JSON schema"), "{err}");
+    assert_eq!(schema_requests(&fake, "probe").await, 1);
+    assert!(
+        !sandbox.state_dir().join("runs").exists(),
+        "no run was created"
+    );
+}
