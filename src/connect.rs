@@ -178,7 +178,7 @@ impl Target {
     }
 
     /// Probes whether the server enforces a JSON schema, in the style its
-    /// kind takes; `Ok(None)` when it does not.
+    /// kind takes; `StructuredStyle::None` when it does not.
     pub async fn probe_structured(
         &self,
         model: &str,

@@ -161,7 +161,14 @@ fn root_of(base_url: &str) -> &str {
     trimmed.strip_suffix("/v1").unwrap_or(trimmed)
 }
 
-fn http_client(direct: bool, timeout: Duration) -> Result<reqwest::Client, ModelError> {
+/// An HTTP client for the small GET requests that learn about a server.
+/// `for_url` names the server in the error if the client cannot be built
+/// (which happens only when the system's TLS setup is broken).
+fn http_client(
+    for_url: &str,
+    direct: bool,
+    timeout: Duration,
+) -> Result<reqwest::Client, ModelError> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(timeout)
         .timeout(timeout * 4);
@@ -169,8 +176,8 @@ fn http_client(direct: bool, timeout: Duration) -> Result<reqwest::Client, Model
         builder = builder.no_proxy();
     }
     builder.build().map_err(|e| ModelError::Unreachable {
-        base_url: String::new(),
-        message: e.to_string(),
+        base_url: for_url.to_string(),
+        message: format!("cannot set up an HTTP client: {e}"),
     })
 }
 
@@ -184,7 +191,7 @@ pub struct Discovered {
 /// Finds the first local server that answers `/v1/models` on its usual port.
 /// Only loopback is probed, so this is safe in offline mode.
 pub async fn discover_local() -> Result<Discovered, ServerError> {
-    let http = http_client(true, Duration::from_millis(800))?;
+    let http = http_client("http://127.0.0.1", true, Duration::from_millis(800))?;
     for (kind, port) in LOCAL_SERVERS {
         let base_url = format!("http://127.0.0.1:{port}/v1");
         let answered = http
@@ -227,7 +234,7 @@ pub async fn inspect(
     direct: bool,
     timeout: Duration,
 ) -> Result<ServerFacts, ServerError> {
-    let http = http_client(direct || is_loopback(base_url), timeout)?;
+    let http = http_client(base_url, direct || is_loopback(base_url), timeout)?;
     let base = base_url.trim_end_matches('/');
     let mut request = http.get(format!("{base}/models"));
     if let Some(key) = api_key {
