@@ -330,6 +330,10 @@ mod tests {
             "PROCESS-TEXT",
             "GUIDANCE-TEXT",
             "INPUT-{{not a template}}",
+            // The task names the artifact: after the inputs, so the steps of
+            // a per-step phase share everything before it in the server's
+            // prompt cache.
+            "# Task: X-2: Next",
             "## Section <a & b>",
             "PREVIOUS-DRAFT",
             "FEEDBACK-TEXT",

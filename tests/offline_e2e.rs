@@ -49,6 +49,7 @@ fn template_for(workflow: &migagent::workflow::Workflow, id: &str, step: Option<
 struct Usage {
     requests: u32,
     prompt: u64,
+    cached: u64,
     completion: u64,
     seconds: f64,
     repairs: u32,
@@ -199,19 +200,20 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
         let u = per.entry(artifact.to_string()).or_default();
         u.requests += 1;
         u.prompt += e["prompt_tokens"].as_u64().unwrap_or(0);
+        u.cached += e["cached_tokens"].as_u64().unwrap_or(0);
         u.completion += e["completion_tokens"].as_u64().unwrap_or(0);
         u.seconds += e["seconds"].as_f64().unwrap_or(0.0);
         u.repairs += u32::from(kind == "repair_requested");
     }
     println!("\nOffline run on the local server: {gates} gates, {wall:.1} s wall, {enum_values} enum values checked");
     println!(
-        "{:<10} {:>8} {:>10} {:>11} {:>9} {:>8}",
-        "artifact", "requests", "prompt tok", "answer tok", "model s", "repairs"
+        "{:<10} {:>8} {:>10} {:>10} {:>11} {:>9} {:>8}",
+        "artifact", "requests", "prompt tok", "cached tok", "answer tok", "model s", "repairs"
     );
     for (id, u) in &per {
         println!(
-            "{id:<10} {:>8} {:>10} {:>11} {:>9.1} {:>8}",
-            u.requests, u.prompt, u.completion, u.seconds, u.repairs
+            "{id:<10} {:>8} {:>10} {:>10} {:>11} {:>9.1} {:>8}",
+            u.requests, u.prompt, u.cached, u.completion, u.seconds, u.repairs
         );
     }
     assert!(!per.is_empty(), "the journal recorded no model calls");

@@ -46,12 +46,14 @@ pub fn system_message(body: &Value) -> String {
 }
 
 /// The artifact id a request drafts, from the `# Task: ID: Title` or
-/// `# Panel review: ID: Title` line the assembly templates write first.
+/// `# Panel review: ID: Title` line of the assembly templates.
 pub fn requested_artifact(user: &str) -> String {
-    let first = user.lines().next().unwrap_or_default();
-    let rest = first
-        .strip_prefix("# Task: ")
-        .or_else(|| first.strip_prefix("# Panel review: "))
+    let rest = user
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("# Task: ")
+                .or_else(|| l.strip_prefix("# Panel review: "))
+        })
         .unwrap_or("");
     rest.split(':').next().unwrap_or("").trim().to_string()
 }
