@@ -1089,7 +1089,7 @@ impl Engine {
                 }
             }
         };
-        self.save_draft(ri, &template, attempt, cuts)
+        self.save_draft(ri, attempt, cuts)
     }
 
     /// The draft prompt for `context` with `inputs`, fitted to the context.
@@ -1290,7 +1290,6 @@ impl Engine {
     fn save_draft(
         &mut self,
         ri: usize,
-        template: &str,
         attempt: Attempt,
         cuts: Vec<String>,
     ) -> Result<(), EngineError> {
@@ -1299,17 +1298,16 @@ impl Engine {
         let rec = &self.state.artifacts[ri];
         let rev = rec.next_revision();
         let path = rec.draft_path(rev);
-        let json_path = match &attempt.json {
-            Some(_) => {
-                let p = format!("drafts/{}.r{rev}.json", rec.id);
-                self.run.write(&p, &completion.text)?;
-                Some(p)
-            }
-            None => None,
+        let json_path = if attempt.parsed_json {
+            let p = format!("drafts/{}.r{rev}.json", rec.id);
+            self.run.write(&p, &completion.text)?;
+            Some(p)
+        } else {
+            None
         };
         self.run.write(&path, &text)?;
         let sha = store::sha256_hex(text.as_bytes());
-        let missing = template::missing_sections(template, &text);
+        let missing = attempt.missing.clone();
         let problems = attempt.problems.clone();
         let format = if attempt.structured {
             DraftFormat::Json
@@ -1530,8 +1528,9 @@ struct Attempt {
     completion: Completion,
     /// The Markdown for the gate: rendered from JSON, or the answer itself.
     markdown: String,
-    /// The answer parsed as JSON, when one was asked for and it parsed.
-    json: Option<serde_json::Value>,
+    /// A JSON answer was asked for and it parsed (it is kept beside the
+    /// draft).
+    parsed_json: bool,
     structured: bool,
     /// Schema violations, or why the JSON could not be read.
     problems: Vec<String>,
@@ -1543,7 +1542,7 @@ impl Attempt {
         let mut attempt = Attempt {
             completion: completion.clone(),
             markdown: template::strip_outer_fence(&completion.text),
-            json: None,
+            parsed_json: false,
             structured: schema.is_some(),
             problems: Vec::new(),
             missing: Vec::new(),
@@ -1560,7 +1559,7 @@ impl Attempt {
                             .problems
                             .push(format!("cannot render the JSON into the template: {e}")),
                     }
-                    attempt.json = Some(value);
+                    attempt.parsed_json = true;
                 }
                 Err(e) => attempt.problems.push(if completion.truncated() {
                     format!("the JSON answer stopped at the token limit ({e})")
@@ -1595,7 +1594,7 @@ impl Attempt {
     fn is_worse_than(&self, other: &Attempt) -> bool {
         let score = |a: &Attempt| {
             (
-                a.structured && a.json.is_none(),
+                a.structured && !a.parsed_json,
                 a.missing.len(),
                 a.problems.len(),
             )
