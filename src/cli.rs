@@ -525,7 +525,7 @@ async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
             model: connection.record(),
         },
     )?;
-    engine.set_bounds(bounds_of(&connection.target.profile));
+    engine.set_bounds(connection.target.profile.bounds());
     eprintln!(
         "Run {run_id}: workflow '{}', {}",
         engine.workflow().name,
@@ -544,7 +544,7 @@ async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     )
     .await?;
     engine.set_model(connection.record())?;
-    engine.set_bounds(bounds_of(&connection.target.profile));
+    engine.set_bounds(connection.target.profile.bounds());
     eprintln!("Run {}: {}", args.run, describe(&connection));
     drive(&mut engine, &connection.client, &args.interaction).await
 }
@@ -599,15 +599,6 @@ fn enum_paths(schema: &serde_json::Value, path: &str, out: &mut Vec<(String, Vec
     }
     if schema["items"].is_object() {
         enum_paths(&schema["items"], &format!("{path}[]"), out);
-    }
-}
-
-fn bounds_of(profile: &crate::config::Profile) -> Bounds {
-    Bounds {
-        max_text: profile.max_text_chars,
-        max_item: profile.max_item_chars,
-        max_items: profile.max_list_items,
-        max_steps: profile.max_steps,
     }
 }
 
@@ -1039,7 +1030,7 @@ fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                 .config
                 .profile(profile.as_deref().unwrap_or(&ctx.config.profile))?;
             let mut out = serde_json::Map::new();
-            for (id, schema) in artifact_schemas(&loaded.workflow, &bounds_of(profile)) {
+            for (id, schema) in artifact_schemas(&loaded.workflow, &profile.bounds()) {
                 if artifact.as_ref().is_some_and(|a| a != &id) {
                     continue;
                 }

@@ -141,6 +141,18 @@ fn parse_value(text: &str, path: &str) -> Result<toml::Value, ConfigError> {
     })
 }
 
+impl Profile {
+    /// The bounds of the schemas compiled for this profile's server.
+    pub fn bounds(&self) -> crate::schema::Bounds {
+        crate::schema::Bounds {
+            max_text: self.max_text_chars,
+            max_item: self.max_item_chars,
+            max_items: self.max_list_items,
+            max_steps: self.max_steps,
+        }
+    }
+}
+
 impl Config {
     /// The configuration in effect: defaults, then `explicit` or the user's
     /// `config.toml` in the config folder if it exists.
