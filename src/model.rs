@@ -18,8 +18,8 @@ pub struct ChatRequest {
     pub purpose: String,
     pub system: String,
     pub user: String,
-    /// A lower token cap than the endpoint's, for short answers (probes,
-    /// panel findings).
+    /// A lower token cap than the endpoint's, for short answers (the
+    /// structured-output probe, doctor's one-token test).
     pub max_tokens: Option<u32>,
     /// Ask for JSON that follows this schema, when the server enforces one.
     pub structured: Option<StructuredRequest>,
