@@ -1937,21 +1937,35 @@ Report the step.
 
     fn setup() -> (tempfile::TempDir, Engine, ScriptedModel) {
         let dir = tempfile::tempdir().unwrap();
-        let library = Library::new(dir.path().to_path_buf());
+        let engine = start_engine(dir.path(), TINY, Some("NEED-TEXT"), &[]);
+        let model = ScriptedModel {
+            requests: RefCell::new(Vec::new()),
+        };
+        (dir, engine, model)
+    }
+
+    /// A run of `workflow` in `dir`, with the need and context files given.
+    fn start_engine(
+        dir: &Path,
+        workflow: &str,
+        need: Option<&str>,
+        contexts: &[PathBuf],
+    ) -> Engine {
+        let library = Library::new(dir.to_path_buf());
         let file = library::LibraryFile {
-            rel: "tiny.md".into(),
-            origin: Origin::File(dir.path().join("tiny.md")),
-            text: TINY.into(),
+            rel: "workflow.md".into(),
+            origin: Origin::File(dir.join("workflow.md")),
+            text: workflow.into(),
         };
         let loaded = validate::load_file(file, library).unwrap();
-        let store = RunStore::new(&dir.path().join("state"));
-        let engine = Engine::start(
+        let store = RunStore::new(&dir.join("state"));
+        Engine::start(
             loaded,
             &store,
             RunStart {
                 run_id: "r",
-                need: Some("NEED-TEXT".into()),
-                contexts: &[],
+                need: need.map(str::to_string),
+                contexts,
                 model: ModelRecord {
                     profile: None,
                     offline: false,
@@ -1960,11 +1974,7 @@ Report the step.
                 },
             },
         )
-        .unwrap();
-        let model = ScriptedModel {
-            requests: RefCell::new(Vec::new()),
-        };
-        (dir, engine, model)
+        .unwrap()
     }
 
     fn events(engine: &Engine) -> Vec<String> {
@@ -2287,30 +2297,7 @@ Assess.
         let dir = tempfile::tempdir().unwrap();
         let ctx = dir.path().join("state.md");
         std::fs::write(&ctx, format!("STATE-START {}", "C".repeat(40_000))).unwrap();
-        let library = Library::new(dir.path().to_path_buf());
-        let file = library::LibraryFile {
-            rel: "ctx.md".into(),
-            origin: Origin::File(dir.path().join("ctx.md")),
-            text: WITH_CONTEXT.into(),
-        };
-        let loaded = validate::load_file(file, library).unwrap();
-        let store = RunStore::new(&dir.path().join("state"));
-        let mut engine = Engine::start(
-            loaded,
-            &store,
-            RunStart {
-                run_id: "c",
-                need: None,
-                contexts: &[ctx],
-                model: ModelRecord {
-                    profile: None,
-                    offline: true,
-                    base_url: "http://127.0.0.1:1/v1".into(),
-                    model: "m".into(),
-                },
-            },
-        )
-        .unwrap();
+        let mut engine = start_engine(dir.path(), WITH_CONTEXT, None, &[ctx]);
         let model = FnModel {
             caps: Capabilities {
                 structured: true,

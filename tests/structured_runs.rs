@@ -117,13 +117,17 @@ async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
     );
 }
 
-#[tokio::test]
-async fn structured_off_drafts_markdown_and_sends_no_schema() {
-    let fake = FakeServer::start_structured().await;
-    let sandbox = Sandbox::new();
+/// `run` with the local profile against `fake`, its `structured` setting
+/// set to `mode` in the user's config.
+async fn local_run(
+    sandbox: &Sandbox,
+    fake: &FakeServer,
+    mode: &str,
+    run_id: &str,
+) -> (i32, String, String) {
     sandbox.write(
         "config/config.toml",
-        "[profiles.local]\nstructured = \"off\"\n",
+        &format!("[profiles.local]\nstructured = \"{mode}\"\n"),
     );
     let mut cmd = sandbox.cmd();
     cmd.args([
@@ -136,9 +140,16 @@ async fn structured_off_drafts_markdown_and_sends_no_schema() {
         "--need",
         "X",
         "--run-id",
-        "m",
+        run_id,
     ]);
-    let (code, out, err) = run(cmd).await;
+    run(cmd).await
+}
+
+#[tokio::test]
+async fn structured_off_drafts_markdown_and_sends_no_schema() {
+    let fake = FakeServer::start_structured().await;
+    let sandbox = Sandbox::new();
+    let (code, out, err) = local_run(&sandbox, &fake, "off", "m").await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(err.contains("artifacts drafted as Markdown"), "{err}");
     let bodies = fake.request_bodies().await;
@@ -155,22 +166,7 @@ async fn schema_mode_refuses_a_server_that_ignores_schemas() {
     let fake = FakeServer::start().await;
     fake.serve_models(&["fake-model"]).await;
     let sandbox = Sandbox::new();
-    sandbox.write(
-        "config/config.toml",
-        "[profiles.local]\nstructured = \"schema\"\n",
-    );
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "run",
-        "--profile",
-        "local",
-        "--base-url",
-        &fake.base_url(),
-        "--no-input",
-        "--need",
-        "X",
-    ]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = local_run(&sandbox, &fake, "schema", "r").await;
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("does not enforce a JSON schema"), "{err}");
     assert_eq!(schema_requests(&fake, "probe").await, 1);
