@@ -1890,35 +1890,50 @@ Report the step.
 - **Rollback** → undo step, assess whether to continue or abort
 "#;
 
-    /// A model that answers from a script and keeps every request.
-    struct ScriptedModel {
+    /// A model whose answers come from a function of the request, with the
+    /// capabilities a test needs.
+    struct FnModel<F: Fn(&ChatRequest) -> (String, &'static str)> {
+        caps: Capabilities,
+        answer: F,
         requests: RefCell<Vec<ChatRequest>>,
     }
 
-    impl ModelClient for ScriptedModel {
+    impl<F: Fn(&ChatRequest) -> (String, &'static str)> ModelClient for FnModel<F> {
+        fn capabilities(&self) -> Capabilities {
+            self.caps
+        }
+
         async fn complete(
             &self,
             request: &ChatRequest,
             _sink: &mut dyn TokenSink,
         ) -> Result<Completion, ModelError> {
             self.requests.borrow_mut().push(request.clone());
-            let text = if request.purpose.starts_with("T-1") {
-                "## Notes\nNOTES-TEXT\n".to_string()
-            } else if request.purpose.starts_with("T-2") {
-                "```markdown\n## Steps\n\n### Step 1: Alpha\n- **Action:** a\n\n### Step 2: Beta\n- **Action:** b\n```".to_string()
-            } else {
-                format!("## {}\n\n### Status\nComplete\n", request.purpose)
-            };
+            let (text, finish) = (self.answer)(request);
             Ok(Completion {
                 text,
-                model: "scripted".into(),
-                prompt_tokens: Some(1),
-                cached_tokens: None,
-                completion_tokens: Some(2),
+                model: "fn".into(),
+                prompt_tokens: Some(10),
+                cached_tokens: Some(8),
+                completion_tokens: Some(5),
                 seconds: 0.0,
-                finish_reason: Some("stop".into()),
+                finish_reason: Some(finish.into()),
             })
         }
+    }
+
+    /// The model of most tests: Markdown answers for the tiny workflow.
+    type ScriptedModel = FnModel<fn(&ChatRequest) -> (String, &'static str)>;
+
+    fn scripted_answer(request: &ChatRequest) -> (String, &'static str) {
+        let text = if request.purpose.starts_with("T-1") {
+            "## Notes\nNOTES-TEXT\n".to_string()
+        } else if request.purpose.starts_with("T-2") {
+            "```markdown\n## Steps\n\n### Step 1: Alpha\n- **Action:** a\n\n### Step 2: Beta\n- **Action:** b\n```".to_string()
+        } else {
+            format!("## {}\n\n### Status\nComplete\n", request.purpose)
+        };
+        (text, "stop")
     }
 
     /// A person who answers from a script and notes what each gate showed.
@@ -1938,7 +1953,9 @@ Report the step.
     fn setup() -> (tempfile::TempDir, Engine, ScriptedModel) {
         let dir = tempfile::tempdir().unwrap();
         let engine = start_engine(dir.path(), TINY, Some("NEED-TEXT"), &[]);
-        let model = ScriptedModel {
+        let model: ScriptedModel = FnModel {
+            caps: Capabilities::default(),
+            answer: scripted_answer,
             requests: RefCell::new(Vec::new()),
         };
         (dir, engine, model)
@@ -2092,38 +2109,6 @@ Report the step.
             .unwrap_err();
         assert!(err.to_string().contains("no option 'Revise'"), "{err}");
         assert_eq!(engine.status().state, "awaiting_decision");
-    }
-
-    /// A model whose answers come from a function of the request, with the
-    /// capabilities a test needs.
-    struct FnModel<F: Fn(&ChatRequest) -> (String, &'static str)> {
-        caps: Capabilities,
-        answer: F,
-        requests: RefCell<Vec<ChatRequest>>,
-    }
-
-    impl<F: Fn(&ChatRequest) -> (String, &'static str)> ModelClient for FnModel<F> {
-        fn capabilities(&self) -> Capabilities {
-            self.caps
-        }
-
-        async fn complete(
-            &self,
-            request: &ChatRequest,
-            _sink: &mut dyn TokenSink,
-        ) -> Result<Completion, ModelError> {
-            self.requests.borrow_mut().push(request.clone());
-            let (text, finish) = (self.answer)(request);
-            Ok(Completion {
-                text,
-                model: "fn".into(),
-                prompt_tokens: Some(10),
-                cached_tokens: Some(8),
-                completion_tokens: Some(5),
-                seconds: 0.0,
-                finish_reason: Some(finish.into()),
-            })
-        }
     }
 
     fn structured() -> Capabilities {

@@ -371,6 +371,23 @@ fn strip_prefix_ci<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
     Some(&text[at..])
 }
 
+/// `v` as an object, or a shape problem at `path` saying what it is instead.
+fn object_or_problem<'v>(
+    v: &'v Value,
+    path: &str,
+    out: &mut Vec<Problem>,
+) -> Option<&'v Map<String, Value>> {
+    let object = v.as_object();
+    if object.is_none() {
+        out.push(Problem {
+            path: path.to_string(),
+            message: format!("expected an object, found {}", json_type(v)),
+            shape: true,
+        });
+    }
+    object
+}
+
 fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -2243,12 +2260,7 @@ impl ArtifactSchema {
         level: usize,
         out: &mut Vec<Problem>,
     ) {
-        let Some(m) = v.as_object() else {
-            out.push(Problem {
-                path: path.to_string(),
-                message: format!("expected an object, found {}", json_type(v)),
-                shape: true,
-            });
+        let Some(m) = object_or_problem(v, path, out) else {
             return;
         };
         let before = out.len();
@@ -2311,12 +2323,7 @@ impl ArtifactSchema {
         level: usize,
         out: &mut Vec<Problem>,
     ) {
-        let Some(m) = v.as_object() else {
-            out.push(Problem {
-                path: path.to_string(),
-                message: format!("expected an object, found {}", json_type(v)),
-                shape: true,
-            });
+        let Some(m) = object_or_problem(v, path, out) else {
             return;
         };
         let members = o.members();

@@ -165,6 +165,14 @@ impl Respond for FakeModel {
     }
 }
 
+/// The Authorization header of a received request.
+fn authorization(r: &Request) -> Option<String> {
+    r.headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// A running fake server and the requests it received.
 pub struct FakeServer {
     pub server: MockServer,
@@ -243,12 +251,11 @@ impl FakeServer {
             .unwrap_or_default()
             .into_iter()
             .map(|r| {
-                let auth = r
-                    .headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                (r.method.to_string(), r.url.path().to_string(), auth)
+                (
+                    r.method.to_string(),
+                    r.url.path().to_string(),
+                    authorization(&r),
+                )
             })
             .collect()
     }
@@ -272,12 +279,10 @@ impl FakeServer {
             .into_iter()
             .filter(|r| r.url.path() == "/v1/chat/completions")
             .map(|r| {
-                let auth = r
-                    .headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                (serde_json::from_slice(&r.body).unwrap_or(Value::Null), auth)
+                (
+                    serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+                    authorization(&r),
+                )
             })
             .collect()
     }
