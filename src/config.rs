@@ -143,8 +143,8 @@ fn parse_value(text: &str, path: &str) -> Result<toml::Value, ConfigError> {
 
 impl Profile {
     /// The bounds of the schemas compiled for this profile's server.
-    pub fn bounds(&self) -> crate::schema::Bounds {
-        crate::schema::Bounds {
+    pub fn bounds(&self) -> crate::artifact_schema::Bounds {
+        crate::artifact_schema::Bounds {
             max_text: self.max_text_chars,
             max_item: self.max_item_chars,
             max_items: self.max_list_items,

@@ -8,9 +8,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::config::{Config, StructuredMode};
-use crate::connect::{self, ConnectOptions};
-use crate::model::{ChatRequest, ModelClient, OpenAiCompatible, Silent};
-use crate::server::{self, ServerKind, StructuredStyle};
+use crate::llm::connect::{self, ConnectOptions};
+use crate::llm::server;
+use crate::llm::{ChatRequest, ModelClient, OpenAiCompatible, Silent};
+use crate::llm::{ServerKind, StructuredStyle};
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,7 +93,7 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
         ),
         None,
     );
-    let is_openai = crate::model::host_of(&target.base_url).as_deref() == Some("api.openai.com");
+    let is_openai = crate::llm::url::host_of(&target.base_url).as_deref() == Some("api.openai.com");
     match (&target.key_env, &target.api_key) {
         (Some(var), Some(_)) => report.add("key", Verdict::Ok, format!("{var} is set"), None),
         (Some(var), None) if is_openai => {
@@ -127,7 +128,7 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
                 "reachable",
                 Verdict::Fail,
                 e.to_string(),
-                Some(if crate::model::is_loopback(&target.base_url) {
+                Some(if crate::llm::url::is_loopback(&target.base_url) {
                     "start the server: scripts/local-llm start (or ollama serve), then run doctor again".into()
                 } else {
                     "check the URL, the network and the key".into()

@@ -2,28 +2,34 @@
 //! drafts each artifact of a Markdown workflow; a person decides at every
 //! gate; every draft, decision and approved artifact is kept as a plain file.
 //!
-//! The crate is split by concept: [`workflow`] parses workflow files,
-//! [`validate`] checks them against the [`library`] of personas and prompts,
-//! [`template`] and [`schema`] read artifact templates (the schema compiler
-//! turns one into a JSON Schema and back into Markdown), [`prompt`] assembles
-//! messages, [`model`] talks to the model server, [`server`] learns what a
-//! server is and can do, [`connect`] picks the server for a command under the
-//! profile and offline rules, [`engine`] moves a run forward and [`store`]
-//! keeps it on disk, [`gate`] is the terminal side of a gate, [`doctor`]
-//! checks a setup, and [`cli`] wires them to commands.
+//! The folders are the architecture, each depending only on those above it:
+//!
+//! - [`markdown`]: the one place that reads Markdown's block structure
+//!   (fences, headings, plan steps);
+//! - [`workflow`]: the workflow types, their parser, and plan steps;
+//! - [`library`]: finding persona, prompt, panel and workflow files, loading a
+//!   workflow and the checks that need its library;
+//! - [`artifact_schema`]: an artifact template compiled to a JSON Schema,
+//!   rendered back to Markdown, read from Markdown and checked;
+//! - [`config`]: `config.toml` and its profiles;
+//! - [`prompt`]: prompt assembly (handlebars);
+//! - [`llm`]: the `ModelClient` trait and the OpenAI-compatible client,
+//!   server kinds and probing, and the choice of server for a command;
+//! - [`store`]: the run folder, its records and the journal;
+//! - [`engine`]: moves a run forward through `ModelClient` and `Reviewer`;
+//! - [`terminal`]: the gate at a terminal and the live draft display;
+//! - [`doctor`]: checks a setup;
+//! - [`cli`]: the commands. Nothing imports it; only it uses `anyhow`.
 
+pub mod artifact_schema;
 pub mod cli;
 pub mod config;
-pub mod connect;
 pub mod doctor;
 pub mod engine;
-pub mod gate;
 pub mod library;
-pub mod model;
+pub mod llm;
+pub mod markdown;
 pub mod prompt;
-pub mod schema;
-pub mod server;
 pub mod store;
-pub mod template;
-pub mod validate;
+pub mod terminal;
 pub mod workflow;

@@ -13,8 +13,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use common::Sandbox;
-use migagent::schema::{ArtifactSchema, Bounds};
-use migagent::template;
+use migagent::artifact_schema::sections::missing_sections;
+use migagent::artifact_schema::{ArtifactSchema, Bounds};
+use migagent::workflow::step;
 use serde_json::Value;
 
 fn run(mut cmd: Command) -> (i32, String, String) {
@@ -34,9 +35,9 @@ fn template_for(workflow: &migagent::workflow::Workflow, id: &str, step: Option<
             continue;
         };
         if let Some(step) = step.filter(|s| !s.is_null()) {
-            let s: template::Step = serde_json::from_value(step.clone()).expect("step");
-            if template::step_artifact_id(&output.id, &s) == id {
-                return template::step_template(&output.template, &s);
+            let s: step::Step = serde_json::from_value(step.clone()).expect("step");
+            if step::step_artifact_id(&output.id, &s) == id {
+                return step::step_template(&output.template, &s);
             }
         } else if output.id == id {
             return output.template.clone();
@@ -159,7 +160,7 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
             .unwrap_or_else(|e| panic!("artifact {id}: {e}"));
         let template = template_for(&workflow, id, a.get("step"));
         assert!(
-            template::missing_sections(&template, &text).is_empty(),
+            missing_sections(&template, &text).is_empty(),
             "{id} lacks sections:\n{text}"
         );
         let schema = ArtifactSchema::compile(&template, &Bounds::unbounded()).expect("schema");

@@ -5,9 +5,10 @@
 
 use std::path::Path;
 
-use migagent::schema::{ArtifactSchema, Bounds, EnumField};
-use migagent::template::{self, Step};
+use migagent::artifact_schema::sections::missing_sections;
+use migagent::artifact_schema::{ArtifactSchema, Bounds, EnumField};
 use migagent::workflow;
+use migagent::workflow::step::{self, Step};
 use serde_json::{json, Value};
 
 fn templates() -> Vec<(String, String)> {
@@ -36,7 +37,7 @@ fn template(id: &str) -> String {
         .find(|(i, _)| i == id)
         .map(|(_, t)| {
             if id.ends_with(".N") {
-                template::step_template(&t, &step)
+                step::step_template(&t, &step)
             } else {
                 t
             }
@@ -79,7 +80,7 @@ fn round_trip(id: &str, v: &Value) -> String {
     assert_eq!(s.validate(v), Vec::<String>::new(), "{id}");
     let md = s.render(v).unwrap_or_else(|e| panic!("{id}: {e}"));
     assert_eq!(
-        template::missing_sections(&t, &md),
+        missing_sections(&t, &md),
         Vec::<String>::new(),
         "{id}:\n{md}"
     );
@@ -175,7 +176,7 @@ fn every_template_of_the_workflow_compiles() {
     assert_eq!(all.len(), 6);
     for (id, t) in all {
         let t = if id.ends_with(".N") {
-            template::step_template(
+            step::step_template(
                 &t,
                 &Step {
                     number: 1,
@@ -286,7 +287,7 @@ fn any_workflow_template_round_trips_a_sample() {
         let wf = workflow::parse(&text, Path::new(&file)).unwrap_or_else(|e| panic!("{e:?}"));
         for out in wf.phases.iter().filter_map(|p| p.output.as_ref()) {
             let t = if out.per_step {
-                template::step_template(
+                step::step_template(
                     &out.template,
                     &Step {
                         number: 2,
@@ -304,7 +305,7 @@ fn any_workflow_template_round_trips_a_sample() {
             assert_eq!(s.validate(&v), Vec::<String>::new(), "{id}");
             let md = s.render(&v).unwrap_or_else(|e| panic!("{id}: {e}"));
             assert_eq!(
-                template::missing_sections(&t, &md),
+                missing_sections(&t, &md),
                 Vec::<String>::new(),
                 "{id}:\n{md}"
             );
@@ -452,7 +453,7 @@ fn mig3_execution_plan() {
     );
     assert!(enums(&s, &mig3()).is_empty());
     let md = round_trip("MIG-3", &mig3());
-    let steps: Vec<(u32, String)> = template::steps(&md)
+    let steps: Vec<(u32, String)> = step::steps(&md)
         .into_iter()
         .map(|s| (s.number, s.name))
         .collect();
@@ -767,7 +768,7 @@ fn hand_varied_values_round_trip() {
         .find(|(i, _)| i == "MIG-4.N")
         .map(|(_, t)| t)
         .expect("MIG-4.N");
-    let t = template::step_template(
+    let t = step::step_template(
         &t,
         &Step {
             number: 7,
@@ -779,7 +780,7 @@ fn hand_varied_values_round_trip() {
     let v = json!({"step_7_drop_old": mig4()["step_3_cut_over"].clone()});
     let md = s.render(&v).expect("render");
     assert!(md.starts_with("## Step 7: Drop old\n"), "{md}");
-    assert!(template::missing_sections(&t, &md).is_empty());
+    assert!(missing_sections(&t, &md).is_empty());
     assert_eq!(s.parse(&md), Ok(v));
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{run, FakeServer, Sandbox};
-use migagent::schema::{ArtifactSchema, Bounds};
+use migagent::artifact_schema::{ArtifactSchema, Bounds};
 use serde_json::Value;
 
 /// Requests that carried a JSON schema named `name`.
@@ -93,7 +93,7 @@ async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
     assert!(json.contains("\"risk_level\":\"Low\""), "{json}");
     let step = std::fs::read_to_string(run_dir.join("artifacts/MIG-4.1.md")).unwrap();
     let plan = std::fs::read_to_string(run_dir.join("artifacts/MIG-3.md")).unwrap();
-    let name = migagent::template::steps(&plan)[0].name.clone();
+    let name = migagent::workflow::step::steps(&plan)[0].name.clone();
     assert!(
         step.starts_with(&format!("## Step 1: {name}\n")),
         "the step's heading carries the plan's name:\n{step}"

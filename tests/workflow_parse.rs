@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use migagent::library::validate::{self, LoadError, LoadedWorkflow};
 use migagent::library::Origin;
-use migagent::template;
-use migagent::validate::{self, LoadError, LoadedWorkflow};
+use migagent::workflow::step;
 use migagent::workflow::{
     self, Diagnostic, DirectiveKind, GateAction, GateKind, InputKind, Phase, Workflow,
 };
@@ -228,7 +228,7 @@ fn template_of(phase: &Phase) -> &str {
 }
 
 fn step_numbers(template_text: &str) -> Vec<u32> {
-    template::steps(template_text)
+    step::steps(template_text)
         .iter()
         .map(|s| s.number)
         .collect()

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::template::Step;
+use crate::workflow::step::Step;
 use crate::workflow::GateAction;
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use termimad::MadSkin;
 
 use crate::engine::{Decision, EngineError, GateView, Reviewer};
-use crate::model::{Completion, TokenSink};
+use crate::llm::{Completion, TokenSink};
 use crate::store::AfterRollback;
 use crate::workflow::GateAction;
 

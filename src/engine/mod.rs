@@ -10,23 +10,25 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::artifact_schema::sections::missing_sections;
+use crate::artifact_schema::{ArtifactSchema, Bounds};
+use crate::library::validate::{self, LoadError, LoadedWorkflow};
 use crate::library::{self, Library, LibraryError, Origin};
-use crate::model::{
+use crate::llm::{
     Capabilities, ChatRequest, Completion, ModelClient, ModelError, StructuredRequest, TokenSink,
 };
+use crate::markdown::strip_outer_fence;
 use crate::prompt::{
     ArtifactInfo, DraftContext, Finding, InputSource, JsonInfo, MemberInfo, PanelInfo, PhaseInfo,
     PromptAssembler, PromptError, PromptInput, ReviewContext, RevisionInfo, StepInfo,
     SystemContext,
 };
-use crate::schema::{ArtifactSchema, Bounds};
 use crate::store::{
     self, AfterRollback, Approval, ArtifactRecord, ArtifactState, ContextRecord, DraftFormat,
     DraftRecord, DraftSource, EventKind, FindingRecord, JournalEvent, ModelRecord, Rollback,
     RunDir, RunState, RunStatus, RunStore, StepProgress, StoreError, WorkflowRecord,
 };
-use crate::template::{self, Step};
-use crate::validate::{self, LoadError, LoadedWorkflow};
+use crate::workflow::step::{self, Step};
 use crate::workflow::{DirectiveKind, Gate, GateAction, InputKind, Phase, Workflow};
 
 #[derive(Debug, thiserror::Error)]
@@ -378,7 +380,7 @@ impl Engine {
                 }
             };
             let plan_text = self.approved_text(&plan_id, phase.number)?;
-            let steps = template::steps(&plan_text);
+            let steps = step::steps(&plan_text);
             if steps.is_empty() {
                 return Err(EngineError::EmptyPlan {
                     plan: plan_id,
@@ -397,7 +399,7 @@ impl Engine {
         let step = progress.and_then(|p| p.steps.get(p.current)).cloned();
         match step {
             Some(step) => {
-                let id = template::step_artifact_id(&output.id, &step);
+                let id = step::step_artifact_id(&output.id, &step);
                 Ok(Some((index, Some(step), id)))
             }
             None => Ok(None),
@@ -410,7 +412,7 @@ impl Engine {
         }
         let phase = &self.loaded.workflow.phases[phase_index];
         let title = phase.output.as_ref().map_or(String::new(), |o| match step {
-            Some(s) => format!("{} ({})", template::step_title(&o.title, s), s.name),
+            Some(s) => format!("{} ({})", step::step_title(&o.title, s), s.name),
             None => o.title.clone(),
         });
         self.state.artifacts.push(ArtifactRecord {
@@ -676,7 +678,7 @@ impl Engine {
                     seconds: None,
                     finish_reason: None,
                     truncated: false,
-                    missing_sections: template::missing_sections(&template, &text),
+                    missing_sections: missing_sections(&template, &text),
                     feedback: None,
                     format: Some(DraftFormat::Markdown),
                     json_path: None,
@@ -826,7 +828,7 @@ impl Engine {
         let phase = &self.loaded.workflow.phases[rec.phase_index];
         let template = phase.output.as_ref().map_or("", |o| o.template.as_str());
         match &rec.step {
-            Some(step) => template::step_template(template, step),
+            Some(step) => step::step_template(template, step),
             None => template.to_string(),
         }
     }
@@ -975,7 +977,7 @@ impl Engine {
             (Some(step), Some(progress)) => Some(StepInfo {
                 number: step.number,
                 name: step.name.clone(),
-                section: template::step_section(
+                section: step::step_section(
                     &self.approved_text(&progress.plan, phase.number)?,
                     step,
                 ),
@@ -1494,7 +1496,7 @@ fn findings_markdown(answer: &str, structured: bool) -> String {
             })
         })
         .filter(|s| !s.is_empty());
-    listed.unwrap_or_else(|| template::strip_outer_fence(answer))
+    listed.unwrap_or_else(|| strip_outer_fence(answer))
 }
 
 /// A schema name servers accept: letters, digits, `_` and `-`.
@@ -1541,7 +1543,7 @@ impl Attempt {
     fn read(completion: &Completion, schema: Option<&ArtifactSchema>, template: &str) -> Attempt {
         let mut attempt = Attempt {
             completion: completion.clone(),
-            markdown: template::strip_outer_fence(&completion.text),
+            markdown: strip_outer_fence(&completion.text),
             parsed_json: false,
             structured: schema.is_some(),
             problems: Vec::new(),
@@ -1569,7 +1571,7 @@ impl Attempt {
             },
             None => attempt.problems = structure_problems(template, &attempt.markdown),
         }
-        attempt.missing = template::missing_sections(template, &attempt.markdown);
+        attempt.missing = missing_sections(template, &attempt.markdown);
         attempt
     }
 
@@ -1605,7 +1607,7 @@ impl Attempt {
 
 /// The JSON object in an answer: the whole answer, or inside a code fence.
 fn json_answer(text: &str) -> Result<serde_json::Value, String> {
-    let body = template::strip_outer_fence(text);
+    let body = strip_outer_fence(text);
     let body = body.trim();
     let value: serde_json::Value = match serde_json::from_str(body) {
         Ok(v) => v,
@@ -1800,7 +1802,7 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use crate::model::Silent;
+    use crate::llm::Silent;
 
     const TINY: &str = r#"# Workflow: Tiny
 
@@ -2157,7 +2159,7 @@ Report the step.
             "{text}"
         );
         assert_eq!(
-            template::steps(&text).len(),
+            step::steps(&text).len(),
             2,
             "the rendered plan names its steps for the per-step phase"
         );

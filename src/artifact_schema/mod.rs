@@ -53,6 +53,8 @@
 //! `parse(render(v)) == normalize(v)`, which is `v` itself when `v` is
 //! already normal.
 
+pub mod sections;
+
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -60,7 +62,7 @@ use handlebars::Handlebars;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use crate::template::{self, FenceTracker};
+use crate::markdown::{self, FenceTracker};
 
 /// Size limits written into the schema. They exist because a tiny model,
 /// once it starts rambling inside a string or a list, does not stop on its
@@ -2770,7 +2772,7 @@ impl ArtifactSchema {
     /// an enum, the allowed values. Bounds are not checked here (run
     /// [`ArtifactSchema::validate`] on the result for that).
     pub fn parse(&self, markdown: &str) -> Result<Value, Vec<String>> {
-        let text = template::strip_outer_fence(markdown);
+        let text = markdown::strip_outer_fence(markdown);
         let doc = Lines::new(&text);
         let span = Span {
             start: 0,
@@ -3078,7 +3080,7 @@ See https://example.com/pm-1
         assert_eq!(s.validate(&v), Vec::<String>::new());
         let md = s.render(&v).expect("render");
         assert_eq!(md, INCIDENT_RENDERED);
-        assert!(template::missing_sections(INCIDENT, &md).is_empty());
+        assert!(sections::missing_sections(INCIDENT, &md).is_empty());
         assert_eq!(s.parse(&md), Ok(v));
     }
 
@@ -3129,7 +3131,7 @@ See https://example.com/pm-1
             md,
             "## Service billing-api\n\n### Owner\nPayments\n\n### Health\nAmber\n\n### Probes\n- /healthz — Up\n- db ping — Down\n\n## Runbook\n\n### Stage 1: Drain\n- **Command:** kubectl drain node-1\n- **Expect:** node cordoned\n\n### Stage 2: Upgrade\n- **Command:** apt upgrade\n- **Expect:**\n\n## Notes\nfirst\n\n## Notes\nsecond\n"
         );
-        assert!(template::missing_sections(SERVICE, &md).is_empty());
+        assert!(sections::missing_sections(SERVICE, &md).is_empty());
         assert_eq!(s.parse(&md), Ok(v));
     }
 
@@ -3186,7 +3188,10 @@ See https://example.com/pm-1
             md,
             "Plan for the data team\n\n### Step 1: Freeze\nstop writes\n\n### Step 2: Copy\ncopy rows\n"
         );
-        let steps: Vec<String> = template::steps(&md).into_iter().map(|s| s.name).collect();
+        let steps: Vec<String> = crate::workflow::step::steps(&md)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         assert_eq!(steps, ["Freeze", "Copy"]);
         assert_eq!(s.parse(&md), Ok(v));
     }
@@ -3198,7 +3203,7 @@ See https://example.com/pm-1
         assert_eq!(js["properties"]["steps"]["type"], "array");
         let v = json!({"steps": [{"name": "a", "action": "x"}, {"name": "b", "action": "y"}]});
         let md = s.render(&v).expect("render");
-        assert_eq!(template::steps(&md).len(), 2);
+        assert_eq!(crate::workflow::step::steps(&md).len(), 2);
         assert_eq!(s.parse(&md), Ok(v));
         // At the top level it is one step's own heading, whatever its lists hold.
         let one = compile("## Step 1: <Name>\n\n### Checks\n- <Check>\n- ...\n");
@@ -3494,7 +3499,7 @@ blah
             md,
             "Intro {{x}} and \\{{y}} and }} {{{{raw}}}}\n\n## Path C:\\tmp\n{{v}} \\{{w}}\n"
         );
-        assert!(template::missing_sections(t, &md).is_empty());
+        assert!(sections::missing_sections(t, &md).is_empty());
         assert_eq!(s.parse(&md), Ok(v));
     }
 

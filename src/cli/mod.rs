@@ -8,16 +8,16 @@ use std::sync::Mutex;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::artifact_schema::{ArtifactSchema, Bounds};
 use crate::config::Config;
-use crate::connect::{connect, ConnectOptions, Connection};
 use crate::doctor;
 use crate::engine::{self, Decision, Engine, Outcome, RunStart};
-use crate::gate::{self, ProgressSink, TerminalReviewer, TerminalSink};
+use crate::library::validate::{self, LoadError};
 use crate::library::Library;
-use crate::model::OpenAiCompatible;
-use crate::schema::{ArtifactSchema, Bounds};
+use crate::llm::connect::{connect, ConnectOptions, Connection};
+use crate::llm::OpenAiCompatible;
 use crate::store::{AfterRollback, RunStore};
-use crate::validate::{self, LoadError};
+use crate::terminal::{self, ProgressSink, TerminalReviewer, TerminalSink};
 use crate::workflow::{GateAction, InputKind};
 
 /// Exit code: a draft waits for a human decision.
@@ -417,7 +417,7 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(gate::use_color())
+        .with_ansi(terminal::use_color())
         .try_init();
 }
 
@@ -554,16 +554,19 @@ async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
 fn artifact_schemas(
     workflow: &crate::workflow::Workflow,
     bounds: &Bounds,
-) -> Vec<(String, Result<ArtifactSchema, crate::schema::SchemaError>)> {
+) -> Vec<(
+    String,
+    Result<ArtifactSchema, crate::artifact_schema::SchemaError>,
+)> {
     workflow
         .phases
         .iter()
         .filter_map(|p| p.output.as_ref())
         .map(|o| {
             let template = if o.per_step {
-                crate::template::step_template(
+                crate::workflow::step::step_template(
                     &o.template,
-                    &crate::template::Step {
+                    &crate::workflow::step::Step {
                         number: 1,
                         name: String::new(),
                     },
@@ -616,7 +619,7 @@ fn describe(connection: &Connection) -> String {
         t.found_by
     );
     line.push_str(match e.structured {
-        crate::server::StructuredStyle::None => "; artifacts drafted as Markdown",
+        crate::llm::StructuredStyle::None => "; artifacts drafted as Markdown",
         _ => "; artifacts drafted as schema-checked JSON",
     });
     for note in &connection.notes {
@@ -935,7 +938,7 @@ fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
     };
     let text = std::fs::read_to_string(engine.run_dir().join(&rel))
         .with_context(|| format!("cannot read {rel}"))?;
-    gate::print_markdown(&text);
+    terminal::print_markdown(&text);
     Ok(0)
 }
 

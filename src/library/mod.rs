@@ -7,6 +7,8 @@
 //! built into the binary. The first hit wins, so a team overrides a persona by
 //! dropping a file of the same path into its repository.
 
+pub mod validate;
+
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::LazyLock;
@@ -21,7 +23,7 @@ static BUILTIN_PROMPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/prompts
 static BUILTIN_WORKFLOWS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/workflows");
 
 /// The default configuration, documented in the repository's `config.toml`.
-pub const BUILTIN_CONFIG: &str = include_str!("../config.toml");
+pub const BUILTIN_CONFIG: &str = include_str!("../../config.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {

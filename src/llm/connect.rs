@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::server::{self, ServerError, ServerFacts};
+use super::{Endpoint, ModelError, OpenAiCompatible, Sampling};
+use super::{ServerKind, StructuredStyle};
 use crate::config::{Config, ConfigError, Profile, StructuredMode};
-use crate::model::{Endpoint, ModelError, OpenAiCompatible, Sampling};
-use crate::server::{self, ServerError, ServerFacts, ServerKind, StructuredStyle};
 use crate::store::ModelRecord;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,261 +1,14 @@
-//! Workflow files: Markdown in the seed's format, parsed into phases.
-//!
-//! Nothing about a particular workflow is known here: the artifact prefix, the
-//! number of phases, persona paths and gate labels all come from the file. The
-//! parser recovers after an error so that `workflows validate` can report every
+//! The workflow parser: Markdown in the seed's format to [`Workflow`]. It
+//! recovers after an error, so that `workflows validate` reports every
 //! problem in one pass, each with its file and line.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::template;
-
-/// One problem in a workflow (or a file it names), located by file and line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub file: PathBuf,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
-    }
-}
-
-/// Every problem found in a workflow; never empty.
-#[derive(Debug, Clone, thiserror::Error)]
-pub struct WorkflowErrors {
-    pub file: PathBuf,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl fmt::Display for WorkflowErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.diagnostics.len();
-        writeln!(
-            f,
-            "{} has {} problem{}:",
-            self.file.display(),
-            n,
-            if n == 1 { "" } else { "s" }
-        )?;
-        for d in &self.diagnostics {
-            writeln!(f, "  {d}")?;
-        }
-        Ok(())
-    }
-}
-
-/// A parsed workflow.
-#[derive(Debug, Clone)]
-pub struct Workflow {
-    pub name: String,
-    pub description: String,
-    /// The file it was read from (or `builtin:workflows/NAME.md`).
-    pub source: PathBuf,
-    /// The overview list under `## Phases`, kept to cross-check the sections.
-    pub overview: Vec<OverviewEntry>,
-    pub phases: Vec<Phase>,
-}
-
-/// A line of the `## Phases` list.
-#[derive(Debug, Clone)]
-pub struct OverviewEntry {
-    pub number: u32,
-    pub name: String,
-    pub artifact: Option<String>,
-    pub gate: GateKind,
-    pub line: usize,
-}
-
-/// Whether and how a phase stops for a human.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GateKind {
-    None,
-    Gate,
-    PerStep,
-}
-
-#[derive(Debug, Clone)]
-pub struct Phase {
-    pub number: u32,
-    pub name: String,
-    pub line: usize,
-    pub directives: Vec<Directive>,
-    pub inputs: Vec<Input>,
-    pub process: String,
-    pub output: Option<Output>,
-    pub gate: Option<Gate>,
-}
-
-impl Phase {
-    /// A per-step phase drafts one artifact per step of the plan it names.
-    pub fn is_per_step(&self) -> bool {
-        self.output.as_ref().is_some_and(|o| o.per_step)
-    }
-
-    pub fn directive(&self, kind: DirectiveKind) -> Option<&Directive> {
-        self.directives.iter().find(|d| d.kind == kind)
-    }
-
-    /// The panel or round table this phase convenes, if any.
-    pub fn panel(&self) -> Option<&Directive> {
-        self.directive(DirectiveKind::Panel)
-            .or_else(|| self.directive(DirectiveKind::RoundTable))
-    }
-
-    /// The artifact id of the output, e.g. `MIG-1` or `MIG-4.N`.
-    pub fn artifact_id(&self) -> Option<&str> {
-        self.output.as_ref().map(|o| o.id.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirectiveKind {
-    Persona,
-    SecondaryPersona,
-    Prompt,
-    Panel,
-    RoundTable,
-}
-
-impl DirectiveKind {
-    const ALL: [(&'static str, DirectiveKind); 5] = [
-        ("adopt persona", DirectiveKind::Persona),
-        ("secondary persona", DirectiveKind::SecondaryPersona),
-        ("invoke prompt", DirectiveKind::Prompt),
-        ("invoke panel", DirectiveKind::Panel),
-        ("invoke round table", DirectiveKind::RoundTable),
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            DirectiveKind::Persona => "Adopt persona",
-            DirectiveKind::SecondaryPersona => "Secondary persona",
-            DirectiveKind::Prompt => "Invoke prompt",
-            DirectiveKind::Panel => "Invoke panel",
-            DirectiveKind::RoundTable => "Invoke round table",
-        }
-    }
-}
-
-/// A `> **Adopt persona:** `path`` line.
-#[derive(Debug, Clone)]
-pub struct Directive {
-    pub kind: DirectiveKind,
-    pub path: String,
-    pub line: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputKind {
-    /// An earlier artifact, e.g. `[MIG-1]: Migration Assessment`.
-    Artifact(String),
-    /// Every artifact of a per-step phase, e.g. All `[MIG-4.N]` artifacts.
-    AllSteps(String),
-    /// Material the run supplies: the migration need, the system state, ...
-    FreeText,
-}
-
-#[derive(Debug, Clone)]
-pub struct Input {
-    pub kind: InputKind,
-    /// The list item as written, without Markdown emphasis.
-    pub text: String,
-    pub line: usize,
-}
-
-impl Input {
-    /// Free-text inputs naming the "need" are fed the run's `--need`; the
-    /// others are fed the run's context files.
-    pub fn is_need(&self) -> bool {
-        self.kind == InputKind::FreeText && self.text.to_lowercase().contains("need")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Output {
-    pub id: String,
-    pub title: String,
-    pub template: String,
-    pub per_step: bool,
-    pub line: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct Gate {
-    pub per_step: bool,
-    pub instructions: String,
-    pub criteria: String,
-    pub options: Vec<GateOption>,
-    pub line: usize,
-}
-
-impl Gate {
-    pub fn option_for(&self, action: GateAction) -> Option<&GateOption> {
-        self.options.iter().find(|o| o.action == action)
-    }
-
-    /// Finds an option by its label, ignoring case and surrounding quotes.
-    pub fn option_named(&self, label: &str) -> Option<&GateOption> {
-        let wanted = label.trim().trim_matches('"').to_lowercase();
-        self.options
-            .iter()
-            .find(|o| o.label.to_lowercase() == wanted)
-    }
-}
-
-/// One outcome a gate offers, as the workflow words it.
-#[derive(Debug, Clone)]
-pub struct GateOption {
-    pub label: String,
-    pub description: String,
-    pub action: GateAction,
-    pub line: usize,
-}
-
-/// What choosing a gate option does to the run. Derived from the option's
-/// wording, so that any label ("Issues found", "Mitigation insufficient") works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GateAction {
-    Proceed,
-    Revise,
-    Rollback,
-    Abort,
-}
-
-impl GateAction {
-    fn classify(label: &str, description: &str) -> Option<GateAction> {
-        let l = label.to_lowercase();
-        let d = description.to_lowercase();
-        if l.contains("rollback") || l.contains("roll back") || d.starts_with("undo") {
-            Some(GateAction::Rollback)
-        } else if l.contains("abort") || d.starts_with("abort") {
-            Some(GateAction::Abort)
-        } else if l.contains("revise")
-            || d.contains("re-present")
-            || d.contains("re-validate")
-            || d.contains("revise")
-            || d.contains("rework")
-            || d.contains("redo")
-            || d.contains("not proceed")
-        {
-            // Checked before "proceed": "do not proceed; re-present" revises.
-            Some(GateAction::Revise)
-        } else if l.starts_with("approve") || d.contains("proceed") || d.contains("is complete") {
-            Some(GateAction::Proceed)
-        } else {
-            None
-        }
-    }
-}
+use super::*;
+use crate::markdown;
 
 // The patterns below are literals: `expect` cannot fire once the parser
 // tests have compiled them.
@@ -296,7 +49,7 @@ struct Line<'a> {
 fn split_headed<'a>(lines: &[Line<'a>], level: usize) -> Vec<(Option<Line<'a>>, Vec<Line<'a>>)> {
     let marker = "#".repeat(level) + " ";
     let mut blocks: Vec<(Option<Line<'a>>, Vec<Line<'a>>)> = vec![(None, Vec::new())];
-    let mut fence = template::FenceTracker::default();
+    let mut fence = markdown::FenceTracker::default();
     for &line in lines {
         let in_fence = fence.feed(line.text);
         if !in_fence && line.text.starts_with(&marker) {
@@ -668,7 +421,7 @@ fn parse_output(
         );
     }
     let rest: Vec<&str> = lines[idx + 1..].iter().map(|l| l.text).collect();
-    let template = match template::first_fenced_block(&rest) {
+    let template = match markdown::first_fenced_block(&rest) {
         Ok(Some(block)) => block,
         Ok(None) => {
             p.error(
@@ -848,28 +601,5 @@ fn gate_name(kind: GateKind) -> &'static str {
         GateKind::None => "none",
         GateKind::Gate => "GATE",
         GateKind::PerStep => "per-step GATE",
-    }
-}
-
-impl Workflow {
-    /// The phase producing artifact `id` (a per-step pattern like `MIG-4.N`
-    /// matches its phase).
-    pub fn producer(&self, id: &str) -> Option<(usize, &Phase)> {
-        self.phases
-            .iter()
-            .enumerate()
-            .find(|(_, ph)| ph.artifact_id() == Some(id))
-    }
-
-    /// The plan a per-step phase iterates over: its first artifact input
-    /// whose template has `### Step N: Name` blocks.
-    pub fn plan_for<'p>(&self, phase: &'p Phase) -> Option<&'p Input> {
-        phase.inputs.iter().find(|input| match &input.kind {
-            InputKind::Artifact(id) => self
-                .producer(id)
-                .and_then(|(_, ph)| ph.output.as_ref())
-                .is_some_and(|o| !template::steps(&o.template).is_empty()),
-            _ => false,
-        })
     }
 }

@@ -1,5 +1,6 @@
-//! The model side: a small trait the engine drafts through, and its
-//! implementation for OpenAI-compatible chat completion servers.
+//! The client for OpenAI-compatible chat completion servers, built on
+//! async-openai with lenient chunk types of our own, because local servers
+//! omit or add fields.
 
 use std::time::{Duration, Instant};
 
@@ -9,121 +10,11 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-pub use crate::server::{ServerKind, StructuredStyle};
-
-/// One drafting request: a system message and a user message.
-#[derive(Debug, Clone, Default)]
-pub struct ChatRequest {
-    /// What is being drafted, for progress display (e.g. "MIG-1 r2").
-    pub purpose: String,
-    pub system: String,
-    pub user: String,
-    /// A lower token cap than the endpoint's, for short answers (the
-    /// structured-output probe, doctor's one-token test).
-    pub max_tokens: Option<u32>,
-    /// Ask for JSON that follows this schema, when the server enforces one.
-    pub structured: Option<StructuredRequest>,
-}
-
-/// A JSON Schema for the answer, in the two forms servers accept: with
-/// length bounds (llama.cpp, vLLM, Ollama turn them into a grammar) and
-/// without (OpenAI strict mode rejects length keywords).
-#[derive(Debug, Clone)]
-pub struct StructuredRequest {
-    /// A name for the schema: letters, digits, `_` and `-` only.
-    pub name: String,
-    pub schema: serde_json::Value,
-    pub schema_without_bounds: serde_json::Value,
-}
-
-/// What a client can do, so the engine can choose how to ask.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    /// The server enforces a JSON schema on the answer.
-    pub structured: bool,
-    /// Tokens per request (prompt and answer), when known.
-    pub context_tokens: Option<u32>,
-    /// Tokens per answer.
-    pub max_tokens: Option<u32>,
-}
-
-/// A finished completion with what it cost.
-#[derive(Debug, Clone, Default)]
-pub struct Completion {
-    pub text: String,
-    pub model: String,
-    pub prompt_tokens: Option<u64>,
-    /// Prompt tokens the server reused from its prompt cache, when it says
-    /// (OpenAI and llama.cpp report `prompt_tokens_details.cached_tokens`).
-    pub cached_tokens: Option<u64>,
-    pub completion_tokens: Option<u64>,
-    pub seconds: f64,
-    pub finish_reason: Option<String>,
-}
-
-impl Completion {
-    /// The model stopped because it hit its token limit.
-    pub fn truncated(&self) -> bool {
-        self.finish_reason.as_deref() == Some("length")
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error("cannot reach the model server at {base_url}: {message}. Is it running? Check --base-url / OPENAI_BASE_URL")]
-    Unreachable { base_url: String, message: String },
-    #[error("the model server at {base_url} refused the request ({status}): {message}")]
-    Server {
-        base_url: String,
-        status: String,
-        message: String,
-    },
-    #[error("the model server at {base_url} sent an answer migagent cannot read: {message}")]
-    BadResponse { base_url: String, message: String },
-    #[error("the model server at {base_url} sent nothing for {seconds} s; the draft was abandoned (raise model.idle_timeout_secs for slow servers)")]
-    Stalled { base_url: String, seconds: u64 },
-    #[error("the model returned an empty draft for {purpose} (finish_reason: {finish_reason})")]
-    Empty {
-        purpose: String,
-        finish_reason: String,
-    },
-    #[error("no API key: {base_url} needs one. Set the environment variable {key_env}, or point --base-url at a server that needs no key")]
-    NoKey { base_url: String, key_env: String },
-    #[error("invalid base URL '{url}': {problem}")]
-    BadBaseUrl { url: String, problem: &'static str },
-}
-
-/// Receives a draft as it streams, so the terminal can show it live.
-pub trait TokenSink {
-    fn started(&mut self, purpose: &str);
-    fn token(&mut self, text: &str);
-    fn finished(&mut self, completion: &Completion);
-}
-
-/// A sink that shows nothing; for callers that only want the result.
-pub struct Silent;
-
-impl TokenSink for Silent {
-    fn started(&mut self, _: &str) {}
-    fn token(&mut self, _: &str) {}
-    fn finished(&mut self, _: &Completion) {}
-}
-
-/// What the engine needs from a model. Tests drive the engine with their own
-/// implementation; the binary uses [`OpenAiCompatible`].
-#[allow(async_fn_in_trait)]
-pub trait ModelClient {
-    /// What this client's server can do; unknown by default.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-    }
-
-    async fn complete(
-        &self,
-        request: &ChatRequest,
-        sink: &mut dyn TokenSink,
-    ) -> Result<Completion, ModelError>;
-}
+use super::url::{base_url_problem, is_loopback, is_openai_host};
+use super::{
+    Capabilities, ChatRequest, Completion, ModelClient, ModelError, ServerKind, StructuredStyle,
+    TokenSink,
+};
 
 /// Where to send requests and with which key. Built explicitly from flags,
 /// environment and config: never from the HTTP library's own environment
@@ -215,56 +106,6 @@ impl OpenAiConfig for ExplicitConfig {
 pub struct OpenAiCompatible {
     endpoint: Endpoint,
     client: async_openai::Client<ExplicitConfig>,
-}
-
-/// The host a request to this base URL connects to, parsed the way the HTTP
-/// client parses it (so `http://a?@b/` is host `a`), with IPv6 literals in
-/// brackets. `None` for anything that is not a plain http(s) URL.
-pub fn host_of(base_url: &str) -> Option<String> {
-    let url = reqwest::Url::parse(base_url.trim()).ok()?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return None;
-    }
-    url.host_str().map(str::to_ascii_lowercase)
-}
-
-/// Why a base URL cannot be used, if it cannot: a base URL is a scheme, a
-/// host, a port and a path, nothing that would hide where requests go.
-pub fn base_url_problem(base_url: &str) -> Option<&'static str> {
-    let Ok(url) = reqwest::Url::parse(base_url.trim()) else {
-        return Some("it is not a URL");
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return Some("it must start with http:// or https://");
-    }
-    if url.host().is_none() {
-        return Some("it names no host");
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Some("it must not carry a user name or password (the key comes from api_key_env)");
-    }
-    if url.query().is_some() || url.fragment().is_some() || base_url.contains('\\') {
-        return Some("it must not contain '?', '#' or '\\'");
-    }
-    None
-}
-
-fn is_openai_host(base_url: &str) -> bool {
-    host_of(base_url).as_deref() == Some("api.openai.com")
-}
-
-/// Whether a base URL points at this machine.
-pub fn is_loopback(base_url: &str) -> bool {
-    if base_url_problem(base_url).is_some() {
-        return false;
-    }
-    match host_of(base_url).as_deref() {
-        Some("localhost") | Some("[::1]") => true,
-        Some(host) => host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
 }
 
 impl OpenAiCompatible {
@@ -571,31 +412,6 @@ mod tests {
             Some("hi")
         );
         assert_eq!(c.choices[0].finish_reason.as_deref(), Some(""));
-    }
-
-    #[test]
-    fn hosts_are_read_from_base_urls() {
-        assert!(is_loopback("http://127.0.0.1:8080/v1"));
-        assert!(is_loopback("http://127.8.9.10/v1"));
-        assert!(is_loopback("http://localhost:11434/v1"));
-        assert!(is_loopback("http://[::1]:8000/v1"));
-        assert!(!is_loopback("http://10.0.0.5:8080/v1"));
-        assert!(!is_loopback("http://127.0.0.1.evil.example/v1"));
-        assert!(!is_loopback("http://localhost@evil.example/v1"));
-        assert!(!is_loopback("http://0.0.0.0:9?@127.0.0.1/v1"));
-        assert!(!is_loopback("http://0.0.0.0:9#@127.0.0.1/v1"));
-        assert!(!is_loopback("http://0.0.0.0:9\\@127.0.0.1/v1"));
-        assert!(is_loopback("http://LOCALHOST:8080/v1"));
-        assert_eq!(
-            host_of("http://0.0.0.0:9?@127.0.0.1/v1").as_deref(),
-            Some("0.0.0.0")
-        );
-        assert_eq!(host_of("http://[::1]:8000/v1").as_deref(), Some("[::1]"));
-        assert!(base_url_problem("http://user:pw@host/v1").is_some());
-        assert!(base_url_problem("ftp://host/v1").is_some());
-        assert!(base_url_problem("http://127.0.0.1:8080/v1").is_none());
-        assert!(is_openai_host("https://api.openai.com/v1"));
-        assert!(!is_openai_host("https://api.openai.com.example/v1"));
     }
 
     #[test]

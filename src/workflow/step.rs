@@ -1,0 +1,163 @@
+//! The steps of an approved plan, and the per-step artifacts they give:
+//! `[MIG-4.N]: Step N Result` becomes `[MIG-4.3]: Step 3 Result` with the
+//! plan's own step name in its template.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::markdown::{headings, step_heading, FenceTracker};
+
+/// One step of a plan, from a `### Step N: Name` heading.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Step {
+    pub number: u32,
+    pub name: String,
+}
+
+/// The steps a plan lists, in order of appearance.
+pub fn steps(markdown: &str) -> Vec<Step> {
+    headings(markdown)
+        .iter()
+        .filter(|h| h.level >= 2)
+        .filter_map(|h| step_heading(&h.text))
+        .filter_map(|(number, name)| {
+            Some(Step {
+                number: number.parse().ok()?,
+                name: name.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The text of the section whose heading starts with `Step N`, up to the
+/// next heading of the same or a higher level.
+pub fn step_section(markdown: &str, step: &Step) -> String {
+    let mut fence = FenceTracker::default();
+    let mut out: Vec<&str> = Vec::new();
+    let mut level = None;
+    for line in markdown.lines() {
+        let in_fence = fence.feed(line);
+        let t = line.trim_start();
+        let hashes = t.chars().take_while(|c| *c == '#').count();
+        let is_heading = !in_fence && (1..=6).contains(&hashes) && t[hashes..].starts_with(' ');
+        match level {
+            None if is_heading => {
+                if let Some((number, _)) = step_heading(t[hashes..].trim()) {
+                    if number.parse::<u32>().ok() == Some(step.number) {
+                        level = Some(hashes);
+                        out.push(line);
+                    }
+                }
+            }
+            Some(l) if is_heading && hashes <= l => break,
+            Some(_) => out.push(line),
+            None => {}
+        }
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// The template of one step's artifact: `Step N: <Name>` becomes
+/// `Step 3: Cut over`, the step's own name from the approved plan, so the
+/// model is never asked to name the step again; any other `Step N` becomes
+/// `Step 3`.
+pub fn step_template(template: &str, step: &Step) -> String {
+    let named = if step.name.trim().is_empty() {
+        template.to_string()
+    } else {
+        let replacement = format!(
+            "Step {}${{sep}}{}",
+            step.number,
+            step.name.replace('$', "$$")
+        );
+        NAMED_STEP
+            .replace_all(template, replacement.as_str())
+            .into_owned()
+    };
+    named.replace("Step N", &format!("Step {}", step.number))
+}
+
+static NAMED_STEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Step N(?P<sep>[ \t]*[:.\-—][ \t]*)<[^>\n]*>").expect("static regex")
+});
+
+/// The title of one step's artifact: `Step N Result` becomes `Step 3 Result`.
+pub fn step_title(title: &str, step: &Step) -> String {
+    title
+        .split(' ')
+        .map(|w| {
+            if w == "N" {
+                step.number.to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The artifact id of one step: `MIG-4.N` becomes `MIG-4.3`.
+pub fn step_artifact_id(pattern: &str, step: &Step) -> String {
+    match pattern.strip_suffix(".N") {
+        Some(base) => format!("{base}.{}", step.number),
+        None => format!("{pattern}.{}", step.number),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_read_from_headings_outside_fences() {
+        let plan = "## Steps\n### Step 1: Freeze writes\n```\n### Step 9: not real\n```\n### Step 2: Copy data\n";
+        assert_eq!(
+            steps(plan),
+            vec![
+                Step {
+                    number: 1,
+                    name: "Freeze writes".into()
+                },
+                Step {
+                    number: 2,
+                    name: "Copy data".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn step_section_stops_at_the_next_step() {
+        let plan = "## Steps\n### Step 1: A\n- **Action:** a\n### Step 2: B\n- **Action:** b\n## Point of No Return\nx";
+        let s = step_section(
+            plan,
+            &Step {
+                number: 2,
+                name: "B".into(),
+            },
+        );
+        assert_eq!(s, "### Step 2: B\n- **Action:** b");
+    }
+
+    #[test]
+    fn step_ids_and_templates_are_instantiated() {
+        let step = Step {
+            number: 3,
+            name: "Cut over".into(),
+        };
+        assert_eq!(step_artifact_id("MIG-4.N", &step), "MIG-4.3");
+        assert_eq!(
+            step_template("## Step N: <Name>\n<in Step N>", &step),
+            "## Step 3: Cut over\n<in Step 3>"
+        );
+        let priced = Step {
+            number: 2,
+            name: "Pay $1 fee".into(),
+        };
+        assert_eq!(
+            step_template("# Step N — <Title>", &priced),
+            "# Step 2 — Pay $1 fee"
+        );
+    }
+}
