@@ -1,0 +1,282 @@
+//! The command line as clap reads it: every command, flag and help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::llm::connect::ConnectOptions;
+use crate::store::AfterRollback;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 done (workflow complete, or command succeeded), 10 a draft awaits a decision,
+11 the run was aborted, 130 interrupted (run saved, nothing decided), 1 error, 2 bad usage.
+
+Typical session:
+  export OPENAI_API_KEY=...                      # or --base-url http://127.0.0.1:8080/v1
+  migagent run --need \"Upgrade PostgreSQL 12 to 16\" --context docs/current-db.md
+Offline, nothing leaves the machine (scripts/local-llm start runs a local server):
+  migagent doctor --offline                      # is the local server ready?
+  migagent run --offline --need \"Upgrade PostgreSQL 12 to 16\"
+Without a terminal (CI, scripts), each gate is a separate command:
+  migagent run --no-input --need \"...\"            # drafts MIG-1, exits 10
+  migagent approve RUN                            # or: migagent revise RUN --feedback \"...\"
+  migagent resume RUN --no-input                  # drafts the next artifact";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "migagent",
+    version,
+    about = "Walk a team through a risky migration: the model drafts each artifact, a person decides at every gate.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Where runs are stored [default: config run.state_dir, ".migagent"].
+    #[arg(
+        long,
+        global = true,
+        env = "MIGAGENT_STATE_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
+    pub state_dir: Option<PathBuf>,
+    /// A config file to use instead of ~/.config/migagent/config.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log more (repeat for more detail); RUST_LOG also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a run of a workflow and draft until a gate needs a decision.
+    Run(RunArgs),
+    /// Continue a run: draft until the next gate (exit 10) or the end (exit 0).
+    Resume(ResumeArgs),
+    /// Approve the draft awaiting a decision (the gate's "proceed" option).
+    Approve(ApproveArgs),
+    /// Send the pending draft back with feedback; `resume` drafts it again.
+    Revise(ReviseArgs),
+    /// Choose any gate option by its label, e.g. "Issues found" or "Rollback".
+    Decide(DecideArgs),
+    /// Replace the pending draft with your own edited file, then decide.
+    Edit(EditArgs),
+    /// Stop a run for good, with a reason.
+    Abort(AbortArgs),
+    /// Show where a run stands.
+    Status(StatusArgs),
+    /// List runs in the state folder.
+    List(ListArgs),
+    /// Print an approved artifact (or with --draft, the latest draft).
+    Show(ShowArgs),
+    /// List, show and validate workflow files.
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
+    /// Check the model server: profile, key, reachability, models, a one-token completion, structured output.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModelArgs {
+    /// The config profile to use, e.g. openai or local [default: config `profile`; with --offline, `offline_profile`].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Nothing leaves this machine: use the local profile, refuse any server that is not on loopback (or in offline_allowed_hosts), and find a local server (llama.cpp, Ollama, LM Studio, vLLM) when no URL is set. A run started offline stays offline.
+    #[arg(long)]
+    pub offline: bool,
+    /// OpenAI-compatible API base URL, e.g. http://127.0.0.1:8080/v1 [default: the profile's; OPENAI_BASE_URL overrides the default profile's].
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Model name sent to the server [default: the profile's, else the first the server lists].
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+}
+
+impl ModelArgs {
+    pub(crate) fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            profile: self.profile.clone(),
+            offline: self.offline,
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InteractionArgs {
+    /// Never ask at the terminal: draft up to the next gate and exit 10.
+    #[arg(long)]
+    pub no_input: bool,
+    /// Your name, recorded with each decision [default: $USER]; a decision nobody can be named for is refused.
+    #[arg(long = "as", value_name = "NAME")]
+    pub who: Option<String>,
+    /// Print the final status as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A workflow name from the library (see `workflows list`) or a path to a workflow file.
+    #[arg(default_value = "migration")]
+    pub workflow: String,
+    /// What is being migrated and why.
+    #[arg(long, value_name = "TEXT", conflicts_with = "need_file")]
+    pub need: Option<String>,
+    /// Read the migration need from a file.
+    #[arg(long, value_name = "FILE")]
+    pub need_file: Option<PathBuf>,
+    /// A file describing the current or target system; repeatable. Copied into the run.
+    #[arg(long, value_name = "PATH")]
+    pub context: Vec<PathBuf>,
+    /// Name the run [default: date and a slug of the need].
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub interaction: InteractionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    pub run: String,
+    /// Add a context file (e.g. what a step printed, the system state after the change); repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub context: Vec<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub interaction: InteractionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    pub run: String,
+    /// Your name, recorded with the approval [default: $USER].
+    #[arg(long = "as", value_name = "NAME")]
+    pub who: Option<String>,
+    /// A note kept with the approval.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviseArgs {
+    pub run: String,
+    /// What should change in the next draft.
+    #[arg(long, value_name = "TEXT", required_unless_present = "feedback_file")]
+    pub feedback: Option<String>,
+    /// Read the feedback from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "feedback")]
+    pub feedback_file: Option<PathBuf>,
+    /// The gate option to record, when the gate has several that revise (e.g. "Issues found").
+    #[arg(long, value_name = "LABEL")]
+    pub option: Option<String>,
+    #[arg(long = "as", value_name = "NAME")]
+    pub who: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    pub run: String,
+    /// The option's label as the workflow writes it, e.g. "Approved", "Issues found", "Rollback".
+    #[arg(long, value_name = "LABEL")]
+    pub option: String,
+    /// Feedback, for an option that revises.
+    #[arg(long, value_name = "TEXT")]
+    pub feedback: Option<String>,
+    /// Reason, for an option that rolls back or aborts.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// After a rollback: continue with the next step, or abort the run.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub then: Option<AfterRollback>,
+    /// A note, for an option that proceeds.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    #[arg(long = "as", value_name = "NAME")]
+    pub who: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    pub run: String,
+    /// The edited artifact; becomes the next revision of the pending draft.
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    #[arg(long = "as", value_name = "NAME")]
+    pub who: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AbortArgs {
+    pub run: String,
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    #[arg(long = "as", value_name = "NAME")]
+    pub who: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    pub run: String,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub run: String,
+    /// Artifact id, e.g. MIG-1 or MIG-4.2.
+    pub artifact: String,
+    /// Show the latest draft instead of the approved artifact.
+    #[arg(long)]
+    pub draft: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowsCommand {
+    /// List the workflows found on the library path.
+    List,
+    /// Show a workflow's phases, inputs and gates.
+    Show {
+        /// A workflow name or path.
+        name: String,
+    },
+    /// Check a workflow file and every file it names; reports every problem with file:line.
+    Validate {
+        /// A workflow file path or name.
+        file: String,
+    },
+    /// Print the JSON Schema compiled from each artifact template (what a server that enforces schemas receives).
+    Schema {
+        /// A workflow name or path.
+        name: String,
+        /// Only this artifact, e.g. MIG-1 or MIG-4.N.
+        artifact: Option<String>,
+        /// Use this profile's bounds (max_text_chars, max_list_items, ...) [default: the default profile's].
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+    },
+}

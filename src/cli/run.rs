@@ -1,0 +1,157 @@
+//! `run` and `resume`: start or continue a run and drive it to the next
+//! gate, asking at the terminal when there is one.
+
+use std::io::IsTerminal;
+
+use anyhow::{bail, Context, Result};
+
+use super::interrupt::{install_interrupt_handler, set_current_run};
+use super::{
+    load_workflow, who, Ctx, InteractionArgs, ResumeArgs, RunArgs, EXIT_ABORTED, EXIT_AWAITING,
+};
+use crate::engine::{self, Engine, Outcome, RunStart};
+use crate::llm::connect::{connect, Connection};
+use crate::llm::OpenAiCompatible;
+use crate::terminal::{ProgressSink, TerminalReviewer, TerminalSink};
+
+pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
+    let loaded = load_workflow(ctx, &args.workflow)?;
+    let need = match (args.need, args.need_file) {
+        (Some(n), _) => Some(n),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read need file {}", path.display()))?,
+        ),
+        (None, None) => None,
+    };
+    for c in &args.context {
+        if !c.is_file() {
+            bail!(
+                "context file {} does not exist or is not a file",
+                c.display()
+            );
+        }
+    }
+    let connection = connect(&ctx.config, &args.model.options(), None).await?;
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| engine::make_run_id(need.as_deref()));
+    let mut engine = Engine::start(
+        loaded,
+        &ctx.store,
+        RunStart {
+            run_id: &run_id,
+            need,
+            contexts: &args.context,
+            model: connection.record(),
+        },
+    )?;
+    engine.set_bounds(connection.target.profile.bounds());
+    eprintln!(
+        "Run {run_id}: workflow '{}', {}",
+        engine.workflow().name,
+        describe(&connection)
+    );
+    drive(&mut engine, &connection.client, &args.interaction).await
+}
+
+pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
+    let mut engine = Engine::open(&ctx.store, &args.run)?;
+    engine.add_contexts(&args.context)?;
+    let connection = connect(
+        &ctx.config,
+        &args.model.options(),
+        Some(&engine.state().model),
+    )
+    .await?;
+    engine.set_model(connection.record())?;
+    engine.set_bounds(connection.target.profile.bounds());
+    eprintln!("Run {}: {}", args.run, describe(&connection));
+    drive(&mut engine, &connection.client, &args.interaction).await
+}
+
+/// One line on where drafts come from, and anything the person should know.
+fn describe(connection: &Connection) -> String {
+    let e = &connection.endpoint;
+    let t = &connection.target;
+    let mut line = format!(
+        "model {} at {} ({}, profile {}{}; {})",
+        e.model,
+        e.base_url,
+        e.kind.label(),
+        t.profile_name,
+        if t.offline { ", offline" } else { "" },
+        t.found_by
+    );
+    line.push_str(match e.structured {
+        crate::llm::StructuredStyle::None => "; artifacts drafted as Markdown",
+        _ => "; artifacts drafted as schema-checked JSON",
+    });
+    for note in &connection.notes {
+        line.push_str("\nnote: ");
+        line.push_str(note);
+    }
+    line
+}
+
+/// Moves a run forward, asking at the terminal when there is one.
+async fn drive(
+    engine: &mut Engine,
+    client: &OpenAiCompatible,
+    interaction: &InteractionArgs,
+) -> Result<u8> {
+    let run_id = engine.state().run_id.clone();
+    set_current_run(&run_id);
+    install_interrupt_handler();
+    let interactive = !interaction.no_input && std::io::stdin().is_terminal();
+    let outcome = if interactive {
+        let mut reviewer = TerminalReviewer {
+            who: who(interaction.who.clone())?,
+        };
+        let mut sink = TerminalSink::new();
+        engine
+            .advance(client, Some(&mut reviewer), &mut sink)
+            .await?
+    } else {
+        engine.advance(client, None, &mut ProgressSink).await?
+    };
+    if interaction.json {
+        println!("{}", serde_json::to_string_pretty(&engine.status())?);
+    }
+    Ok(match outcome {
+        Outcome::Complete => {
+            if !interaction.json {
+                println!("run: {run_id}");
+                println!("state: complete");
+                println!(
+                    "artifacts: {}",
+                    engine.run_dir().join("artifacts").display()
+                );
+            }
+            0
+        }
+        Outcome::Aborted => {
+            if !interaction.json {
+                println!("run: {run_id}");
+                println!("state: aborted");
+            }
+            EXIT_ABORTED
+        }
+        Outcome::AwaitingDecision { artifact, path } | Outcome::Quit { artifact, path } => {
+            if !interaction.json {
+                println!("run: {run_id}");
+                println!("awaiting: {artifact}");
+                println!("draft: {}", path.display());
+            }
+            eprintln!("[{artifact}] awaits a decision. Read the draft, then one of:");
+            eprintln!("  migagent approve {run_id}");
+            eprintln!("  migagent revise {run_id} --feedback \"what to change\"");
+            eprintln!(
+                "  migagent decide {run_id} --option LABEL ...   (see `migagent status {run_id}`)"
+            );
+            eprintln!("and `migagent resume {run_id}` to continue.");
+            EXIT_AWAITING
+        }
+    })
+}

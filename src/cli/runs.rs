@@ -1,0 +1,166 @@
+//! Reading runs: `status`, `list` and `show`.
+
+use anyhow::{bail, Context, Result};
+
+use super::{Ctx, ShowArgs};
+use crate::engine::{self, Engine};
+use crate::terminal;
+
+pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
+    let engine = Engine::open(&ctx.store, run)?;
+    let status = engine.status();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(0);
+    }
+    println!("run:      {}", status.run_id);
+    println!("workflow: {}", status.workflow);
+    println!("state:    {}", status.state);
+    if let Some(phase) = &status.phase {
+        println!("phase:    {phase}");
+    }
+    println!(
+        "model:    {} at {}{}{}",
+        status.model.model,
+        status.model.base_url,
+        status
+            .model
+            .profile
+            .as_ref()
+            .map_or(String::new(), |p| format!(" (profile {p})")),
+        if status.model.offline {
+            ", offline"
+        } else {
+            ""
+        }
+    );
+    if let Some(p) = &status.pending {
+        println!();
+        println!(
+            "Awaiting a decision: [{}] {} (revision {})",
+            p.artifact, p.title, p.revision
+        );
+        println!("  draft:   {}", p.path.display());
+        if p.truncated {
+            println!("  WARNING: the draft stopped at the token limit and is incomplete");
+        }
+        if !p.missing_sections.is_empty() {
+            println!("  missing sections: {}", p.missing_sections.join(", "));
+        }
+        for problem in &p.problems {
+            println!("  template problem: {problem}");
+        }
+        for cut in &p.cuts {
+            println!("  cut to fit the context: {cut}");
+        }
+        println!("  options: {}", p.options.join(", "));
+    }
+    if !status.artifacts.is_empty() {
+        println!();
+        println!("Artifacts:");
+        for a in &status.artifacts {
+            let state = serde_json::to_value(a.state)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let by = a
+                .approved_by
+                .as_ref()
+                .map_or(String::new(), |b| format!(" by {b}"));
+            println!(
+                "  {:<10} {:<18} r{} {}{}",
+                a.id, state, a.revision, a.title, by
+            );
+        }
+    }
+    Ok(0)
+}
+
+pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
+    let runs = ctx.store.list();
+    let mut rows = Vec::new();
+    for r in runs {
+        match r {
+            Ok(state) => rows.push(state),
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
+    if json {
+        let items: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "run_id": s.run_id,
+                    "workflow": s.workflow.name,
+                    "state": engine::run_state(s),
+                    "pending": engine::pending_artifact(s).map(|a| a.id.clone()),
+                    "created_at": s.created_at,
+                    "updated_at": s.updated_at,
+                    "artifacts": s.artifacts.len(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        println!(
+            "No runs under {}. Start one with: migagent run --need \"...\"",
+            ctx.store.runs_dir().display()
+        );
+        return Ok(0);
+    }
+    for s in rows {
+        let detail = engine::pending_artifact(&s).map_or(String::new(), |a| format!(" {}", a.id));
+        println!(
+            "{:<48} {:<12} {}{}",
+            s.run_id,
+            s.workflow.name,
+            engine::run_state(&s),
+            detail
+        );
+    }
+    Ok(0)
+}
+
+pub(super) fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
+    let engine = Engine::open(&ctx.store, &args.run)?;
+    let id = args.artifact.trim_matches(['[', ']']);
+    let Some(rec) = engine.state().artifacts.iter().find(|a| a.id == id) else {
+        let known: Vec<&str> = engine
+            .state()
+            .artifacts
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        bail!(
+            "run '{}' has no artifact '{id}'; it has: {}",
+            args.run,
+            if known.is_empty() {
+                "none yet".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    let rel = if args.draft {
+        rec.latest_draft().map(|d| d.path.clone())
+    } else {
+        match rec.state {
+            crate::store::ArtifactState::Approved | crate::store::ArtifactState::Accepted => {
+                Some(rec.approved_path())
+            }
+            _ => None,
+        }
+    };
+    let Some(rel) = rel else {
+        bail!(
+            "[{id}] is not approved (it is {:?}); use --draft to see the latest draft",
+            rec.state
+        );
+    };
+    let text = std::fs::read_to_string(engine.run_dir().join(&rel))
+        .with_context(|| format!("cannot read {rel}"))?;
+    terminal::print_markdown(&text);
+    Ok(0)
+}

@@ -1,0 +1,230 @@
+//! `workflows list|show|validate|schema`: what a workflow is made of,
+//! checked before any model call.
+
+use anyhow::{bail, Result};
+
+use super::{load_workflow, Ctx, WorkflowsCommand};
+use crate::artifact_schema::{ArtifactSchema, Bounds};
+use crate::library::validate::{self, LoadError};
+use crate::library::Library;
+use crate::workflow::InputKind;
+
+/// Each artifact's template compiled to a schema; a per-step template is
+/// shown as for a step named by its placeholder.
+fn artifact_schemas(
+    workflow: &crate::workflow::Workflow,
+    bounds: &Bounds,
+) -> Vec<(
+    String,
+    Result<ArtifactSchema, crate::artifact_schema::SchemaError>,
+)> {
+    workflow
+        .phases
+        .iter()
+        .filter_map(|p| p.output.as_ref())
+        .map(|o| {
+            let template = if o.per_step {
+                crate::workflow::step::step_template(
+                    &o.template,
+                    &crate::workflow::step::Step {
+                        number: 1,
+                        name: String::new(),
+                    },
+                )
+            } else {
+                o.template.clone()
+            };
+            (o.id.clone(), ArtifactSchema::compile(&template, bounds))
+        })
+        .collect()
+}
+
+/// The enum fields of a JSON Schema, as dotted paths with their values.
+fn enum_paths(schema: &serde_json::Value, path: &str, out: &mut Vec<(String, Vec<String>)>) {
+    if let Some(values) = schema["enum"].as_array() {
+        out.push((
+            path.to_string(),
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        ));
+    }
+    if let Some(props) = schema["properties"].as_object() {
+        for (k, v) in props {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            enum_paths(v, &p, out);
+        }
+    }
+    if schema["items"].is_object() {
+        enum_paths(&schema["items"], &format!("{path}[]"), out);
+    }
+}
+
+pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
+    match cmd {
+        WorkflowsCommand::List => {
+            let library = Library::new(ctx.cwd.clone());
+            for (name, origin) in library.workflows() {
+                let title = library
+                    .find_workflow(&name)
+                    .ok()
+                    .and_then(|f| {
+                        crate::workflow::parse_lenient(&f.text, &origin.as_path())
+                            .0
+                            .name
+                            .into()
+                    })
+                    .unwrap_or_default();
+                println!("{name:<24} {title:<24} {origin}");
+            }
+            Ok(0)
+        }
+        WorkflowsCommand::Validate { file } => match validate::load(&file, &ctx.cwd) {
+            Ok(loaded) => {
+                if let Err(e) = crate::prompt::PromptAssembler::load(&loaded.library) {
+                    println!("{e}");
+                    return Ok(1);
+                }
+                let w = &loaded.workflow;
+                println!(
+                    "{}: ok: workflow '{}', {} phases, artifacts {}",
+                    w.source.display(),
+                    w.name,
+                    w.phases.len(),
+                    w.phases
+                        .iter()
+                        .filter_map(|p| p.artifact_id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                for (id, schema) in artifact_schemas(w, &Bounds::default()) {
+                    match schema {
+                        Ok(schema) => {
+                            let mut enums = Vec::new();
+                            enum_paths(&schema.json_schema(), "", &mut enums);
+                            let enums: Vec<String> = enums
+                                .iter()
+                                .map(|(path, values)| format!("{path} ({})", values.join(" / ")))
+                                .collect();
+                            let n = schema.sections().len();
+                            println!(
+                                "  [{id}] JSON schema: {n} section{}{}",
+                                if n == 1 { "" } else { "s" },
+                                if enums.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("; choices: {}", enums.join(", "))
+                                }
+                            );
+                        }
+                        Err(e) => println!(
+                            "  [{id}] no JSON schema ({e}); drafted as Markdown with a section check"
+                        ),
+                    }
+                }
+                Ok(0)
+            }
+            Err(LoadError::Invalid(errors)) => {
+                for d in &errors.diagnostics {
+                    println!("{d}");
+                }
+                eprintln!(
+                    "{} problem{} found.",
+                    errors.diagnostics.len(),
+                    if errors.diagnostics.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                );
+                Ok(1)
+            }
+            Err(e) => Err(e.into()),
+        },
+        WorkflowsCommand::Schema {
+            name,
+            artifact,
+            profile,
+        } => {
+            let loaded = load_workflow(ctx, &name)?;
+            let profile = ctx
+                .config
+                .profile(profile.as_deref().unwrap_or(&ctx.config.profile))?;
+            let mut out = serde_json::Map::new();
+            for (id, schema) in artifact_schemas(&loaded.workflow, &profile.bounds()) {
+                if artifact.as_ref().is_some_and(|a| a != &id) {
+                    continue;
+                }
+                let value = match schema {
+                    Ok(s) => s.json_schema(),
+                    Err(e) => serde_json::json!({"error": e.to_string()}),
+                };
+                out.insert(id, value);
+            }
+            if let (Some(a), true) = (&artifact, out.is_empty()) {
+                bail!("workflow '{}' has no artifact '{a}'", loaded.workflow.name);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(0)
+        }
+        WorkflowsCommand::Show { name } => {
+            let loaded = load_workflow(ctx, &name)?;
+            print_workflow(&loaded.workflow, &loaded.library);
+            Ok(0)
+        }
+    }
+}
+
+fn print_workflow(w: &crate::workflow::Workflow, library: &Library) {
+    println!("Workflow: {}", w.name);
+    println!("Source:   {}", w.source.display());
+    let roots: Vec<String> = library
+        .roots()
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    println!("Library:  {}, then built-in", roots.join(", "));
+    if !w.description.is_empty() {
+        println!();
+        println!("{}", w.description.lines().next().unwrap_or_default());
+    }
+    for phase in &w.phases {
+        println!();
+        let gate = match &phase.gate {
+            None => "no gate".to_string(),
+            Some(g) if g.per_step => "per-step GATE".to_string(),
+            Some(_) => "GATE".to_string(),
+        };
+        println!(
+            "Phase {}: {} → [{}] {} ({gate})",
+            phase.number,
+            phase.name,
+            phase.artifact_id().unwrap_or("?"),
+            phase.output.as_ref().map_or("", |o| o.title.as_str())
+        );
+        for d in &phase.directives {
+            let origin = library
+                .resolve(&d.path)
+                .map_or_else(|e| format!("UNRESOLVED: {e}"), |f| f.origin.to_string());
+            println!("  {}: {} ({origin})", d.kind.label(), d.path);
+        }
+        for i in &phase.inputs {
+            let kind = match &i.kind {
+                InputKind::Artifact(_) => "artifact",
+                InputKind::AllSteps(_) => "all steps",
+                InputKind::FreeText if i.is_need() => "the need (--need)",
+                InputKind::FreeText => "context (--context)",
+            };
+            println!("  input: {} [{kind}]", i.text);
+        }
+        if let Some(g) = &phase.gate {
+            let labels: Vec<&str> = g.options.iter().map(|o| o.label.as_str()).collect();
+            println!("  options: {}", labels.join(" / "));
+        }
+    }
+}
