@@ -1,0 +1,125 @@
+//! The events of `journal.jsonl`, one line each.
+
+use serde::Serialize;
+
+use super::records::{AfterRollback, DraftFormat};
+use crate::workflow::GateAction;
+
+/// One line of `journal.jsonl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEvent {
+    pub at: String,
+    pub run_id: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        workflow: String,
+        workflow_sha256: String,
+        base_url: String,
+        model: String,
+    },
+    ContextAdded {
+        original: String,
+        stored: String,
+        sha256: String,
+    },
+    Drafted {
+        artifact: String,
+        revision: u32,
+        path: String,
+        sha256: String,
+        model: String,
+        prompt_tokens: Option<u64>,
+        /// Prompt tokens the server reused from its cache, when it says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached_tokens: Option<u64>,
+        completion_tokens: Option<u64>,
+        seconds: f64,
+        finish_reason: Option<String>,
+        truncated: bool,
+        missing_sections: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<DraftFormat>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        problems: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cuts: Vec<String>,
+    },
+    /// A draft lacked sections or broke its schema; one repair request
+    /// follows. The first answer is kept at `first_attempt`.
+    RepairRequested {
+        artifact: String,
+        revision: u32,
+        reason: String,
+        first_attempt: String,
+        prompt_tokens: Option<u64>,
+        /// Prompt tokens the server reused from its cache, when it says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached_tokens: Option<u64>,
+        completion_tokens: Option<u64>,
+        seconds: f64,
+    },
+    PanelFinding {
+        artifact: String,
+        member: String,
+        path: String,
+        sha256: String,
+        model: String,
+        prompt_tokens: Option<u64>,
+        /// Prompt tokens the server reused from its cache, when it says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached_tokens: Option<u64>,
+        completion_tokens: Option<u64>,
+        seconds: f64,
+    },
+    Edited {
+        artifact: String,
+        revision: u32,
+        path: String,
+        sha256: String,
+        by: String,
+    },
+    Decided {
+        artifact: String,
+        revision: u32,
+        option: String,
+        action: GateAction,
+        by: String,
+    },
+    Revised {
+        artifact: String,
+        revision: u32,
+        feedback: String,
+        by: String,
+    },
+    Approved {
+        artifact: String,
+        revision: u32,
+        approver: String,
+        sha256: String,
+        path: String,
+        note: Option<String>,
+    },
+    Accepted {
+        artifact: String,
+        revision: u32,
+        sha256: String,
+        reason: String,
+    },
+    RolledBack {
+        artifact: String,
+        reason: String,
+        then: AfterRollback,
+        by: String,
+    },
+    Aborted {
+        reason: String,
+        by: String,
+    },
+    Completed,
+}

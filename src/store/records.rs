@@ -1,0 +1,214 @@
+//! What `run.json` holds: the run, its workflow, model, context files and
+//! each artifact with its drafts and decision.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::workflow::step::Step;
+
+/// The state of a run, saved as `run.json` after every change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub version: u32,
+    pub run_id: String,
+    pub workflow: WorkflowRecord,
+    pub created_at: String,
+    pub updated_at: String,
+    pub need: Option<String>,
+    pub contexts: Vec<ContextRecord>,
+    pub model: ModelRecord,
+    pub status: RunStatus,
+    /// Index into the workflow's phases of the phase in progress.
+    pub phase_index: usize,
+    /// The steps of the per-step phase in progress, taken from its plan.
+    pub steps: Option<StepProgress>,
+    pub artifacts: Vec<ArtifactRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkflowRecord {
+    pub name: String,
+    /// Where it was loaded from, as shown to users.
+    pub source: String,
+    /// The library root its references resolve against.
+    pub library_root: PathBuf,
+    pub sha256: String,
+    /// Run-relative path of the copy the run follows.
+    pub snapshot: String,
+}
+
+/// A context file copied into the run, so the record shows exactly what the
+/// model was given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContextRecord {
+    pub original: String,
+    pub stored: String,
+    pub sha256: String,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelRecord {
+    pub base_url: String,
+    pub model: String,
+    /// The config profile in use; runs of migagent 0.1 have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// A run started offline stays offline: resuming it refuses any server
+    /// that is not on this machine (or explicitly allowed).
+    #[serde(default)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Active,
+    Complete,
+    Aborted,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepProgress {
+    pub phase_index: usize,
+    pub plan: String,
+    pub steps: Vec<Step>,
+    pub current: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactState {
+    /// Needs a (new) draft from the model.
+    Drafting,
+    AwaitingDecision,
+    Approved,
+    /// Produced by a phase without a gate.
+    Accepted,
+    RolledBack,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArtifactRecord {
+    pub id: String,
+    pub title: String,
+    pub phase_index: usize,
+    pub step: Option<Step>,
+    pub state: ArtifactState,
+    pub drafts: Vec<DraftRecord>,
+    /// Reviewer feedback waiting for the next draft.
+    pub pending_feedback: Option<String>,
+    /// A panel's findings for the current round.
+    #[serde(default)]
+    pub findings: Vec<FindingRecord>,
+    pub approval: Option<Approval>,
+    pub rollback: Option<Rollback>,
+}
+
+impl ArtifactRecord {
+    pub fn latest_draft(&self) -> Option<&DraftRecord> {
+        self.drafts.last()
+    }
+
+    /// The revision the next draft (from the model or a person) gets. Panel
+    /// findings are filed under it too, so both must agree.
+    pub fn next_revision(&self) -> u32 {
+        self.drafts.len() as u32 + 1
+    }
+
+    /// Run-relative path of a draft revision.
+    pub fn draft_path(&self, revision: u32) -> String {
+        format!("drafts/{}.r{revision}.md", self.id)
+    }
+
+    /// Run-relative path of the approved copy.
+    pub fn approved_path(&self) -> String {
+        format!("artifacts/{}.md", self.id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftSource {
+    Model,
+    /// Edited by a person in $EDITOR or supplied with `edit --file`.
+    Human,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftRecord {
+    pub revision: u32,
+    pub path: String,
+    pub sha256: String,
+    pub source: DraftSource,
+    pub at: String,
+    pub model: Option<String>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub seconds: Option<f64>,
+    pub finish_reason: Option<String>,
+    /// The model stopped at its token limit: the draft is incomplete.
+    pub truncated: bool,
+    pub missing_sections: Vec<String>,
+    /// The feedback this draft answers.
+    pub feedback: Option<String>,
+    /// How the model was asked: JSON by schema, rendered into the template,
+    /// or Markdown. Absent in runs of migagent 0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<DraftFormat>,
+    /// The model's JSON answer, kept beside the rendered Markdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    /// What the draft gets wrong against the template's schema (a value
+    /// outside the allowed ones, JSON that could not be read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Inputs shortened to fit the server's context, shown at the gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<String>,
+}
+
+/// How a draft was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftFormat {
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingRecord {
+    pub member: String,
+    pub persona: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Approval {
+    pub option: String,
+    pub by: String,
+    pub at: String,
+    pub note: Option<String>,
+    pub revision: u32,
+    pub sha256: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rollback {
+    pub option: String,
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+    pub then: AfterRollback,
+}
+
+/// After a step is rolled back, the run continues with the next step or
+/// aborts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterRollback {
+    Continue,
+    Abort,
+}

@@ -1,0 +1,302 @@
+//! The gate at a terminal: shows the draft, its checks and the workflow's
+//! options, and turns the answer into a [`Decision`].
+
+use std::io::{self, BufRead, Write};
+
+use super::{print_markdown, rule, use_color};
+use crate::engine::{Decision, EngineError, GateView, Reviewer};
+use crate::store::AfterRollback;
+use crate::workflow::GateAction;
+
+/// Asks a person at each gate, on the terminal.
+pub struct TerminalReviewer {
+    /// The name recorded with each decision.
+    pub who: String,
+}
+
+enum Choice {
+    Option(usize),
+    Edit,
+    Diff,
+    View,
+    Quit,
+}
+
+fn read_line(prompt: &str) -> Result<Option<String>, EngineError> {
+    print!("{prompt}");
+    io::stdout()
+        .flush()
+        .map_err(|e| EngineError::Review(e.to_string()))?;
+    let mut line = String::new();
+    let n = io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| EngineError::Review(e.to_string()))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
+}
+
+/// Reads lines until an empty line. End of input returns `None`, even after
+/// some lines: only a finished answer counts as a decision.
+fn read_paragraph(prompt: &str) -> Result<Option<String>, EngineError> {
+    println!("{prompt}");
+    let mut lines = Vec::new();
+    loop {
+        match read_line("  | ")? {
+            None => return Ok(None),
+            Some(l) if l.trim().is_empty() => break,
+            Some(l) => lines.push(l),
+        }
+    }
+    Ok(Some(lines.join("\n")))
+}
+
+impl TerminalReviewer {
+    fn show(&self, view: &GateView<'_>) {
+        let d = view.draft;
+        let who = match (&d.model, d.source) {
+            (_, crate::store::DraftSource::Human) => "edited by a person".to_string(),
+            (Some(m), _) => {
+                let tokens = d
+                    .completion_tokens
+                    .map_or("? tokens".into(), |t| format!("{t} tokens"));
+                format!(
+                    "drafted by {m}, {tokens}, {:.1} s",
+                    d.seconds.unwrap_or(0.0)
+                )
+            }
+            (None, _) => "drafted".to_string(),
+        };
+        println!();
+        println!(
+            "{}",
+            rule(&format!(
+                "[{}] {} · revision {} · {who}",
+                view.artifact.id, view.artifact.title, d.revision
+            ))
+        );
+        print_markdown(&view.draft_text);
+        println!("{}", rule("gate"));
+        println!("Draft file: {}", view.draft_path.display());
+        self.checks(view);
+    }
+
+    fn checks(&self, view: &GateView<'_>) {
+        let d = view.draft;
+        if d.truncated {
+            println!(
+                "WARNING: the model stopped at its token limit (finish_reason: length). This draft is incomplete."
+            );
+        }
+        if d.missing_sections.is_empty() {
+            println!("Structure check: every template section is present.");
+        } else {
+            println!("Structure check: the draft lacks these template sections:");
+            for s in &d.missing_sections {
+                println!("  - {s}");
+            }
+        }
+        if !d.problems.is_empty() {
+            println!("Template check: the draft breaks the template's rules:");
+            for p in &d.problems {
+                println!("  - {p}");
+            }
+        }
+        if !d.cuts.is_empty() {
+            println!("Context: the inputs did not fit the server's context, so migagent cut:");
+            for c in &d.cuts {
+                println!("  - {c}");
+            }
+        }
+        if !view.gate.criteria.is_empty() {
+            println!();
+            println!("Approval criteria: {}", view.gate.criteria);
+        }
+    }
+
+    fn menu(&self, view: &GateView<'_>) {
+        println!();
+        println!("Decide on [{}]:", view.artifact.id);
+        for (i, o) in view.gate.options.iter().enumerate() {
+            println!("  {}) {} → {}", i + 1, o.label, o.description);
+        }
+        println!("  e) Edit in $EDITOR, then decide");
+        if view.previous_text.is_some() {
+            println!("  d) Show the diff against the previous draft");
+        }
+        println!("  v) View the draft again");
+        println!("  q) Save and quit (decide later with migagent approve/revise/resume)");
+    }
+
+    fn parse_choice(&self, view: &GateView<'_>, answer: &str) -> Option<Choice> {
+        let a = answer.trim().to_lowercase();
+        if a.is_empty() {
+            return None;
+        }
+        if let Ok(n) = a.parse::<usize>() {
+            return (1..=view.gate.options.len())
+                .contains(&n)
+                .then(|| Choice::Option(n - 1));
+        }
+        match a.as_str() {
+            "e" | "edit" => return Some(Choice::Edit),
+            "d" | "diff" => return Some(Choice::Diff),
+            "v" | "view" => return Some(Choice::View),
+            "q" | "quit" => return Some(Choice::Quit),
+            _ => {}
+        }
+        let matches: Vec<usize> = view
+            .gate
+            .options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.label.to_lowercase().starts_with(&a))
+            .map(|(i, _)| i)
+            .collect();
+        match matches.as_slice() {
+            [one] => Some(Choice::Option(*one)),
+            _ => None,
+        }
+    }
+
+    fn diff(&self, view: &GateView<'_>) {
+        let Some(prev) = &view.previous_text else {
+            println!("There is no previous draft to compare with.");
+            return;
+        };
+        let diff = similar::TextDiff::from_lines(prev.as_str(), view.draft_text.as_str());
+        let color = use_color();
+        let old = format!("revision {}", view.draft.revision.saturating_sub(1));
+        let new = format!("revision {}", view.draft.revision);
+        for line in diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&old, &new)
+            .to_string()
+            .lines()
+        {
+            let painted = match line.chars().next() {
+                Some('+') if color && !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
+                Some('-') if color && !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
+                _ => line.to_string(),
+            };
+            println!("{painted}");
+        }
+    }
+
+    fn edit(&self, view: &GateView<'_>) -> Result<Option<String>, EngineError> {
+        let edited = dialoguer::Editor::new()
+            .extension(".md")
+            .require_save(true)
+            .edit(&view.draft_text)
+            .map_err(|e| {
+                EngineError::Review(format!("cannot run the editor ($VISUAL / $EDITOR): {e}"))
+            })?;
+        Ok(edited.filter(|t| t.trim() != view.draft_text.trim()))
+    }
+}
+
+impl Reviewer for TerminalReviewer {
+    fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError> {
+        self.show(view);
+        loop {
+            self.menu(view);
+            let Some(answer) = read_line("> ")? else {
+                println!();
+                return Ok(Decision::Quit);
+            };
+            let Some(choice) = self.parse_choice(view, &answer) else {
+                println!("Please answer with a number from the list, or e, d, v or q.");
+                continue;
+            };
+            let option = match choice {
+                Choice::Quit => return Ok(Decision::Quit),
+                Choice::View => {
+                    self.show(view);
+                    continue;
+                }
+                Choice::Diff => {
+                    self.diff(view);
+                    continue;
+                }
+                Choice::Edit => match self.edit(view)? {
+                    Some(text) => {
+                        return Ok(Decision::Edit {
+                            by: self.who.clone(),
+                            text,
+                        })
+                    }
+                    None => {
+                        println!("No changes were saved; the draft is unchanged.");
+                        continue;
+                    }
+                },
+                Choice::Option(i) => &view.gate.options[i],
+            };
+            let label = Some(option.label.clone());
+            let by = self.who.clone();
+            match option.action {
+                GateAction::Proceed => {
+                    return Ok(Decision::Proceed {
+                        option: label,
+                        by,
+                        note: None,
+                    })
+                }
+                GateAction::Revise => {
+                    let Some(feedback) =
+                        read_paragraph("Feedback for the next draft (finish with an empty line):")?
+                    else {
+                        return Ok(Decision::Quit);
+                    };
+                    if feedback.trim().is_empty() {
+                        println!("No feedback given; nothing decided.");
+                        continue;
+                    }
+                    return Ok(Decision::Revise {
+                        option: label,
+                        by,
+                        feedback,
+                    });
+                }
+                GateAction::Rollback | GateAction::Abort => {
+                    let Some(reason) = read_paragraph("Reason (finish with an empty line):")?
+                    else {
+                        return Ok(Decision::Quit);
+                    };
+                    if reason.trim().is_empty() {
+                        println!("A reason is required; nothing decided.");
+                        continue;
+                    }
+                    if option.action == GateAction::Abort {
+                        return Ok(Decision::Abort {
+                            option: label,
+                            by,
+                            reason,
+                        });
+                    }
+                    let then = loop {
+                        match read_line("Continue with the next step, or abort the run? [c/a] ")? {
+                            None => return Ok(Decision::Quit),
+                            Some(a) if a.trim().eq_ignore_ascii_case("c") => {
+                                break AfterRollback::Continue
+                            }
+                            Some(a) if a.trim().eq_ignore_ascii_case("a") => {
+                                break AfterRollback::Abort
+                            }
+                            Some(_) => println!("Please answer c or a."),
+                        }
+                    };
+                    return Ok(Decision::Rollback {
+                        option: label,
+                        by,
+                        reason,
+                        then,
+                    });
+                }
+            }
+        }
+    }
+}
