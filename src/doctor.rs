@@ -291,29 +291,3 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
     report
 }
 
-/// `migagent doctor`: prints the report; exit 0 when a run would work.
-pub async fn run(config: &Config, options: &ConnectOptions, json: bool) -> anyhow::Result<u8> {
-    let report = diagnose(config, options).await;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        for c in &report.checks {
-            let tag = match c.verdict {
-                Verdict::Ok => "ok  ",
-                Verdict::Warn => "warn",
-                Verdict::Fail => "FAIL",
-            };
-            println!("{tag} {:<11} {}", c.name, c.detail);
-            if let Some(fix) = &c.fix {
-                println!("     {:<11} → {fix}", "");
-            }
-        }
-        println!();
-        if report.ok() {
-            println!("Ready: migagent can draft with this server.");
-        } else {
-            println!("Not ready: fix the FAIL lines above, then run `migagent doctor` again.");
-        }
-    }
-    Ok(if report.ok() { 0 } else { 1 })
-}

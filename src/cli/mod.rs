@@ -4,6 +4,7 @@
 
 mod args;
 mod decide;
+mod doctor;
 mod interrupt;
 mod run;
 mod runs;
@@ -17,7 +18,6 @@ use clap::Parser;
 pub use args::*;
 
 use crate::config::Config;
-use crate::doctor;
 use crate::engine::Decision;
 use crate::library::validate::{self, LoadError};
 use crate::store::RunStore;
@@ -178,7 +178,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::List(args) => runs::cmd_list(&ctx, args.json),
         Command::Show(args) => runs::cmd_show(&ctx, args),
         Command::Workflows(cmd) => workflows::cmd_workflows(&ctx, cmd),
-        Command::Doctor(args) => doctor::run(&ctx.config, &args.model.options(), args.json).await,
+        Command::Doctor(args) => doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await,
     }
 }
 
