@@ -1,9 +1,7 @@
 //! `migagent workflows …` from the command line, as a user runs it from a
 //! folder with no library of its own.
 
-mod common;
-
-use common::{run, Sandbox};
+use crate::support::{run, Sandbox};
 
 fn fixture(rel: &str) -> String {
     format!(

@@ -1,13 +1,11 @@
 //! Nothing is lost: a run survives kill -9 in the middle of a draft, and a
 //! full disk refuses a decision cleanly instead of tearing the run.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{run, temp_files_under, FakeServer, Sandbox};
+use crate::support::{run, temp_files_under, FakeServer, Sandbox};
 use serde_json::Value;
 
 const NEED: &str = "Move the session store from Redis 6 to Valkey 8";

@@ -1,9 +1,7 @@
 //! `migagent doctor` against a live fake server, a dead port, a missing key,
 //! an offline refusal, and with a key that must never be printed.
 
-mod common;
-
-use common::{files_under, run, FakeServer, Sandbox, Tripwire};
+use crate::support::{files_under, run, FakeServer, Sandbox, Tripwire};
 use serde_json::Value;
 
 fn doctor(sandbox: &Sandbox, args: &[&str]) -> std::process::Command {

@@ -2,13 +2,11 @@
 //! person answering the menu. Each test drives the binary through expectrl,
 //! then checks what the run left on disk.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{user_message, FakeServer, Sandbox, API_KEY};
+use crate::support::{user_message, FakeServer, Sandbox, API_KEY};
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
 use expectrl::{Eof, Expect, Regex};
@@ -342,7 +340,7 @@ async fn ctrl_c_at_a_gate_saves_and_decides_nothing() {
     // The kept draft still awaits a decision; nothing is drafted again.
     let base = s.fake.base_url();
     let (code, out, err) =
-        common::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
+        crate::support::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
     assert_eq!(
@@ -378,7 +376,7 @@ async fn ctrl_c_during_a_draft_saves_the_run_and_drafts_again_on_resume() {
     let fast = FakeServer::start().await;
     let base = fast.base_url();
     let (code, out, err) =
-        common::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
+        crate::support::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
 }
@@ -427,7 +425,7 @@ async fn stdin_that_is_not_a_terminal_never_means_yes() {
     // Sandbox commands read from /dev/null; no --no-input here.
     let mut cmd = s.run_cmd(&[]);
     cmd.stdin(Stdio::null());
-    let (code, out, err) = common::run(cmd).await;
+    let (code, out, err) = crate::support::run(cmd).await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("awaiting: MIG-1"), "{out}");
     assert!(

@@ -7,12 +7,10 @@
 //! request that tried to leave the machine would fail the run. Elsewhere it
 //! says it was skipped.
 
-mod common;
-
 use std::process::Command;
 use std::time::Instant;
 
-use common::Sandbox;
+use crate::support::Sandbox;
 use migagent::schema::{ArtifactSchema, Bounds};
 use migagent::template;
 use serde_json::Value;

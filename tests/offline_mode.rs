@@ -3,12 +3,10 @@
 //! is not loopback by migagent's rule, yet a connection to it reaches this
 //! listener, so a request that slipped past the refusal would be counted.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{files_under, run, FakeServer, Sandbox, Tripwire};
+use crate::support::{files_under, run, FakeServer, Sandbox, Tripwire};
 use serde_json::Value;
 
 /// The binary in the sandbox, without proxy settings, so a connection (or its

@@ -2,9 +2,9 @@
 //! speaks the OpenAI chat API with SSE streaming: every gate is a separate
 //! command, as in CI or a script.
 
-mod common;
-
-use common::{files_under, run, system_message, user_message, FakeServer, Sandbox, API_KEY};
+use crate::support::{
+    files_under, run, system_message, user_message, FakeServer, Sandbox, API_KEY,
+};
 use serde_json::Value;
 
 const NEED: &str = "Upgrade the billing database from PostgreSQL 12 to PostgreSQL 16";

@@ -2,9 +2,7 @@
 //! does, over real HTTP: the probe, its cache, JSON drafts rendered into the
 //! templates, and Markdown when the profile turns structure off.
 
-mod common;
-
-use common::{run, FakeServer, Sandbox};
+use crate::support::{run, FakeServer, Sandbox};
 use migagent::schema::{ArtifactSchema, Bounds};
 use serde_json::Value;
 
