@@ -13,7 +13,10 @@ const NEED: &str = "Move the session store from Redis 6 to Valkey 8";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
     let sandbox = Sandbox::new();
-    let slow = FakeServer::start_delayed(Duration::from_secs(30)).await;
+    let slow = FakeServer::new()
+        .delay(Duration::from_secs(30))
+        .start()
+        .await;
     let base = slow.base_url();
     let mut cmd = sandbox.cmd();
     cmd.args([
@@ -48,7 +51,7 @@ async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
     assert_eq!(temp_files_under(&dir), Vec::<PathBuf>::new());
 
     // The lock died with the process; resume drafts MIG-1 against a live server.
-    let fast = FakeServer::start().await;
+    let fast = FakeServer::new().start().await;
     let base = fast.base_url();
     let mut cmd = sandbox.cmd();
     cmd.args(["resume", "k", "--no-input", "--base-url", &base]);
@@ -100,7 +103,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
         eprintln!("SKIPPED: cannot mount a tmpfs here (not root)");
         return;
     };
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let base = fake.base_url();
     let (code, _, err) = sandbox.start_run(NEED, &base, "full").await;
     assert_eq!(code, 10, "{err}");

@@ -45,8 +45,7 @@ fn line_for<'a>(out: &'a str, tag: &str, name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn doctor_reports_a_live_server_ready() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
-    fake.serve_models(&["fake-model"]).await;
+    let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let url = fake.base_url();
 
     let (code, out, err) = run(doctor(
@@ -252,8 +251,7 @@ async fn doctor_offline_sends_nothing_to_a_refused_host() {
 async fn doctor_never_prints_the_key() {
     const SECRET: &str = "sk-test-secret";
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
-    fake.serve_models(&["fake-model"]).await;
+    let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let url = fake.base_url();
     let args = [
         "--profile",

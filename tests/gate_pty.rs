@@ -117,7 +117,7 @@ impl Setup {
     async fn new() -> Setup {
         Setup {
             sandbox: Sandbox::new(),
-            fake: FakeServer::start().await,
+            fake: FakeServer::new().start().await,
         }
     }
 
@@ -355,7 +355,10 @@ async fn ctrl_c_at_a_gate_saves_and_decides_nothing() {
 async fn ctrl_c_during_a_draft_saves_the_run_and_drafts_again_on_resume() {
     let s = Setup {
         sandbox: Sandbox::new(),
-        fake: FakeServer::start_delayed(Duration::from_secs(60)).await,
+        fake: FakeServer::new()
+            .delay(Duration::from_secs(60))
+            .start()
+            .await,
     };
     let cmd = s.run_cmd(&[]);
     let (code, out) = blocking(move || {
@@ -373,7 +376,7 @@ async fn ctrl_c_during_a_draft_saves_the_run_and_drafts_again_on_resume() {
     assert_eq!(status["state"], "ready_to_draft", "{status:#}");
     assert!(!s.run_dir().join("drafts/MIG-1.r1.md").exists());
 
-    let fast = FakeServer::start().await;
+    let fast = FakeServer::new().start().await;
     let base = fast.base_url();
     let (code, out, err) =
         crate::support::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;

@@ -178,7 +178,7 @@ async fn an_allowed_host_is_reached_so_the_tripwire_sees_leaks() {
 #[tokio::test]
 async fn a_run_started_offline_stays_offline_on_resume() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let wire = Tripwire::start();
     let fake_url = fake.base_url();
     let (code, out, err) = run(migagent(
@@ -269,7 +269,7 @@ async fn an_unknown_profile_is_an_error_listing_the_profiles() {
 #[tokio::test]
 async fn offline_with_base_url_never_touches_openai_base_url() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let wire = Tripwire::start();
     let fake_url = fake.base_url();
     let mut cmd = migagent(
@@ -307,7 +307,7 @@ async fn offline_with_base_url_never_touches_openai_base_url() {
 #[tokio::test]
 async fn openai_base_url_is_honoured_online_and_ignored_offline() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let wire = Tripwire::start();
     write_config(
         &sandbox,

@@ -20,7 +20,7 @@ impl Harness {
     async fn new() -> Harness {
         Harness {
             sandbox: Sandbox::new(),
-            fake: FakeServer::start().await,
+            fake: FakeServer::new().start().await,
             run_id: "pg16".into(),
         }
     }
@@ -395,7 +395,7 @@ async fn a_run_without_the_declared_need_is_refused_before_any_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_draft_is_flagged_not_taken_as_complete() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start_with("length").await;
+    let fake = FakeServer::new().finish_reason("length").start().await;
     let base = fake.base_url();
     let (code, _, err) = sandbox.start_run(NEED, &base, "t").await;
     assert_eq!(code, 10, "{err}");
@@ -417,7 +417,7 @@ async fn a_dead_server_loses_nothing_and_resume_retries() {
     );
     assert!(err.contains("migagent resume dead"), "{err}");
 
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let base = fake.base_url();
     let mut cmd = sandbox.cmd();
     cmd.args(["resume", "dead", "--no-input", "--base-url", &base]);

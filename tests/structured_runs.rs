@@ -17,7 +17,7 @@ async fn schema_requests(fake: &FakeServer, name: &str) -> usize {
 
 #[tokio::test]
 async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
-    let fake = FakeServer::start_structured().await;
+    let fake = FakeServer::new().structured().start().await;
     let sandbox = Sandbox::new();
     let base = fake.base_url();
     let cmd = |args: &[&str]| {
@@ -145,7 +145,7 @@ async fn local_run(
 
 #[tokio::test]
 async fn structured_off_drafts_markdown_and_sends_no_schema() {
-    let fake = FakeServer::start_structured().await;
+    let fake = FakeServer::new().structured().start().await;
     let sandbox = Sandbox::new();
     let (code, out, err) = local_run(&sandbox, &fake, "off", "m").await;
     assert_eq!(code, 10, "{out}{err}");
@@ -161,8 +161,7 @@ async fn structured_off_drafts_markdown_and_sends_no_schema() {
 
 #[tokio::test]
 async fn schema_mode_refuses_a_server_that_ignores_schemas() {
-    let fake = FakeServer::start().await;
-    fake.serve_models(&["fake-model"]).await;
+    let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let sandbox = Sandbox::new();
     let (code, out, err) = local_run(&sandbox, &fake, "schema", "r").await;
     assert_eq!(code, 1, "{out}{err}");

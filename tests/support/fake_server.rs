@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use wiremock::matchers::{method, path};
@@ -13,15 +14,15 @@ use super::requests::{requested_artifact, template_in, user_message};
 /// Drafts artifacts the way a cooperative model would: it fills the
 /// template in the request with text that names the artifact and the call
 /// number, so tests can trace which draft reached which request.
-pub struct FakeModel {
+struct FakeModel {
     calls: Arc<AtomicUsize>,
     /// Finish reason to report on every answer ("stop" unless a test wants
     /// "length").
-    pub finish_reason: &'static str,
+    finish_reason: &'static str,
     /// How long the server waits before answering.
-    pub delay: std::time::Duration,
+    delay: Duration,
     /// Answer a request that carries a JSON schema with JSON following it.
-    pub enforce_schema: bool,
+    enforce_schema: bool,
 }
 
 /// The template with every `<placeholder>` replaced by `marker`, and its
@@ -53,7 +54,7 @@ fn fill(template: &str, marker: &str) -> String {
 
 /// The smallest value that follows `schema`: the first enum value, one item
 /// per list, every property; strings carry `marker`.
-pub fn sample_of(schema: &Value, marker: &str) -> Value {
+fn sample_of(schema: &Value, marker: &str) -> Value {
     if let Some(first) = schema["enum"].as_array().and_then(|v| v.first()) {
         return first.clone();
     }
@@ -75,7 +76,7 @@ pub fn sample_of(schema: &Value, marker: &str) -> Value {
 /// Splits text into SSE chunks the way servers stream: several deltas, one
 /// final chunk with the finish reason, a usage chunk, then `[DONE]`. The
 /// chunks omit `object`, as some local servers do.
-pub fn sse_body(text: &str, finish_reason: &str) -> String {
+fn sse_body(text: &str, finish_reason: &str) -> String {
     let mut body = String::new();
     let chars: Vec<char> = text.chars().collect();
     for piece in chars.chunks(40) {
@@ -132,74 +133,96 @@ fn authorization(r: &Request) -> Option<String> {
         .map(str::to_string)
 }
 
-/// A running fake server and the requests it received.
-pub struct FakeServer {
-    pub server: MockServer,
+/// How a fake server answers, set before it starts. The defaults answer at
+/// once, with finish reason "stop", a Markdown draft filled into the
+/// request's template, and no `GET /v1/models`.
+pub struct FakeServerBuilder {
+    finish_reason: &'static str,
+    delay: Duration,
+    enforce_schema: bool,
+    models: Option<Vec<String>>,
 }
 
-impl FakeServer {
-    pub async fn start() -> FakeServer {
-        FakeServer::start_with("stop").await
+impl FakeServerBuilder {
+    /// Reports `reason` on every answer ("length" for a draft cut off at the
+    /// token limit).
+    pub fn finish_reason(mut self, reason: &'static str) -> Self {
+        self.finish_reason = reason;
+        self
     }
 
-    pub async fn start_with(finish_reason: &'static str) -> FakeServer {
-        FakeServer::start_full(finish_reason, std::time::Duration::ZERO).await
+    /// Takes `delay` to answer each chat request.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
-    /// A server that takes `delay` to answer each request.
-    pub async fn start_delayed(delay: std::time::Duration) -> FakeServer {
-        FakeServer::start_full("stop", delay).await
+    /// Like llama.cpp: answers a request carrying a JSON schema with JSON
+    /// that follows it, and lists `fake-model`.
+    pub fn structured(mut self) -> Self {
+        self.enforce_schema = true;
+        self.models(&["fake-model"])
     }
 
-    /// A server that, like llama.cpp, answers a request carrying a JSON
-    /// schema with JSON that follows it, and lists `fake-model`.
-    pub async fn start_structured() -> FakeServer {
-        let fake = FakeServer::start_full_with("stop", std::time::Duration::ZERO, true).await;
-        fake.serve_models(&["fake-model"]).await;
-        fake
+    /// Lists `ids` at `GET /v1/models`, as OpenAI does.
+    pub fn models(mut self, ids: &[&str]) -> Self {
+        self.models = Some(ids.iter().map(|id| id.to_string()).collect());
+        self
     }
 
-    async fn start_full(finish_reason: &'static str, delay: std::time::Duration) -> FakeServer {
-        FakeServer::start_full_with(finish_reason, delay, false).await
-    }
-
-    async fn start_full_with(
-        finish_reason: &'static str,
-        delay: std::time::Duration,
-        enforce_schema: bool,
-    ) -> FakeServer {
+    /// Starts the server on a free loopback port.
+    pub async fn start(self) -> FakeServer {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
             .respond_with(FakeModel {
                 calls: Arc::new(AtomicUsize::new(0)),
-                finish_reason,
-                delay,
-                enforce_schema,
+                finish_reason: self.finish_reason,
+                delay: self.delay,
+                enforce_schema: self.enforce_schema,
             })
             .mount(&server)
             .await;
+        if let Some(ids) = self.models {
+            let data: Vec<Value> = ids
+                .iter()
+                .map(|id| serde_json::json!({"id": id, "object": "model", "owned_by": "me"}))
+                .collect();
+            Mock::given(method("GET"))
+                .and(path("/v1/models"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(serde_json::json!({"object": "list", "data": data})),
+                )
+                .mount(&server)
+                .await;
+        }
         FakeServer { server }
     }
+}
 
-    pub fn base_url(&self) -> String {
-        format!("{}/v1", self.server.uri())
+/// A running fake server and the requests it received:
+/// `FakeServer::new().structured().delay(d).finish_reason("length").start().await`.
+pub struct FakeServer {
+    server: MockServer,
+}
+
+impl FakeServer {
+    /// The settings of a server to start; see [`FakeServerBuilder`].
+    // The server exists only once started, so `new` hands out its builder.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> FakeServerBuilder {
+        FakeServerBuilder {
+            finish_reason: "stop",
+            delay: Duration::ZERO,
+            enforce_schema: false,
+            models: None,
+        }
     }
 
-    /// Makes the server list `ids` at `GET /v1/models`, as OpenAI does.
-    pub async fn serve_models(&self, ids: &[&str]) {
-        let data: Vec<Value> = ids
-            .iter()
-            .map(|id| serde_json::json!({"id": id, "object": "model", "owned_by": "me"}))
-            .collect();
-        Mock::given(method("GET"))
-            .and(path("/v1/models"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(serde_json::json!({"object": "list", "data": data})),
-            )
-            .mount(&self.server)
-            .await;
+    /// The OpenAI-style base URL to hand to `--base-url`.
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
     }
 
     /// Every request received so far, as (method, path, Authorization).
