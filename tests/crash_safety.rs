@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{run, temp_files_under, FakeServer, Sandbox};
+use crate::support::{temp_files_under, FakeServer, Sandbox};
 use serde_json::Value;
 
 const NEED: &str = "Move the session store from Redis 6 to Valkey 8";
@@ -18,18 +18,20 @@ async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
         .start()
         .await;
     let base = slow.base_url();
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "run",
-        "--no-input",
-        "--need",
-        NEED,
-        "--base-url",
-        &base,
-        "--run-id",
-        "k",
-    ]);
-    let mut child = cmd.spawn().expect("spawn migagent");
+    let mut child = sandbox
+        .cmd(&[
+            "run",
+            "--no-input",
+            "--need",
+            NEED,
+            "--base-url",
+            &base,
+            "--run-id",
+            "k",
+        ])
+        .into_command()
+        .spawn()
+        .expect("spawn migagent");
 
     // Wait until the draft request is on the wire, then kill -9.
     let started = Instant::now();
@@ -53,9 +55,7 @@ async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
     // The lock died with the process; resume drafts MIG-1 against a live server.
     let fast = FakeServer::new().start().await;
     let base = fast.base_url();
-    let mut cmd = sandbox.cmd();
-    cmd.args(["resume", "k", "--no-input", "--base-url", &base]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.resume("k", &base).await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
 }
@@ -113,9 +113,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
     let journal_before = std::fs::read(dir.join("journal.jsonl")).unwrap();
     let filler = disk.fill();
 
-    let mut cmd = sandbox.cmd();
-    cmd.args(["approve", "full"]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["approve", "full"]).run().await;
     assert_eq!(code, 1, "approval on a full disk must fail: {out}{err}");
     assert!(err.contains("No space left on device"), "{err}");
     assert_eq!(std::fs::read(dir.join("run.json")).unwrap(), state_before);
@@ -135,9 +133,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
     let len = f.metadata().unwrap().len();
     f.set_len(len - 4096).unwrap();
     drop(f);
-    let mut cmd = sandbox.cmd();
-    cmd.args(["approve", "full"]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["approve", "full"]).run().await;
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         err.contains("journal.jsonl"),
@@ -153,9 +149,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
 
     // With space again, the same approval goes through.
     std::fs::remove_file(filler).unwrap();
-    let mut cmd = sandbox.cmd();
-    cmd.args(["approve", "full"]);
-    let (code, _, err) = run(cmd).await;
+    let (code, _, err) = sandbox.cmd(&["approve", "full"]).run().await;
     assert_eq!(code, 0, "{err}");
     assert!(dir.join("artifacts/MIG-1.md").is_file());
     assert_eq!(sandbox.status("full").await["state"], "ready_to_draft");

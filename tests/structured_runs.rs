@@ -2,7 +2,7 @@
 //! does, over real HTTP: the probe, its cache, JSON drafts rendered into the
 //! templates, and Markdown when the profile turns structure off.
 
-use crate::support::{run, FakeServer, Sandbox};
+use crate::support::{FakeServer, Sandbox};
 use migagent::schema::{ArtifactSchema, Bounds};
 use serde_json::Value;
 
@@ -20,24 +20,21 @@ async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
     let fake = FakeServer::new().structured().start().await;
     let sandbox = Sandbox::new();
     let base = fake.base_url();
-    let cmd = |args: &[&str]| {
-        let mut c = sandbox.cmd();
-        c.args(args);
-        c
-    };
-    let (mut code, out, err) = run(cmd(&[
-        "run",
-        "--profile",
-        "local",
-        "--base-url",
-        &base,
-        "--no-input",
-        "--need",
-        "Upgrade X",
-        "--run-id",
-        "s",
-    ]))
-    .await;
+    let (mut code, out, err) = sandbox
+        .cmd(&[
+            "run",
+            "--profile",
+            "local",
+            "--base-url",
+            &base,
+            "--no-input",
+            "--need",
+            "Upgrade X",
+            "--run-id",
+            "s",
+        ])
+        .run()
+        .await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(
         err.contains("artifacts drafted as schema-checked JSON"),
@@ -56,9 +53,9 @@ async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
             Value::Array(vec![]),
             "{pending}"
         );
-        let (c, _, e) = run(cmd(&["approve", "s"])).await;
+        let (c, _, e) = sandbox.cmd(&["approve", "s"]).run().await;
         assert_eq!(c, 0, "{e}");
-        let (c, o, e) = run(cmd(&["resume", "s", "--no-input"])).await;
+        let (c, o, e) = sandbox.cmd(&["resume", "s", "--no-input"]).run().await;
         assert!(c == 0 || c == 10, "{o}{e}");
         code = c;
     }
@@ -123,24 +120,22 @@ async fn local_run(
     mode: &str,
     run_id: &str,
 ) -> (i32, String, String) {
-    sandbox.write(
-        "config/config.toml",
-        &format!("[profiles.local]\nstructured = \"{mode}\"\n"),
-    );
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "run",
-        "--profile",
-        "local",
-        "--base-url",
-        &fake.base_url(),
-        "--no-input",
-        "--need",
-        "X",
-        "--run-id",
-        run_id,
-    ]);
-    run(cmd).await
+    sandbox.write_config(&format!("[profiles.local]\nstructured = \"{mode}\"\n"));
+    sandbox
+        .cmd(&[
+            "run",
+            "--profile",
+            "local",
+            "--base-url",
+            &fake.base_url(),
+            "--no-input",
+            "--need",
+            "X",
+            "--run-id",
+            run_id,
+        ])
+        .run()
+        .await
 }
 
 #[tokio::test]
