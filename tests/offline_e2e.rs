@@ -12,11 +12,12 @@ use std::time::Instant;
 use crate::support::Sandbox;
 use migagent::schema::{ArtifactSchema, Bounds};
 use migagent::template;
+use migagent::workflow::{self, Workflow};
 use serde_json::Value;
 
 /// The template each artifact of the run follows, from the run's own
 /// workflow snapshot (per-step templates instantiated for their step).
-fn template_for(workflow: &migagent::workflow::Workflow, id: &str, step: Option<&Value>) -> String {
+fn template_for(workflow: &Workflow, id: &str, step: Option<&Value>) -> String {
     for phase in &workflow.phases {
         let Some(output) = &phase.output else {
             continue;
@@ -136,8 +137,8 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(state["status"], "complete");
     let snapshot = std::fs::read_to_string(run_dir.join("workflow.md")).unwrap();
-    let workflow = migagent::workflow::parse(&snapshot, std::path::Path::new("workflow.md"))
-        .expect("snapshot parses");
+    let workflow =
+        workflow::parse(&snapshot, std::path::Path::new("workflow.md")).expect("snapshot parses");
     let artifacts = state["artifacts"].as_array().expect("artifacts");
     assert!(
         artifacts.len() >= 6,

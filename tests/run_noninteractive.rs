@@ -5,6 +5,7 @@
 use crate::support::{
     files_under, pending, system_message, user_message, FakeServer, Sandbox, API_KEY,
 };
+use migagent::store::sha256_hex;
 use serde_json::Value;
 
 const NEED: &str = "Upgrade the billing database from PostgreSQL 12 to PostgreSQL 16";
@@ -316,7 +317,7 @@ async fn full_migration_run_through_every_gate() {
 }
 
 fn sha256(text: &str) -> String {
-    migagent::store::sha256_hex(text.as_bytes())
+    sha256_hex(text.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

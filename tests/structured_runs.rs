@@ -4,6 +4,8 @@
 
 use crate::support::{FakeServer, Sandbox};
 use migagent::schema::{ArtifactSchema, Bounds};
+use migagent::template;
+use migagent::workflow;
 use serde_json::Value;
 
 /// Requests that carried a JSON schema named `name`.
@@ -88,14 +90,13 @@ async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
     assert!(json.contains("\"risk_level\":\"Low\""), "{json}");
     let step = std::fs::read_to_string(run_dir.join("artifacts/MIG-4.1.md")).unwrap();
     let plan = std::fs::read_to_string(run_dir.join("artifacts/MIG-3.md")).unwrap();
-    let name = migagent::template::steps(&plan)[0].name.clone();
+    let name = template::steps(&plan)[0].name.clone();
     assert!(
         step.starts_with(&format!("## Step 1: {name}\n")),
         "the step's heading carries the plan's name:\n{step}"
     );
     let snapshot = std::fs::read_to_string(run_dir.join("workflow.md")).unwrap();
-    let workflow =
-        migagent::workflow::parse(&snapshot, std::path::Path::new("workflow.md")).unwrap();
+    let workflow = workflow::parse(&snapshot, std::path::Path::new("workflow.md")).unwrap();
     let template = &workflow.phases[1].output.as_ref().unwrap().template;
     let schema = ArtifactSchema::compile(template, &Bounds::default()).unwrap();
     let mig2 = std::fs::read_to_string(run_dir.join("artifacts/MIG-2.md")).unwrap();
