@@ -244,7 +244,7 @@ fn bounds_are_written(v: &Value, id: &str) {
     }
 }
 
-/// A value that fits `schema`: the first enum value, two list items, and
+/// A value that fits `schema`: the last enum value, two list items, and
 /// text that varies with the path so fields cannot be confused.
 fn sample(schema: &Value, path: &str) -> Value {
     if let Some(e) = schema["enum"].as_array() {
