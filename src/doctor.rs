@@ -290,4 +290,3 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
     }
     report
 }
-

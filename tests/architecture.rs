@@ -143,9 +143,18 @@ fn the_layers_use_only_what_they_may() {
         ("engine", &["cli", "terminal", "doctor"]),
         ("terminal", &["cli"]),
         ("store", &["engine", "cli", "terminal", "llm"]),
-        ("markdown", &["workflow", "library", "artifact_schema", "engine", "cli"]),
-        ("workflow", &["library", "artifact_schema", "engine", "cli", "llm"]),
-        ("artifact_schema", &["engine", "cli", "llm", "store", "library"]),
+        (
+            "markdown",
+            &["workflow", "library", "artifact_schema", "engine", "cli"],
+        ),
+        (
+            "workflow",
+            &["library", "artifact_schema", "engine", "cli", "llm"],
+        ),
+        (
+            "artifact_schema",
+            &["engine", "cli", "llm", "store", "library"],
+        ),
     ];
     let mut broken = Vec::new();
     for (module, never) in forbidden {
@@ -176,7 +185,12 @@ fn the_engine_knows_the_model_only_through_the_trait() {
             if is_comment(line) {
                 continue;
             }
-            for deep in ["llm::openai", "llm::server", "llm::connect", "OpenAiCompatible"] {
+            for deep in [
+                "llm::openai",
+                "llm::server",
+                "llm::connect",
+                "OpenAiCompatible",
+            ] {
                 if line.contains(deep) {
                     broken.push(format!("{}:{}: {}", s.path.display(), i + 1, line.trim()));
                 }
@@ -204,7 +218,13 @@ fn no_source_file_outgrows_its_room() {
     let big: Vec<String> = sources()
         .iter()
         .filter(|s| s.code.len() > MAX_CODE_LINES)
-        .map(|s| format!("{} has {} lines before its tests", s.path.display(), s.code.len()))
+        .map(|s| {
+            format!(
+                "{} has {} lines before its tests",
+                s.path.display(),
+                s.code.len()
+            )
+        })
         .collect();
     assert!(
         big.is_empty(),

@@ -1,9 +1,7 @@
 //! `migagent workflows …` from the command line, as a user runs it from a
 //! folder with no library of its own.
 
-mod common;
-
-use common::{run, Sandbox};
+use crate::support::Sandbox;
 
 fn fixture(rel: &str) -> String {
     format!(
@@ -16,9 +14,7 @@ fn fixture(rel: &str) -> String {
 async fn validate_accepts_the_seed_and_lists_its_artifacts() {
     let sandbox = Sandbox::new();
     let seed = format!("{}/workflows/migration.md", env!("CARGO_MANIFEST_DIR"));
-    let mut cmd = sandbox.cmd();
-    cmd.args(["workflows", "validate", &seed]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["workflows", "validate", &seed]).run().await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("ok: workflow 'Migration', 6 phases, artifacts MIG-1, MIG-2, MIG-3, MIG-4.N, MIG-5, MIG-6"),
@@ -33,16 +29,17 @@ async fn validate_accepts_the_seed_and_lists_its_artifacts() {
 #[tokio::test]
 async fn schema_prints_the_compiled_schema_with_the_profile_bounds() {
     let sandbox = Sandbox::new();
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "workflows",
-        "schema",
-        "migration",
-        "MIG-3",
-        "--profile",
-        "local",
-    ]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox
+        .cmd(&[
+            "workflows",
+            "schema",
+            "migration",
+            "MIG-3",
+            "--profile",
+            "local",
+        ])
+        .run()
+        .await;
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     let steps = &v["MIG-3"]["properties"]["steps"];
@@ -53,9 +50,10 @@ async fn schema_prints_the_compiled_schema_with_the_profile_bounds() {
     assert_eq!(steps["items"]["required"][0], "name");
     assert_eq!(v.as_object().unwrap().len(), 1);
 
-    let mut cmd = sandbox.cmd();
-    cmd.args(["workflows", "schema", "migration", "MIG-9"]);
-    let (code, _, err) = run(cmd).await;
+    let (code, _, err) = sandbox
+        .cmd(&["workflows", "schema", "migration", "MIG-9"])
+        .run()
+        .await;
     assert_eq!(code, 1);
     assert!(err.contains("no artifact 'MIG-9'"), "{err}");
 }
@@ -64,9 +62,7 @@ async fn schema_prints_the_compiled_schema_with_the_profile_bounds() {
 async fn validate_reports_every_problem_as_file_and_line_and_fails() {
     let sandbox = Sandbox::new();
     let file = fixture("broken/many-problems.md");
-    let mut cmd = sandbox.cmd();
-    cmd.args(["workflows", "validate", &file]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["workflows", "validate", &file]).run().await;
     assert_eq!(code, 1, "{out}{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 6, "{out}");
@@ -80,17 +76,18 @@ async fn validate_reports_every_problem_as_file_and_line_and_fails() {
 async fn a_broken_workflow_is_refused_before_any_model_call() {
     let sandbox = Sandbox::new();
     let file = fixture("broken/missing-persona.md");
-    let mut cmd = sandbox.cmd();
     // Port 9 would refuse a connection; the error must come first.
-    cmd.args([
-        "run",
-        &file,
-        "--need",
-        "x",
-        "--base-url",
-        "http://127.0.0.1:9/v1",
-    ]);
-    let (code, _, err) = run(cmd).await;
+    let (code, _, err) = sandbox
+        .cmd(&[
+            "run",
+            &file,
+            "--need",
+            "x",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ])
+        .run()
+        .await;
     assert_eq!(code, 1);
     assert!(err.contains("missing-persona.md:"), "{err}");
     assert!(!err.contains("cannot reach"), "{err}");
@@ -100,18 +97,14 @@ async fn a_broken_workflow_is_refused_before_any_model_call() {
 #[tokio::test]
 async fn the_builtin_workflow_is_found_from_any_folder() {
     let sandbox = Sandbox::new();
-    let mut cmd = sandbox.cmd();
-    cmd.args(["workflows", "list"]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["workflows", "list"]).run().await;
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("migration") && out.contains("builtin:workflows/migration.md"),
         "{out}"
     );
 
-    let mut cmd = sandbox.cmd();
-    cmd.args(["workflows", "show", "migration"]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["workflows", "show", "migration"]).run().await;
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("Phase 4: Execute → [MIG-4.N] Step N Result (per-step GATE)"),
@@ -128,9 +121,7 @@ async fn the_builtin_workflow_is_found_from_any_folder() {
 async fn a_local_persona_overrides_the_builtin_one() {
     let sandbox = Sandbox::new();
     sandbox.write("personas/operations/sre.md", "# Persona: Our own SRE\n");
-    let mut cmd = sandbox.cmd();
-    cmd.args(["workflows", "show", "migration"]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["workflows", "show", "migration"]).run().await;
     assert_eq!(code, 0, "{err}");
     let local = sandbox.path().join("personas/operations/sre.md");
     assert!(out.contains(&local.display().to_string()), "{out}");

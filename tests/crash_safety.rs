@@ -1,13 +1,11 @@
 //! Nothing is lost: a run survives kill -9 in the middle of a draft, and a
 //! full disk refuses a decision cleanly instead of tearing the run.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{run, temp_files_under, FakeServer, Sandbox};
+use crate::support::{temp_files_under, FakeServer, Sandbox};
 use serde_json::Value;
 
 const NEED: &str = "Move the session store from Redis 6 to Valkey 8";
@@ -15,20 +13,25 @@ const NEED: &str = "Move the session store from Redis 6 to Valkey 8";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
     let sandbox = Sandbox::new();
-    let slow = FakeServer::start_delayed(Duration::from_secs(30)).await;
+    let slow = FakeServer::new()
+        .delay(Duration::from_secs(30))
+        .start()
+        .await;
     let base = slow.base_url();
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "run",
-        "--no-input",
-        "--need",
-        NEED,
-        "--base-url",
-        &base,
-        "--run-id",
-        "k",
-    ]);
-    let mut child = cmd.spawn().expect("spawn migagent");
+    let mut child = sandbox
+        .cmd(&[
+            "run",
+            "--no-input",
+            "--need",
+            NEED,
+            "--base-url",
+            &base,
+            "--run-id",
+            "k",
+        ])
+        .into_command()
+        .spawn()
+        .expect("spawn migagent");
 
     // Wait until the draft request is on the wire, then kill -9.
     let started = Instant::now();
@@ -50,11 +53,9 @@ async fn kill_9_during_a_draft_keeps_the_run_and_resume_redrafts() {
     assert_eq!(temp_files_under(&dir), Vec::<PathBuf>::new());
 
     // The lock died with the process; resume drafts MIG-1 against a live server.
-    let fast = FakeServer::start().await;
+    let fast = FakeServer::new().start().await;
     let base = fast.base_url();
-    let mut cmd = sandbox.cmd();
-    cmd.args(["resume", "k", "--no-input", "--base-url", &base]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.resume("k", &base).await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
 }
@@ -102,7 +103,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
         eprintln!("SKIPPED: cannot mount a tmpfs here (not root)");
         return;
     };
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let base = fake.base_url();
     let (code, _, err) = sandbox.start_run(NEED, &base, "full").await;
     assert_eq!(code, 10, "{err}");
@@ -112,9 +113,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
     let journal_before = std::fs::read(dir.join("journal.jsonl")).unwrap();
     let filler = disk.fill();
 
-    let mut cmd = sandbox.cmd();
-    cmd.args(["approve", "full"]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["approve", "full"]).run().await;
     assert_eq!(code, 1, "approval on a full disk must fail: {out}{err}");
     assert!(err.contains("No space left on device"), "{err}");
     assert_eq!(std::fs::read(dir.join("run.json")).unwrap(), state_before);
@@ -134,9 +133,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
     let len = f.metadata().unwrap().len();
     f.set_len(len - 4096).unwrap();
     drop(f);
-    let mut cmd = sandbox.cmd();
-    cmd.args(["approve", "full"]);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox.cmd(&["approve", "full"]).run().await;
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         err.contains("journal.jsonl"),
@@ -152,9 +149,7 @@ async fn a_full_disk_refuses_the_approval_and_loses_nothing() {
 
     // With space again, the same approval goes through.
     std::fs::remove_file(filler).unwrap();
-    let mut cmd = sandbox.cmd();
-    cmd.args(["approve", "full"]);
-    let (code, _, err) = run(cmd).await;
+    let (code, _, err) = sandbox.cmd(&["approve", "full"]).run().await;
     assert_eq!(code, 0, "{err}");
     assert!(dir.join("artifacts/MIG-1.md").is_file());
     assert_eq!(sandbox.status("full").await["state"], "ready_to_draft");

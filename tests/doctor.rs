@@ -1,16 +1,8 @@
 //! `migagent doctor` against a live fake server, a dead port, a missing key,
 //! an offline refusal, and with a key that must never be printed.
 
-mod common;
-
-use common::{files_under, run, FakeServer, Sandbox, Tripwire};
+use crate::support::{files_under, FakeServer, Sandbox, Tripwire};
 use serde_json::Value;
-
-fn doctor(sandbox: &Sandbox, args: &[&str]) -> std::process::Command {
-    let mut cmd = sandbox.cmd();
-    cmd.arg("doctor").args(args);
-    cmd
-}
 
 fn parse(out: &str, err: &str) -> Value {
     serde_json::from_str(out)
@@ -47,15 +39,13 @@ fn line_for<'a>(out: &'a str, tag: &str, name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn doctor_reports_a_live_server_ready() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
-    fake.serve_models(&["fake-model"]).await;
+    let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let url = fake.base_url();
 
-    let (code, out, err) = run(doctor(
-        &sandbox,
-        &["--profile", "local", "--base-url", &url, "--json"],
-    ))
-    .await;
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--profile", "local", "--base-url", &url, "--json"])
+        .run()
+        .await;
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     let report = parse(&out, &err);
     assert_eq!(report["profile"], "local");
@@ -93,11 +83,10 @@ async fn doctor_reports_a_live_server_ready() {
         "no one-token completion for fake-model reached the server: {bodies:#?}"
     );
 
-    let (code, out, err) = run(doctor(
-        &sandbox,
-        &["--profile", "local", "--base-url", &url],
-    ))
-    .await;
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--profile", "local", "--base-url", &url])
+        .run()
+        .await;
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(out.contains("Ready"), "human output: {out}");
     assert!(!out.contains("Not ready"), "human output: {out}");
@@ -113,11 +102,10 @@ async fn doctor_fails_on_a_dead_port_and_says_how_to_start_a_server() {
         listener.local_addr().expect("addr").port()
     };
     let url = format!("http://127.0.0.1:{port}/v1");
-    let (code, out, err) = run(doctor(
-        &sandbox,
-        &["--profile", "local", "--base-url", &url],
-    ))
-    .await;
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--profile", "local", "--base-url", &url])
+        .run()
+        .await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     assert!(
         line_for(&out, "FAIL", "reachable").is_some(),
@@ -129,11 +117,10 @@ async fn doctor_fails_on_a_dead_port_and_says_how_to_start_a_server() {
     );
     assert!(out.contains("Not ready"), "{out}");
 
-    let (code, out, err) = run(doctor(
-        &sandbox,
-        &["--profile", "local", "--base-url", &url, "--json"],
-    ))
-    .await;
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--profile", "local", "--base-url", &url, "--json"])
+        .run()
+        .await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     let report = parse(&out, &err);
     assert_eq!(check(&report, "reachable")["verdict"], "fail");
@@ -146,7 +133,10 @@ async fn doctor_fails_on_a_dead_port_and_says_how_to_start_a_server() {
 #[tokio::test]
 async fn doctor_without_the_openai_key_fails_on_key_and_stops() {
     let sandbox = Sandbox::new();
-    let (code, out, err) = run(doctor(&sandbox, &["--profile", "openai", "--json"])).await;
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--profile", "openai", "--json"])
+        .run()
+        .await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     let report = parse(&out, &err);
     let key = check(&report, "key");
@@ -165,7 +155,7 @@ async fn doctor_without_the_openai_key_fails_on_key_and_stops() {
     );
     assert_eq!(names.last().map(String::as_str), Some("key"), "{names:?}");
 
-    let (code, out, err) = run(doctor(&sandbox, &["--profile", "openai"])).await;
+    let (code, out, err) = sandbox.cmd(&["doctor", "--profile", "openai"]).run().await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     let line = line_for(&out, "FAIL", "key").unwrap_or_else(|| panic!("no FAIL key line: {out}"));
     assert!(line.contains("OPENAI_API_KEY"), "{line}");
@@ -174,16 +164,16 @@ async fn doctor_without_the_openai_key_fails_on_key_and_stops() {
 #[tokio::test]
 async fn doctor_offline_refuses_a_public_host_before_any_request() {
     let sandbox = Sandbox::new();
-    let (code, out, err) = run(doctor(
-        &sandbox,
-        &[
+    let (code, out, err) = sandbox
+        .cmd(&[
+            "doctor",
             "--offline",
             "--base-url",
             "https://api.openai.com/v1",
             "--json",
-        ],
-    ))
-    .await;
+        ])
+        .run()
+        .await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     let report = parse(&out, &err);
     let checks = report["checks"].as_array().expect("checks");
@@ -198,11 +188,15 @@ async fn doctor_offline_refuses_a_public_host_before_any_request() {
     assert!(detail.contains("offline_allowed_hosts"), "{detail}");
     assert!(report["models"].as_array().is_some_and(Vec::is_empty));
 
-    let (code, out, err) = run(doctor(
-        &sandbox,
-        &["--offline", "--base-url", "https://api.openai.com/v1"],
-    ))
-    .await;
+    let (code, out, err) = sandbox
+        .cmd(&[
+            "doctor",
+            "--offline",
+            "--base-url",
+            "https://api.openai.com/v1",
+        ])
+        .run()
+        .await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     let fails: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
     assert_eq!(fails.len(), 1, "{out}");
@@ -218,11 +212,10 @@ async fn doctor_offline_sends_nothing_to_a_refused_host() {
     let sandbox = Sandbox::new();
     let wire = Tripwire::start();
     let url = wire.url();
-    let (code, out, err) = run(doctor(
-        &sandbox,
-        &["--offline", "--base-url", &url, "--json"],
-    ))
-    .await;
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--offline", "--base-url", &url, "--json"])
+        .run()
+        .await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     assert_eq!(wire.connections(), 0, "doctor --offline contacted {url}");
     let report = parse(&out, &err);
@@ -239,11 +232,11 @@ async fn doctor_offline_sends_nothing_to_a_refused_host() {
         "{report:#}"
     );
 
-    sandbox.write(
-        "config/config.toml",
-        "offline_allowed_hosts = [\"0.0.0.0\"]\n",
-    );
-    let (code, out, err) = run(doctor(&sandbox, &["--offline", "--base-url", &url])).await;
+    sandbox.write_config("offline_allowed_hosts = [\"0.0.0.0\"]\n");
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--offline", "--base-url", &url])
+        .run()
+        .await;
     assert!(
         wire.connections() >= 1,
         "control: an allowed host was not contacted, so the listener proves nothing\nexit {code}\n{out}{err}"
@@ -254,8 +247,7 @@ async fn doctor_offline_sends_nothing_to_a_refused_host() {
 async fn doctor_never_prints_the_key() {
     const SECRET: &str = "sk-test-secret";
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
-    fake.serve_models(&["fake-model"]).await;
+    let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let url = fake.base_url();
     let args = [
         "--profile",
@@ -266,9 +258,13 @@ async fn doctor_never_prints_the_key() {
         "fake-model",
     ];
 
-    let mut cmd = doctor(&sandbox, &args);
-    cmd.arg("--json").env("OPENAI_API_KEY", SECRET);
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox
+        .cmd(&["doctor"])
+        .args(&args)
+        .arg("--json")
+        .env("OPENAI_API_KEY", SECRET)
+        .run()
+        .await;
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(
         !out.contains(SECRET) && !err.contains(SECRET),
@@ -286,9 +282,13 @@ async fn doctor_never_prints_the_key() {
     );
 
     for extra in [&[][..], &["-vv"][..]] {
-        let mut cmd = doctor(&sandbox, &args);
-        cmd.args(extra).env("OPENAI_API_KEY", SECRET);
-        let (code, out, err) = run(cmd).await;
+        let (code, out, err) = sandbox
+            .cmd(&["doctor"])
+            .args(&args)
+            .args(extra)
+            .env("OPENAI_API_KEY", SECRET)
+            .run()
+            .await;
         assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
         assert!(
             !out.contains(SECRET) && !err.contains(SECRET),

@@ -2,13 +2,10 @@
 //! person answering the menu. Each test drives the binary through expectrl,
 //! then checks what the run left on disk.
 
-mod common;
-
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::{user_message, FakeServer, Sandbox, API_KEY};
+use crate::support::{pending, user_message, Cmd, FakeServer, Sandbox};
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
 use expectrl::{Eof, Expect, Regex};
@@ -29,9 +26,10 @@ struct Pty {
 
 impl Pty {
     /// Spawns `cmd` with the pty as stdin, stdout and stderr.
-    fn spawn(mut cmd: Command) -> Pty {
+    fn spawn(cmd: Cmd) -> Pty {
         // The sandbox command reads from /dev/null; the child must inherit
         // the pty that expectrl installs as its standard streams instead.
+        let mut cmd = cmd.into_command();
         cmd.stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
@@ -110,102 +108,54 @@ impl Pty {
     }
 }
 
-struct Setup {
-    sandbox: Sandbox,
-    fake: FakeServer,
+/// A sandbox whose commands carry the API key and a terminal type, as from
+/// a person's shell.
+fn terminal_sandbox() -> Sandbox {
+    Sandbox::new().with_api_key().env("TERM", "xterm")
 }
 
-impl Setup {
-    async fn new() -> Setup {
-        Setup {
-            sandbox: Sandbox::new(),
-            fake: FakeServer::start().await,
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = self.sandbox.cmd();
-        cmd.env("OPENAI_API_KEY", API_KEY)
-            .env("TERM", "xterm")
-            .args(args);
-        cmd
-    }
-
-    /// `migagent run` for the default workflow against the fake server.
-    fn run_cmd(&self, extra: &[&str]) -> Command {
-        let base = self.fake.base_url();
-        let mut args = vec![
-            "run",
-            "--need",
-            NEED,
-            "--base-url",
-            &base,
-            "--run-id",
-            RUN_ID,
-        ];
-        args.extend_from_slice(extra);
-        self.cmd(&args)
-    }
-
-    fn run_dir(&self) -> PathBuf {
-        self.sandbox.run_dir(RUN_ID)
-    }
-
-    fn journal(&self) -> Vec<Value> {
-        let path = self.run_dir().join("journal.jsonl");
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        text.lines()
-            .map(|l| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line ({e}): {l}"))
-            })
-            .collect()
-    }
-
-    fn events<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
-        journal.iter().filter(|e| e["event"] == kind).collect()
-    }
-
-    async fn status(&self) -> Value {
-        self.sandbox.status(RUN_ID).await
-    }
-
-    async fn requests(&self) -> Vec<Value> {
-        self.fake.request_bodies().await
-    }
-
-    /// Asserts that the run waits for a decision on `artifact`.
-    async fn assert_awaiting(&self, artifact: &str) {
-        let status = self.status().await;
-        assert_eq!(status["state"], "awaiting_decision", "{status:#}");
-        assert_eq!(pending(&status), artifact, "{status:#}");
-    }
-
-    /// Asserts that the journal holds no decision of any kind.
-    fn assert_nothing_decided(&self) {
-        let journal = self.journal();
-        for kind in [
-            "decided",
-            "approved",
-            "revised",
-            "edited",
-            "rolled_back",
-            "aborted",
-        ] {
-            assert!(
-                Self::events(&journal, kind).is_empty(),
-                "no '{kind}' event expected: {journal:#?}"
-            );
-        }
-        assert!(!self.run_dir().join("artifacts/MIG-1.md").exists());
-    }
+/// `migagent run` for the default workflow against `fake`.
+fn run_cmd(sandbox: &Sandbox, fake: &FakeServer) -> Cmd {
+    let base = fake.base_url();
+    sandbox.cmd(&[
+        "run",
+        "--need",
+        NEED,
+        "--base-url",
+        &base,
+        "--run-id",
+        RUN_ID,
+    ])
 }
 
-fn pending(status: &Value) -> String {
-    status["pending"]["artifact"]
-        .as_str()
-        .unwrap_or("none")
-        .to_string()
+fn events<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    journal.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// Asserts that the run waits for a decision on `artifact`.
+async fn assert_awaiting(sandbox: &Sandbox, artifact: &str) {
+    let status = sandbox.status(RUN_ID).await;
+    assert_eq!(status["state"], "awaiting_decision", "{status:#}");
+    assert_eq!(pending(&status), artifact, "{status:#}");
+}
+
+/// Asserts that the journal holds no decision of any kind.
+fn assert_nothing_decided(sandbox: &Sandbox) {
+    let journal = sandbox.journal(RUN_ID);
+    for kind in [
+        "decided",
+        "approved",
+        "revised",
+        "edited",
+        "rolled_back",
+        "aborted",
+    ] {
+        assert!(
+            events(&journal, kind).is_empty(),
+            "no '{kind}' event expected: {journal:#?}"
+        );
+    }
+    assert!(!sandbox.run_dir(RUN_ID).join("artifacts/MIG-1.md").exists());
 }
 
 /// Runs blocking pty work off the async runtime, so the fake server keeps
@@ -221,8 +171,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approve_at_the_terminal() {
-    let s = Setup::new().await;
-    let cmd = s.run_cmd(&[]);
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new().start().await;
+    let cmd = run_cmd(&sandbox, &fake);
     let (code, out) = blocking(move || {
         let mut pty = Pty::spawn(cmd);
         // The streaming display and the menu appear only when stdin is a
@@ -248,22 +199,23 @@ async fn approve_at_the_terminal() {
     assert_eq!(code, 10, "save and quit leaves MIG-2 awaiting:\n{out}");
     assert!(out.contains("awaiting: MIG-2"), "{out}");
 
-    let dir = s.run_dir();
+    let dir = sandbox.run_dir(RUN_ID);
     assert!(dir.join("artifacts/MIG-1.md").is_file());
     assert!(!dir.join("artifacts/MIG-2.md").exists());
-    let journal = s.journal();
-    let approved = Setup::events(&journal, "approved");
+    let journal = sandbox.journal(RUN_ID);
+    let approved = events(&journal, "approved");
     assert_eq!(approved.len(), 1, "{journal:#?}");
     assert_eq!(approved[0]["artifact"], "MIG-1");
     assert_eq!(approved[0]["approver"], "tester");
-    s.assert_awaiting("MIG-2").await;
-    assert_eq!(s.requests().await.len(), 2);
+    assert_awaiting(&sandbox, "MIG-2").await;
+    assert_eq!(fake.request_bodies().await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revise_with_feedback_at_the_terminal() {
-    let s = Setup::new().await;
-    let cmd = s.run_cmd(&[]);
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new().start().await;
+    let cmd = run_cmd(&sandbox, &fake);
     let (code, out) = blocking(move || {
         let mut pty = Pty::spawn(cmd);
         pty.expect("fake-MIG-1-call1");
@@ -299,27 +251,28 @@ async fn revise_with_feedback_at_the_terminal() {
     .await;
     assert_eq!(code, 10, "{out}");
 
-    let reqs = s.requests().await;
+    let reqs = fake.request_bodies().await;
     assert_eq!(reqs.len(), 2, "one draft, one revision");
     assert!(
         user_message(&reqs[1]).contains(FEEDBACK),
         "the revision request carries the feedback"
     );
-    let journal = s.journal();
-    let revised = Setup::events(&journal, "revised");
+    let journal = sandbox.journal(RUN_ID);
+    let revised = events(&journal, "revised");
     assert_eq!(revised.len(), 1, "{journal:#?}");
     assert_eq!(revised[0]["feedback"], FEEDBACK);
     assert_eq!(revised[0]["by"], "tester");
-    assert!(Setup::events(&journal, "approved").is_empty());
-    assert!(s.run_dir().join("drafts/MIG-1.r2.md").is_file());
-    assert!(!s.run_dir().join("artifacts/MIG-1.md").exists());
-    s.assert_awaiting("MIG-1").await;
+    assert!(events(&journal, "approved").is_empty());
+    assert!(sandbox.run_dir(RUN_ID).join("drafts/MIG-1.r2.md").is_file());
+    assert!(!sandbox.run_dir(RUN_ID).join("artifacts/MIG-1.md").exists());
+    assert_awaiting(&sandbox, "MIG-1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_at_a_gate_saves_and_decides_nothing() {
-    let s = Setup::new().await;
-    let cmd = s.run_cmd(&[]);
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new().start().await;
+    let cmd = run_cmd(&sandbox, &fake);
     let (code, out) = blocking(move || {
         let mut pty = Pty::spawn(cmd);
         pty.menu("MIG-1");
@@ -332,34 +285,35 @@ async fn ctrl_c_at_a_gate_saves_and_decides_nothing() {
     assert!(out.contains("nothing was decided"), "{out}");
     assert!(out.contains(&format!("migagent resume {RUN_ID}")), "{out}");
 
-    s.assert_nothing_decided();
-    let run_json = std::fs::read_to_string(s.run_dir().join("run.json")).expect("run.json");
+    assert_nothing_decided(&sandbox);
+    let run_json =
+        std::fs::read_to_string(sandbox.run_dir(RUN_ID).join("run.json")).expect("run.json");
     serde_json::from_str::<Value>(&run_json)
         .unwrap_or_else(|e| panic!("run.json is not valid JSON ({e}): {run_json}"));
-    s.assert_awaiting("MIG-1").await;
-    assert_eq!(s.requests().await.len(), 1);
+    assert_awaiting(&sandbox, "MIG-1").await;
+    assert_eq!(fake.request_bodies().await.len(), 1);
 
     // The kept draft still awaits a decision; nothing is drafted again.
-    let base = s.fake.base_url();
-    let (code, out, err) =
-        common::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
+    let base = fake.base_url();
+    let (code, out, err) = sandbox.resume(RUN_ID, &base).await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
     assert_eq!(
-        s.requests().await.len(),
+        fake.request_bodies().await.len(),
         1,
         "resume re-drafted the kept draft"
     );
-    s.assert_nothing_decided();
+    assert_nothing_decided(&sandbox);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_a_draft_saves_the_run_and_drafts_again_on_resume() {
-    let s = Setup {
-        sandbox: Sandbox::new(),
-        fake: FakeServer::start_delayed(Duration::from_secs(60)).await,
-    };
-    let cmd = s.run_cmd(&[]);
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new()
+        .delay(Duration::from_secs(60))
+        .start()
+        .await;
+    let cmd = run_cmd(&sandbox, &fake);
     let (code, out) = blocking(move || {
         let mut pty = Pty::spawn(cmd);
         pty.expect("waiting for the model");
@@ -370,23 +324,23 @@ async fn ctrl_c_during_a_draft_saves_the_run_and_drafts_again_on_resume() {
     .await;
     assert_eq!(code, 130, "{out}");
     assert!(out.contains("nothing was decided"), "{out}");
-    s.assert_nothing_decided();
-    let status = s.status().await;
+    assert_nothing_decided(&sandbox);
+    let status = sandbox.status(RUN_ID).await;
     assert_eq!(status["state"], "ready_to_draft", "{status:#}");
-    assert!(!s.run_dir().join("drafts/MIG-1.r1.md").exists());
+    assert!(!sandbox.run_dir(RUN_ID).join("drafts/MIG-1.r1.md").exists());
 
-    let fast = FakeServer::start().await;
+    let fast = FakeServer::new().start().await;
     let base = fast.base_url();
-    let (code, out, err) =
-        common::run(s.cmd(&["resume", RUN_ID, "--no-input", "--base-url", &base])).await;
+    let (code, out, err) = sandbox.resume(RUN_ID, &base).await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("drafts/MIG-1.r1.md"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_of_input_at_a_gate_is_not_a_yes() {
-    let s = Setup::new().await;
-    let cmd = s.run_cmd(&[]);
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new().start().await;
+    let cmd = run_cmd(&sandbox, &fake);
     let (code, out) = blocking(move || {
         let mut pty = Pty::spawn(cmd);
         pty.menu("MIG-1");
@@ -396,14 +350,15 @@ async fn end_of_input_at_a_gate_is_not_a_yes() {
     .await;
     assert_eq!(code, 10, "{out}");
     assert!(out.contains("awaiting: MIG-1"), "{out}");
-    s.assert_nothing_decided();
-    s.assert_awaiting("MIG-1").await;
+    assert_nothing_decided(&sandbox);
+    assert_awaiting(&sandbox, "MIG-1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_or_unknown_answer_asks_again() {
-    let s = Setup::new().await;
-    let cmd = s.run_cmd(&[]);
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new().start().await;
+    let cmd = run_cmd(&sandbox, &fake);
     let (code, out) = blocking(move || {
         let mut pty = Pty::spawn(cmd);
         pty.menu("MIG-1");
@@ -417,31 +372,31 @@ async fn an_empty_or_unknown_answer_asks_again() {
     })
     .await;
     assert_eq!(code, 10, "{out}");
-    s.assert_nothing_decided();
-    assert_eq!(pending(&s.status().await), "MIG-1");
+    assert_nothing_decided(&sandbox);
+    assert_eq!(pending(&sandbox.status(RUN_ID).await), "MIG-1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdin_that_is_not_a_terminal_never_means_yes() {
-    let s = Setup::new().await;
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new().start().await;
     // Sandbox commands read from /dev/null; no --no-input here.
-    let mut cmd = s.run_cmd(&[]);
-    cmd.stdin(Stdio::null());
-    let (code, out, err) = common::run(cmd).await;
+    let (code, out, err) = run_cmd(&sandbox, &fake).stdin(Stdio::null()).run().await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("awaiting: MIG-1"), "{out}");
     assert!(
         !out.contains("Decide on"),
         "no menu without a terminal: {out}"
     );
-    s.assert_nothing_decided();
-    assert_eq!(pending(&s.status().await), "MIG-1");
+    assert_nothing_decided(&sandbox);
+    assert_eq!(pending(&sandbox.status(RUN_ID).await), "MIG-1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_a_step_at_the_terminal_and_continue() {
-    let s = Setup::new().await;
-    let cmd = s.run_cmd(&[]);
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new().start().await;
+    let cmd = run_cmd(&sandbox, &fake);
     let (code, out) = blocking(move || {
         let mut pty = Pty::spawn(cmd);
         for id in ["MIG-1", "MIG-2", "MIG-3"] {
@@ -464,13 +419,16 @@ async fn rollback_a_step_at_the_terminal_and_continue() {
     })
     .await;
     assert_eq!(code, 10, "{out}");
-    let journal = s.journal();
-    let rolled = Setup::events(&journal, "rolled_back");
+    let journal = sandbox.journal(RUN_ID);
+    let rolled = events(&journal, "rolled_back");
     assert_eq!(rolled.len(), 1, "{journal:#?}");
     assert_eq!(rolled[0]["artifact"], "MIG-4.1");
     assert_eq!(rolled[0]["reason"], "Replica lag stayed above 30 s");
     assert_eq!(rolled[0]["then"], "continue");
     assert_eq!(rolled[0]["by"], "tester");
-    assert!(!s.run_dir().join("artifacts/MIG-4.1.md").exists());
-    s.assert_awaiting("MIG-4.2").await;
+    assert!(!sandbox
+        .run_dir(RUN_ID)
+        .join("artifacts/MIG-4.1.md")
+        .exists());
+    assert_awaiting(&sandbox, "MIG-4.2").await;
 }

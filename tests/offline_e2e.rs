@@ -7,29 +7,18 @@
 //! request that tried to leave the machine would fail the run. Elsewhere it
 //! says it was skipped.
 
-mod common;
-
-use std::process::Command;
 use std::time::Instant;
 
-use common::Sandbox;
+use crate::support::Sandbox;
 use migagent::artifact_schema::sections::missing_sections;
 use migagent::artifact_schema::{ArtifactSchema, Bounds};
 use migagent::workflow::step;
+use migagent::workflow::{self, Workflow};
 use serde_json::Value;
-
-fn run(mut cmd: Command) -> (i32, String, String) {
-    let out = cmd.output().expect("spawn migagent");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The template each artifact of the run follows, from the run's own
 /// workflow snapshot (per-step templates instantiated for their step).
-fn template_for(workflow: &migagent::workflow::Workflow, id: &str, step: Option<&Value>) -> String {
+fn template_for(workflow: &Workflow, id: &str, step: Option<&Value>) -> String {
     for phase in &workflow.phases {
         let Some(output) = &phase.output else {
             continue;
@@ -37,7 +26,7 @@ fn template_for(workflow: &migagent::workflow::Workflow, id: &str, step: Option<
         if let Some(step) = step.filter(|s| !s.is_null()) {
             let s: step::Step = serde_json::from_value(step.clone()).expect("step");
             if step::step_artifact_id(&output.id, &s) == id {
-                return step::step_template(&output.template, &s);
+                return output.template_for(Some(&s));
             }
         } else if output.id == id {
             return output.template.clone();
@@ -45,6 +34,9 @@ fn template_for(workflow: &migagent::workflow::Workflow, id: &str, step: Option<
     }
     panic!("no template for {id}");
 }
+
+const NEED: &str =
+    "Upgrade the orders database from PostgreSQL 12 to PostgreSQL 16 before 12 goes out of support";
 
 #[derive(Default)]
 struct Usage {
@@ -69,13 +61,9 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
          Consumers: orders-api (Java, JDBC), billing-batch (Python, psycopg2), a nightly ETL to the warehouse.\n\
          Target: PostgreSQL 16 with logical replication for the cut-over.\n",
     );
-    let cmd = |args: &[&str]| {
-        let mut c = sandbox.cmd();
-        c.args(args);
-        c
-    };
-
-    let (code, out, err) = run(cmd(&["doctor", "--offline", "--json"]));
+    let (code, out, err) = sandbox
+        .cmd(&["doctor", "--offline", "--json"])
+        .run_blocking();
     println!("doctor: {out}{err}");
     assert_eq!(code, 0, "doctor found problems: {out}{err}");
     let doctor: Value = serde_json::from_str(&out).expect("doctor JSON");
@@ -86,17 +74,19 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
     );
 
     let started = Instant::now();
-    let (mut code, out, err) = run(cmd(&[
-        "run",
-        "--offline",
-        "--no-input",
-        "--need",
-        "Upgrade the orders database from PostgreSQL 12 to PostgreSQL 16 before 12 goes out of support",
-        "--context",
-        context.to_str().expect("utf-8 path"),
-        "--run-id",
-        "e2e",
-    ]));
+    let (mut code, out, err) = sandbox
+        .cmd(&[
+            "run",
+            "--offline",
+            "--no-input",
+            "--need",
+            NEED,
+            "--context",
+            context.to_str().expect("utf-8 path"),
+            "--run-id",
+            "e2e",
+        ])
+        .run_blocking();
     println!("{err}");
     assert!(
         code == 10,
@@ -106,7 +96,7 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
     while code == 10 {
         gates += 1;
         assert!(gates <= 40, "the run does not end");
-        let (c, status, e) = run(cmd(&["status", "e2e", "--json"]));
+        let (c, status, e) = sandbox.cmd(&["status", "e2e", "--json"]).run_blocking();
         assert_eq!(c, 0, "{e}");
         let status: Value = serde_json::from_str(&status).expect("status JSON");
         let pending = &status["pending"];
@@ -128,9 +118,11 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
             "{id}: {pending}"
         );
         assert_eq!(pending["problems"], Value::Array(vec![]), "{id}: {pending}");
-        let (c, _, e) = run(cmd(&["approve", "e2e", "--note", "scripted e2e approval"]));
+        let (c, _, e) = sandbox
+            .cmd(&["approve", "e2e", "--note", "scripted e2e approval"])
+            .run_blocking();
         assert_eq!(c, 0, "approve {id}: {e}");
-        let (c, out, e) = run(cmd(&["resume", "e2e", "--no-input"]));
+        let (c, out, e) = sandbox.cmd(&["resume", "e2e", "--no-input"]).run_blocking();
         println!("{e}");
         assert!(
             c == 0 || c == 10,
@@ -146,8 +138,8 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(state["status"], "complete");
     let snapshot = std::fs::read_to_string(run_dir.join("workflow.md")).unwrap();
-    let workflow = migagent::workflow::parse(&snapshot, std::path::Path::new("workflow.md"))
-        .expect("snapshot parses");
+    let workflow =
+        workflow::parse(&snapshot, std::path::Path::new("workflow.md")).expect("snapshot parses");
     let artifacts = state["artifacts"].as_array().expect("artifacts");
     assert!(
         artifacts.len() >= 6,
@@ -184,10 +176,8 @@ fn the_migration_workflow_completes_offline_with_valid_artifacts() {
     );
 
     // Wall time and tokens per phase, from the journal.
-    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
     let mut per: std::collections::BTreeMap<String, Usage> = Default::default();
-    for line in journal.lines() {
-        let e: Value = serde_json::from_str(line).unwrap();
+    for e in sandbox.journal("e2e") {
         let kind = e["kind"]
             .as_str()
             .or_else(|| e["event"].as_str())

@@ -3,37 +3,11 @@
 //! is not loopback by migagent's rule, yet a connection to it reaches this
 //! listener, so a request that slipped past the refusal would be counted.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{files_under, run, FakeServer, Sandbox, Tripwire};
+use crate::support::{files_under, FakeServer, Sandbox, Tripwire};
 use serde_json::Value;
-
-/// The binary in the sandbox, without proxy settings, so a connection (or its
-/// absence) is to the URL under test and nothing else.
-fn migagent(sandbox: &Sandbox, args: &[&str]) -> std::process::Command {
-    let mut cmd = sandbox.cmd();
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "no_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.args(args);
-    cmd
-}
-
-fn write_config(sandbox: &Sandbox, text: &str) {
-    sandbox.write("config/config.toml", text);
-}
 
 fn runs_dir(sandbox: &Sandbox) -> PathBuf {
     sandbox.state_dir().join("runs")
@@ -79,9 +53,8 @@ async fn offline_refuses_a_non_loopback_base_url_flag_before_any_request() {
     let sandbox = Sandbox::new();
     let wire = Tripwire::start();
     let url = wire.url();
-    let (code, out, err) = run(migagent(
-        &sandbox,
-        &[
+    let (code, out, err) = sandbox
+        .cmd(&[
             "run",
             "--offline",
             "--no-input",
@@ -89,9 +62,9 @@ async fn offline_refuses_a_non_loopback_base_url_flag_before_any_request() {
             "X",
             "--base-url",
             &url,
-        ],
-    ))
-    .await;
+        ])
+        .run()
+        .await;
     assert_refused(code, &out, &err);
     assert_eq!(wire.connections(), 0, "a request left despite --offline");
     assert!(
@@ -105,15 +78,14 @@ async fn offline_refuses_a_non_loopback_base_url_flag_before_any_request() {
 async fn offline_refuses_a_non_loopback_base_url_from_the_local_profile() {
     let sandbox = Sandbox::new();
     let wire = Tripwire::start();
-    write_config(
-        &sandbox,
-        &format!("[profiles.local]\nbase_url = \"{}\"\n", wire.url()),
-    );
-    let (code, out, err) = run(migagent(
-        &sandbox,
-        &["run", "--offline", "--no-input", "--need", "X"],
-    ))
-    .await;
+    sandbox.write_config(&format!(
+        "[profiles.local]\nbase_url = \"{}\"\n",
+        wire.url()
+    ));
+    let (code, out, err) = sandbox
+        .cmd(&["run", "--offline", "--no-input", "--need", "X"])
+        .run()
+        .await;
     assert_refused(code, &out, &err);
     assert_eq!(wire.connections(), 0, "a request left despite --offline");
     assert!(run_folders(&sandbox).is_empty());
@@ -123,13 +95,9 @@ async fn offline_refuses_a_non_loopback_base_url_from_the_local_profile() {
 async fn offline_refuses_a_non_loopback_user_profile() {
     let sandbox = Sandbox::new();
     let wire = Tripwire::start();
-    write_config(
-        &sandbox,
-        &format!("[profiles.gpu]\nbase_url = \"{}\"\n", wire.url()),
-    );
-    let (code, out, err) = run(migagent(
-        &sandbox,
-        &[
+    sandbox.write_config(&format!("[profiles.gpu]\nbase_url = \"{}\"\n", wire.url()));
+    let (code, out, err) = sandbox
+        .cmd(&[
             "run",
             "--profile",
             "gpu",
@@ -137,9 +105,9 @@ async fn offline_refuses_a_non_loopback_user_profile() {
             "--no-input",
             "--need",
             "X",
-        ],
-    ))
-    .await;
+        ])
+        .run()
+        .await;
     assert_refused(code, &out, &err);
     assert_eq!(wire.connections(), 0, "a request left despite --offline");
     assert!(run_folders(&sandbox).is_empty());
@@ -151,11 +119,10 @@ async fn offline_refuses_a_non_loopback_user_profile() {
 async fn an_allowed_host_is_reached_so_the_tripwire_sees_leaks() {
     let sandbox = Sandbox::new();
     let wire = Tripwire::start();
-    write_config(&sandbox, "offline_allowed_hosts = [\"0.0.0.0\"]\n");
+    sandbox.write_config("offline_allowed_hosts = [\"0.0.0.0\"]\n");
     let url = wire.url();
-    let (code, out, err) = run(migagent(
-        &sandbox,
-        &[
+    let (code, out, err) = sandbox
+        .cmd(&[
             "run",
             "--offline",
             "--no-input",
@@ -163,9 +130,9 @@ async fn an_allowed_host_is_reached_so_the_tripwire_sees_leaks() {
             "X",
             "--base-url",
             &url,
-        ],
-    ))
-    .await;
+        ])
+        .run()
+        .await;
     assert!(
         wire.connections() >= 1,
         "the listener saw no connection from an allowed host, so it cannot prove a refusal\n\
@@ -180,12 +147,11 @@ async fn an_allowed_host_is_reached_so_the_tripwire_sees_leaks() {
 #[tokio::test]
 async fn a_run_started_offline_stays_offline_on_resume() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let wire = Tripwire::start();
     let fake_url = fake.base_url();
-    let (code, out, err) = run(migagent(
-        &sandbox,
-        &[
+    let (code, out, err) = sandbox
+        .cmd(&[
             "run",
             "--offline",
             "--no-input",
@@ -197,9 +163,9 @@ async fn a_run_started_offline_stays_offline_on_resume() {
             "m",
             "--run-id",
             "off1",
-        ],
-    ))
-    .await;
+        ])
+        .run()
+        .await;
     assert_eq!(
         code, 10,
         "the offline run should stop at its first gate\n{out}{err}"
@@ -213,11 +179,7 @@ async fn a_run_started_offline_stays_offline_on_resume() {
     let before = snapshot(&run_dir);
     let run_json_before = std::fs::read(&run_json).expect("run.json");
     let wire_url = wire.url();
-    let (code, out, err) = run(migagent(
-        &sandbox,
-        &["resume", "off1", "--no-input", "--base-url", &wire_url],
-    ))
-    .await;
+    let (code, out, err) = sandbox.resume("off1", &wire_url).await;
     assert_refused(code, &out, &err);
     assert_eq!(
         wire.connections(),
@@ -248,11 +210,10 @@ async fn a_run_started_offline_stays_offline_on_resume() {
 #[tokio::test]
 async fn an_unknown_profile_is_an_error_listing_the_profiles() {
     let sandbox = Sandbox::new();
-    let (code, out, err) = run(migagent(
-        &sandbox,
-        &["run", "--profile", "nope", "--no-input", "--need", "X"],
-    ))
-    .await;
+    let (code, out, err) = sandbox
+        .cmd(&["run", "--profile", "nope", "--no-input", "--need", "X"])
+        .run()
+        .await;
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     let line = err
         .lines()
@@ -271,12 +232,11 @@ async fn an_unknown_profile_is_an_error_listing_the_profiles() {
 #[tokio::test]
 async fn offline_with_base_url_never_touches_openai_base_url() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let wire = Tripwire::start();
     let fake_url = fake.base_url();
-    let mut cmd = migagent(
-        &sandbox,
-        &[
+    let (code, out, err) = sandbox
+        .cmd(&[
             "run",
             "--offline",
             "--no-input",
@@ -286,10 +246,10 @@ async fn offline_with_base_url_never_touches_openai_base_url() {
             &fake_url,
             "--model",
             "m",
-        ],
-    );
-    cmd.env("OPENAI_BASE_URL", wire.url());
-    let (code, out, err) = run(cmd).await;
+        ])
+        .env("OPENAI_BASE_URL", wire.url())
+        .run()
+        .await;
     assert_eq!(code, 10, "stdout: {out}\nstderr: {err}");
     assert_eq!(
         wire.connections(),
@@ -309,15 +269,12 @@ async fn offline_with_base_url_never_touches_openai_base_url() {
 #[tokio::test]
 async fn openai_base_url_is_honoured_online_and_ignored_offline() {
     let sandbox = Sandbox::new();
-    let fake = FakeServer::start().await;
+    let fake = FakeServer::new().start().await;
     let wire = Tripwire::start();
-    write_config(
-        &sandbox,
-        &format!(
-            "profile = \"local\"\n[profiles.local]\nbase_url = \"{}\"\n",
-            fake.base_url()
-        ),
-    );
+    sandbox.write_config(&format!(
+        "profile = \"local\"\n[profiles.local]\nbase_url = \"{}\"\n",
+        fake.base_url()
+    ));
     let args = [
         "run",
         "--no-input",
@@ -328,9 +285,11 @@ async fn openai_base_url_is_honoured_online_and_ignored_offline() {
     ];
 
     // Online: the variable wins over the profile's base_url.
-    let mut cmd = migagent(&sandbox, &args);
-    cmd.env("OPENAI_BASE_URL", wire.url());
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox
+        .cmd(&args)
+        .env("OPENAI_BASE_URL", wire.url())
+        .run()
+        .await;
     assert!(
         wire.connections() >= 1,
         "OPENAI_BASE_URL was not honoured for the default profile\nexit {code}\nstdout: {out}\nstderr: {err}"
@@ -342,9 +301,12 @@ async fn openai_base_url_is_honoured_online_and_ignored_offline() {
     let online = wire.connections();
 
     // Offline: the same command with --offline ignores it.
-    let mut cmd = migagent(&sandbox, &args);
-    cmd.arg("--offline").env("OPENAI_BASE_URL", wire.url());
-    let (code, out, err) = run(cmd).await;
+    let (code, out, err) = sandbox
+        .cmd(&args)
+        .arg("--offline")
+        .env("OPENAI_BASE_URL", wire.url())
+        .run()
+        .await;
     assert_eq!(code, 10, "stdout: {out}\nstderr: {err}");
     assert_eq!(
         wire.connections(),
@@ -375,16 +337,15 @@ async fn offline_is_not_fooled_by_a_loopback_lookalike_after_the_host() {
     }
 
     // The same trick against the allow list: the listed host after `@`.
-    write_config(&sandbox, "offline_allowed_hosts = [\"gpu-box.internal\"]\n");
+    sandbox.write_config("offline_allowed_hosts = [\"gpu-box.internal\"]\n");
     let url = format!("http://0.0.0.0:{port}?@gpu-box.internal/v1");
     refused_without_a_connection(&sandbox, &wire, &url).await;
 }
 
 /// `run --offline --base-url URL` is refused and the tripwire sees nothing.
 async fn refused_without_a_connection(sandbox: &Sandbox, wire: &Tripwire, url: &str) {
-    let (code, out, err) = run(migagent(
-        sandbox,
-        &[
+    let (code, out, err) = sandbox
+        .cmd(&[
             "run",
             "--offline",
             "--no-input",
@@ -392,9 +353,9 @@ async fn refused_without_a_connection(sandbox: &Sandbox, wire: &Tripwire, url: &
             "X",
             "--base-url",
             url,
-        ],
-    ))
-    .await;
+        ])
+        .run()
+        .await;
     assert_eq!(
         wire.connections(),
         0,

@@ -7,42 +7,40 @@ use std::path::Path;
 
 use migagent::artifact_schema::sections::missing_sections;
 use migagent::artifact_schema::{ArtifactSchema, Bounds, EnumField};
-use migagent::workflow;
 use migagent::workflow::step::{self, Step};
+use migagent::workflow::{self, Output};
 use serde_json::{json, Value};
 
-fn templates() -> Vec<(String, String)> {
+/// The seed workflow's artifact outputs, in phase order.
+fn outputs() -> Vec<Output> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/workflows/migration.md");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let wf = workflow::parse(&text, Path::new(path)).unwrap_or_else(|e| panic!("{e:?}"));
     wf.phases
         .iter()
         .map(|p| {
-            let out = p
-                .output
-                .as_ref()
-                .unwrap_or_else(|| panic!("phase {} has no output", p.number));
-            (out.id.clone(), out.template.clone())
+            p.output
+                .clone()
+                .unwrap_or_else(|| panic!("phase {} has no output", p.number))
         })
         .collect()
 }
 
+fn output(id: &str) -> Output {
+    outputs()
+        .into_iter()
+        .find(|o| o.id == id)
+        .unwrap_or_else(|| panic!("no template {id}"))
+}
+
+/// An artifact's template; a per-step one as for step 3, "Cut over".
 fn template(id: &str) -> String {
     let step = Step {
         number: 3,
         name: "Cut over".into(),
     };
-    templates()
-        .into_iter()
-        .find(|(i, _)| i == id)
-        .map(|(_, t)| {
-            if id.ends_with(".N") {
-                step::step_template(&t, &step)
-            } else {
-                t
-            }
-        })
-        .unwrap_or_else(|| panic!("no template {id}"))
+    let out = output(id);
+    out.template_for(out.per_step.then_some(&step))
 }
 
 fn compile(id: &str) -> (String, ArtifactSchema) {
@@ -172,20 +170,15 @@ fn mig6() -> Value {
 
 #[test]
 fn every_template_of_the_workflow_compiles() {
-    let all = templates();
+    let all = outputs();
     assert_eq!(all.len(), 6);
-    for (id, t) in all {
-        let t = if id.ends_with(".N") {
-            step::step_template(
-                &t,
-                &Step {
-                    number: 1,
-                    name: "x".into(),
-                },
-            )
-        } else {
-            t
-        };
+    let step = Step {
+        number: 1,
+        name: "x".into(),
+    };
+    for out in all {
+        let id = out.id.clone();
+        let t = out.template_for(out.per_step.then_some(&step));
         let s =
             ArtifactSchema::compile(&t, &Bounds::default()).unwrap_or_else(|e| panic!("{id}: {e}"));
         let schema = s.json_schema();
@@ -245,7 +238,7 @@ fn bounds_are_written(v: &Value, id: &str) {
     }
 }
 
-/// A value that fits `schema`: the first enum value, two list items, and
+/// A value that fits `schema`: the last enum value, two list items, and
 /// text that varies with the path so fields cannot be confused.
 fn sample(schema: &Value, path: &str) -> Value {
     if let Some(e) = schema["enum"].as_array() {
@@ -286,17 +279,10 @@ fn any_workflow_template_round_trips_a_sample() {
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let wf = workflow::parse(&text, Path::new(&file)).unwrap_or_else(|e| panic!("{e:?}"));
         for out in wf.phases.iter().filter_map(|p| p.output.as_ref()) {
-            let t = if out.per_step {
-                step::step_template(
-                    &out.template,
-                    &Step {
-                        number: 2,
-                        name: "x".into(),
-                    },
-                )
-            } else {
-                out.template.clone()
-            };
+            let t = out.template_for(out.per_step.then_some(&Step {
+                number: 2,
+                name: "x".into(),
+            }));
             let id = format!("{file} {}", out.id);
             let s = ArtifactSchema::compile(&t, &Bounds::default())
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -763,18 +749,10 @@ fn hand_varied_values_round_trip() {
     );
 
     // Per-step values in a step other than 3.
-    let t = templates()
-        .into_iter()
-        .find(|(i, _)| i == "MIG-4.N")
-        .map(|(_, t)| t)
-        .expect("MIG-4.N");
-    let t = step::step_template(
-        &t,
-        &Step {
-            number: 7,
-            name: "Drop old".into(),
-        },
-    );
+    let t = output("MIG-4.N").template_for(Some(&Step {
+        number: 7,
+        name: "Drop old".into(),
+    }));
     let s = ArtifactSchema::compile(&t, &Bounds::default()).expect("compile");
     assert_eq!(keys(&s), ["step_7_drop_old"]);
     let v = json!({"step_7_drop_old": mig4()["step_3_cut_over"].clone()});

@@ -2,10 +2,10 @@
 //! does, over real HTTP: the probe, its cache, JSON drafts rendered into the
 //! templates, and Markdown when the profile turns structure off.
 
-mod common;
-
-use common::{run, FakeServer, Sandbox};
+use crate::support::{FakeServer, Sandbox};
 use migagent::artifact_schema::{ArtifactSchema, Bounds};
+use migagent::workflow;
+use migagent::workflow::step;
 use serde_json::Value;
 
 /// Requests that carried a JSON schema named `name`.
@@ -19,27 +19,24 @@ async fn schema_requests(fake: &FakeServer, name: &str) -> usize {
 
 #[tokio::test]
 async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
-    let fake = FakeServer::start_structured().await;
+    let fake = FakeServer::new().structured().start().await;
     let sandbox = Sandbox::new();
     let base = fake.base_url();
-    let cmd = |args: &[&str]| {
-        let mut c = sandbox.cmd();
-        c.args(args);
-        c
-    };
-    let (mut code, out, err) = run(cmd(&[
-        "run",
-        "--profile",
-        "local",
-        "--base-url",
-        &base,
-        "--no-input",
-        "--need",
-        "Upgrade X",
-        "--run-id",
-        "s",
-    ]))
-    .await;
+    let (mut code, out, err) = sandbox
+        .cmd(&[
+            "run",
+            "--profile",
+            "local",
+            "--base-url",
+            &base,
+            "--no-input",
+            "--need",
+            "Upgrade X",
+            "--run-id",
+            "s",
+        ])
+        .run()
+        .await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(
         err.contains("artifacts drafted as schema-checked JSON"),
@@ -58,9 +55,9 @@ async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
             Value::Array(vec![]),
             "{pending}"
         );
-        let (c, _, e) = run(cmd(&["approve", "s"])).await;
+        let (c, _, e) = sandbox.cmd(&["approve", "s"]).run().await;
         assert_eq!(c, 0, "{e}");
-        let (c, o, e) = run(cmd(&["resume", "s", "--no-input"])).await;
+        let (c, o, e) = sandbox.cmd(&["resume", "s", "--no-input"]).run().await;
         assert!(c == 0 || c == 10, "{o}{e}");
         code = c;
     }
@@ -93,14 +90,13 @@ async fn a_whole_run_drafts_json_and_keeps_every_artifact_in_its_template() {
     assert!(json.contains("\"risk_level\":\"Low\""), "{json}");
     let step = std::fs::read_to_string(run_dir.join("artifacts/MIG-4.1.md")).unwrap();
     let plan = std::fs::read_to_string(run_dir.join("artifacts/MIG-3.md")).unwrap();
-    let name = migagent::workflow::step::steps(&plan)[0].name.clone();
+    let name = step::steps(&plan)[0].name.clone();
     assert!(
         step.starts_with(&format!("## Step 1: {name}\n")),
         "the step's heading carries the plan's name:\n{step}"
     );
     let snapshot = std::fs::read_to_string(run_dir.join("workflow.md")).unwrap();
-    let workflow =
-        migagent::workflow::parse(&snapshot, std::path::Path::new("workflow.md")).unwrap();
+    let workflow = workflow::parse(&snapshot, std::path::Path::new("workflow.md")).unwrap();
     let template = &workflow.phases[1].output.as_ref().unwrap().template;
     let schema = ArtifactSchema::compile(template, &Bounds::default()).unwrap();
     let mig2 = std::fs::read_to_string(run_dir.join("artifacts/MIG-2.md")).unwrap();
@@ -125,29 +121,27 @@ async fn local_run(
     mode: &str,
     run_id: &str,
 ) -> (i32, String, String) {
-    sandbox.write(
-        "config/config.toml",
-        &format!("[profiles.local]\nstructured = \"{mode}\"\n"),
-    );
-    let mut cmd = sandbox.cmd();
-    cmd.args([
-        "run",
-        "--profile",
-        "local",
-        "--base-url",
-        &fake.base_url(),
-        "--no-input",
-        "--need",
-        "X",
-        "--run-id",
-        run_id,
-    ]);
-    run(cmd).await
+    sandbox.write_config(&format!("[profiles.local]\nstructured = \"{mode}\"\n"));
+    sandbox
+        .cmd(&[
+            "run",
+            "--profile",
+            "local",
+            "--base-url",
+            &fake.base_url(),
+            "--no-input",
+            "--need",
+            "X",
+            "--run-id",
+            run_id,
+        ])
+        .run()
+        .await
 }
 
 #[tokio::test]
 async fn structured_off_drafts_markdown_and_sends_no_schema() {
-    let fake = FakeServer::start_structured().await;
+    let fake = FakeServer::new().structured().start().await;
     let sandbox = Sandbox::new();
     let (code, out, err) = local_run(&sandbox, &fake, "off", "m").await;
     assert_eq!(code, 10, "{out}{err}");
@@ -163,8 +157,7 @@ async fn structured_off_drafts_markdown_and_sends_no_schema() {
 
 #[tokio::test]
 async fn schema_mode_refuses_a_server_that_ignores_schemas() {
-    let fake = FakeServer::start().await;
-    fake.serve_models(&["fake-model"]).await;
+    let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let sandbox = Sandbox::new();
     let (code, out, err) = local_run(&sandbox, &fake, "schema", "r").await;
     assert_eq!(code, 1, "{out}{err}");

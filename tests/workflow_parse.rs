@@ -23,9 +23,10 @@ fn manifest_dir() -> &'static Path {
 }
 
 /// One empty folder used as `$MIGAGENT_CONFIG_DIR` (and as the current
-/// directory of `validate::load`) by every test in this binary, so that a
+/// directory of `validate::load`) by every test in this module, so that a
 /// developer's own config folder cannot change what resolves. Set once: the
-/// tests run in parallel threads of one process.
+/// tests run in parallel threads of one process. The variable is set for the
+/// whole test binary; commands run through `Sandbox` set their own.
 fn empty_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {

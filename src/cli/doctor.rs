@@ -7,7 +7,11 @@ use crate::doctor;
 use crate::llm::connect::ConnectOptions;
 
 /// `migagent doctor`: prints the report; exit 0 when a run would work.
-pub(super) async fn cmd_doctor(config: &Config, options: &ConnectOptions, json: bool) -> Result<u8> {
+pub(super) async fn cmd_doctor(
+    config: &Config,
+    options: &ConnectOptions,
+    json: bool,
+) -> Result<u8> {
     let report = doctor::diagnose(config, options).await;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

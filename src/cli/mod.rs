@@ -178,7 +178,9 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::List(args) => runs::cmd_list(&ctx, args.json),
         Command::Show(args) => runs::cmd_show(&ctx, args),
         Command::Workflows(cmd) => workflows::cmd_workflows(&ctx, cmd),
-        Command::Doctor(args) => doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await,
+        Command::Doctor(args) => {
+            doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await
+        }
     }
 }
 

@@ -23,18 +23,10 @@ fn artifact_schemas(
         .iter()
         .filter_map(|p| p.output.as_ref())
         .map(|o| {
-            let template = if o.per_step {
-                crate::workflow::step::step_template(
-                    &o.template,
-                    &crate::workflow::step::Step {
-                        number: 1,
-                        name: String::new(),
-                    },
-                )
-            } else {
-                o.template.clone()
-            };
-            (o.id.clone(), ArtifactSchema::compile(&template, bounds))
+            (
+                o.id.clone(),
+                ArtifactSchema::compile(&o.representative_template(), bounds),
+            )
         })
         .collect()
 }

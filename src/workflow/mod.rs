@@ -189,6 +189,30 @@ pub struct Output {
     pub line: usize,
 }
 
+impl Output {
+    /// The template one artifact of this output follows. A per-step output
+    /// is instantiated for its step (`## Step N: <Name>` becomes
+    /// `## Step 3: Cut over`), so the model never renames a step; the one
+    /// place that does this, for the engine, the CLI and the tests alike.
+    pub fn template_for(&self, step: Option<&Step>) -> String {
+        match step {
+            Some(step) => step::step_template(&self.template, step),
+            None => self.template.clone(),
+        }
+    }
+
+    /// The template as shown where no step is known (`workflows validate`,
+    /// `workflows schema`): a per-step template as for step 1, its name
+    /// placeholder kept.
+    pub fn representative_template(&self) -> String {
+        let first = Step {
+            number: 1,
+            name: String::new(),
+        };
+        self.template_for(self.per_step.then_some(&first))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Gate {
     pub per_step: bool,

@@ -1,0 +1,37 @@
+//! migagent's integration tests: one test binary (`cargo test --test main`),
+//! one module per area, and one support module they share.
+//!
+//! | module               | what it covers                                                    |
+//! |----------------------|-------------------------------------------------------------------|
+//! | `architecture`       | the module rules read off `src/`: no cycles, layers, file sizes   |
+//! | `cli_workflows`      | `migagent workflows …` (list, show, validate, schema) from a folder |
+//! | `crash_safety`       | kill -9 in the middle of a draft; a full disk at a decision       |
+//! | `doctor`             | `migagent doctor` against live, dead, keyless and refused servers |
+//! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
+//! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
+//! | `offline_mode`       | `--offline` never lets a request leave the machine                |
+//! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
+//! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
+//! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
+//! | `workflow_parse`     | the workflow parser and validator against real files              |
+//!
+//! `support` holds what the areas share: [`support::Sandbox`] (an isolated
+//! folder and environment that runs the binary), [`support::FakeServer`] (a
+//! real HTTP server speaking the OpenAI chat API with SSE), the offline
+//! [`support::Tripwire`], and helpers that read chat requests.
+//!
+//! Run one area with a name filter, e.g. `cargo test --test main gate_pty::`.
+
+mod support;
+
+mod architecture;
+mod cli_workflows;
+mod crash_safety;
+mod doctor;
+mod gate_pty;
+mod offline_e2e;
+mod offline_mode;
+mod run_noninteractive;
+mod schema_templates;
+mod structured_runs;
+mod workflow_parse;

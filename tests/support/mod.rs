@@ -1,0 +1,16 @@
+//! Shared test support: a real HTTP server speaking the OpenAI chat
+//! completions API with SSE streaming (wiremock), helpers to run the
+//! `migagent` binary in an isolated folder, and the offline tripwire.
+
+mod fake_server;
+mod requests;
+mod sandbox;
+mod tripwire;
+
+pub use fake_server::FakeServer;
+pub use requests::{system_message, user_message};
+pub use sandbox::{files_under, pending, temp_files_under, Cmd, Sandbox};
+pub use tripwire::Tripwire;
+
+/// The API key tests hand to the binary and expect as the bearer token.
+pub const API_KEY: &str = "sk-test-0123456789-secret-key";
