@@ -1,14 +1,10 @@
 //! Decisions at a gate: `apply` records what a person decided on the
 //! pending draft, and `promote` copies an accepted draft to `artifacts/`.
 
-use super::draft::structure_problems;
+use super::status::finished_status_name;
 use super::{Decision, Engine, EngineError};
-use crate::artifact_schema::sections::missing_sections;
-use crate::store::{
-    self, AfterRollback, Approval, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind,
-    Rollback, RunStatus,
-};
-use crate::workflow::GateAction;
+use crate::store::{self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RunStatus};
+use crate::workflow::{Gate, GateAction};
 
 impl Engine {
     /// Copies the latest draft to `artifacts/ID.md` and records `events` for
@@ -39,7 +35,7 @@ impl Engine {
         if self.state.status != RunStatus::Active {
             return Err(EngineError::Finished {
                 run_id: self.state.run_id.clone(),
-                status: format!("{:?}", self.state.status).to_lowercase(),
+                status: finished_status_name(self.state.status),
             });
         }
         let Some(ri) = self
@@ -64,73 +60,14 @@ impl Engine {
         let revision = self.state.artifacts[ri]
             .latest_draft()
             .map_or(0, |d| d.revision);
-        let pick = |option: &Option<String>, action: GateAction| -> Result<String, EngineError> {
-            let available = gate
-                .options
-                .iter()
-                .map(|o| o.label.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            match option {
-                Some(label) => match gate.option_named(label) {
-                    Some(o) if o.action == action => Ok(o.label.clone()),
-                    _ => Err(EngineError::NoSuchOption {
-                        artifact: id.clone(),
-                        label: label.clone(),
-                        available,
-                    }),
-                },
-                None => gate
-                    .option_for(action)
-                    .map(|o| o.label.clone())
-                    .ok_or_else(|| EngineError::NoOptionFor {
-                        artifact: id.clone(),
-                        action: format!("{action:?}").to_lowercase(),
-                        available,
-                    }),
-            }
-        };
         match decision {
             Decision::Quit => Ok(()),
             Decision::Edit { by, text } => {
                 require_text(&text, "an edited draft")?;
-                let text = format!("{}\n", text.trim_end());
-                let template = self.template_for(ri);
-                let rec = &mut self.state.artifacts[ri];
-                let rev = rec.next_revision();
-                let path = rec.draft_path(rev);
-                self.run.write(&path, &text)?;
-                let sha = store::sha256_hex(text.as_bytes());
-                rec.drafts.push(DraftRecord {
-                    revision: rev,
-                    path: path.clone(),
-                    sha256: sha.clone(),
-                    source: DraftSource::Human,
-                    at: store::now_rfc3339(),
-                    model: None,
-                    prompt_tokens: None,
-                    completion_tokens: None,
-                    seconds: None,
-                    finish_reason: None,
-                    truncated: false,
-                    missing_sections: missing_sections(&template, &text),
-                    feedback: None,
-                    format: Some(DraftFormat::Markdown),
-                    json_path: None,
-                    problems: structure_problems(&template, &text),
-                    cuts: Vec::new(),
-                });
-                self.journal(EventKind::Edited {
-                    artifact: id,
-                    revision: rev,
-                    path,
-                    sha256: sha,
-                    by,
-                })?;
-                self.save()
+                self.save_edited_draft(ri, id, by, &text)
             }
             Decision::Proceed { option, by, note } => {
-                let label = pick(&option, GateAction::Proceed)?;
+                let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Proceed)?;
                 let promoted = self.promote(ri, |p| {
                     vec![
                         EventKind::Decided {
@@ -169,7 +106,7 @@ impl Engine {
                 feedback,
             } => {
                 require_text(&feedback, "feedback")?;
-                let label = pick(&option, GateAction::Revise)?;
+                let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Revise)?;
                 self.journal_all(vec![
                     EventKind::Decided {
                         artifact: id.clone(),
@@ -197,7 +134,7 @@ impl Engine {
                 then,
             } => {
                 require_text(&reason, "the rollback reason")?;
-                let label = pick(&option, GateAction::Rollback)?;
+                let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Rollback)?;
                 let mut events = vec![
                     EventKind::Decided {
                         artifact: id.clone(),
@@ -241,7 +178,8 @@ impl Engine {
                 require_text(&reason, "the reason for aborting")?;
                 let mut events = Vec::new();
                 if let Some(label) = option {
-                    let label = pick(&Some(label), GateAction::Abort)?;
+                    let label =
+                        gate_option_label(&gate, &id, Some(label.as_str()), GateAction::Abort)?;
                     events.push(EventKind::Decided {
                         artifact: id,
                         revision,
@@ -256,6 +194,42 @@ impl Engine {
                 self.save()
             }
         }
+    }
+}
+
+/// The label of the gate option a decision goes through. A decision that
+/// names an option must name one of this gate's options with the decision's
+/// own action, so a label cannot smuggle in a different action; one that
+/// names none takes the gate's option for its action.
+fn gate_option_label(
+    gate: &Gate,
+    artifact: &str,
+    option: Option<&str>,
+    action: GateAction,
+) -> Result<String, EngineError> {
+    let available = gate
+        .options
+        .iter()
+        .map(|o| o.label.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match option {
+        Some(label) => match gate.option_named(label) {
+            Some(o) if o.action == action => Ok(o.label.clone()),
+            _ => Err(EngineError::NoSuchOption {
+                artifact: artifact.to_string(),
+                label: label.to_string(),
+                available,
+            }),
+        },
+        None => gate
+            .option_for(action)
+            .map(|o| o.label.clone())
+            .ok_or_else(|| EngineError::NoOptionFor {
+                artifact: artifact.to_string(),
+                action: format!("{action:?}").to_lowercase(),
+                available,
+            }),
     }
 }
 

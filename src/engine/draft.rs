@@ -254,6 +254,51 @@ impl Engine {
         rec.state = ArtifactState::AwaitingDecision;
         self.save()
     }
+
+    /// Saves a person's replacement of the draft as the next revision; the
+    /// gate then asks again about it.
+    pub(super) fn save_edited_draft(
+        &mut self,
+        ri: usize,
+        id: String,
+        by: String,
+        text: &str,
+    ) -> Result<(), EngineError> {
+        let text = format!("{}\n", text.trim_end());
+        let template = self.template_for(ri);
+        let rec = &mut self.state.artifacts[ri];
+        let rev = rec.next_revision();
+        let path = rec.draft_path(rev);
+        self.run.write(&path, &text)?;
+        let sha = store::sha256_hex(text.as_bytes());
+        rec.drafts.push(DraftRecord {
+            revision: rev,
+            path: path.clone(),
+            sha256: sha.clone(),
+            source: DraftSource::Human,
+            at: store::now_rfc3339(),
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            seconds: None,
+            finish_reason: None,
+            truncated: false,
+            missing_sections: missing_sections(&template, &text),
+            feedback: None,
+            format: Some(DraftFormat::Markdown),
+            json_path: None,
+            problems: structure_problems(&template, &text),
+            cuts: Vec::new(),
+        });
+        self.journal(EventKind::Edited {
+            artifact: id,
+            revision: rev,
+            path,
+            sha256: sha,
+            by,
+        })?;
+        self.save()
+    }
 }
 
 /// A schema name servers accept: letters, digits, `_` and `-`.
@@ -271,7 +316,7 @@ fn schema_name(id: &str) -> String {
 
 /// What a Markdown artifact gets wrong against its template's schema, such
 /// as a value outside an enum; empty when the template has no schema.
-pub(super) fn structure_problems(template: &str, markdown: &str) -> Vec<String> {
+fn structure_problems(template: &str, markdown: &str) -> Vec<String> {
     ArtifactSchema::compile(template, &Bounds::unbounded())
         .ok()
         .and_then(|schema| schema.parse(markdown).err())

@@ -78,6 +78,11 @@ pub fn run_state(state: &RunState) -> &'static str {
     }
 }
 
+/// The name of a run's status as errors give it ("complete", "aborted").
+pub(super) fn finished_status_name(status: RunStatus) -> String {
+    format!("{status:?}").to_lowercase()
+}
+
 /// The status of a run from its state and workflow.
 pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> StatusReport {
     let pending_rec = pending_artifact(state);
