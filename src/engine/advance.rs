@@ -13,7 +13,7 @@ impl Engine {
     /// The phase in progress, its step (for a per-step phase) and the id of
     /// the artifact it produces. Reads the plan's steps on entering a
     /// per-step phase.
-    fn target(&mut self) -> Result<Option<(usize, Option<Step>, String)>, EngineError> {
+    fn current_artifact(&mut self) -> Result<Option<(usize, Option<Step>, String)>, EngineError> {
         let index = self.state.phase_index;
         let Some(phase) = self.loaded.workflow.phases.get(index).cloned() else {
             return Ok(None);
@@ -24,12 +24,12 @@ impl Engine {
         if !output.per_step {
             return Ok(Some((index, None, output.id.clone())));
         }
-        let fresh = self
+        let entering_phase = self
             .state
             .steps
             .as_ref()
             .is_none_or(|s| s.phase_index != index);
-        if fresh {
+        if entering_phase {
             let plan_id = match self.loaded.workflow.plan_for(&phase).map(|i| &i.kind) {
                 Some(InputKind::Artifact(id)) => id.clone(),
                 _ => {
@@ -66,7 +66,7 @@ impl Engine {
         }
     }
 
-    fn record_index(&mut self, id: &str, phase_index: usize, step: Option<&Step>) -> usize {
+    fn find_or_add_record(&mut self, id: &str, phase_index: usize, step: Option<&Step>) -> usize {
         if let Some(i) = self.state.artifacts.iter().position(|a| a.id == id) {
             return i;
         }
@@ -122,30 +122,30 @@ impl Engine {
                 RunStatus::Aborted => return Ok(Outcome::Aborted),
                 RunStatus::Active => {}
             }
-            let Some((phase_index, step, id)) = self.target()? else {
+            let Some((phase_index, step, id)) = self.current_artifact()? else {
                 self.state.status = RunStatus::Complete;
                 self.journal(EventKind::Completed)?;
                 self.save()?;
                 return Ok(Outcome::Complete);
             };
-            let ri = self.record_index(&id, phase_index, step.as_ref());
-            match self.state.artifacts[ri].state {
+            let artifact_index = self.find_or_add_record(&id, phase_index, step.as_ref());
+            match self.state.artifacts[artifact_index].state {
                 ArtifactState::Drafting => {
-                    self.draft(model, phase_index, step.as_ref(), ri, sink)
+                    self.draft(model, phase_index, step.as_ref(), artifact_index, sink)
                         .await?;
                 }
                 ArtifactState::AwaitingDecision => {
                     let has_gate = self.loaded.workflow.phases[phase_index].gate.is_some();
                     if !has_gate {
-                        self.accept_ungated(ri)?;
+                        self.accept_ungated(artifact_index)?;
                         continue;
                     }
-                    let path = self.draft_path(ri);
+                    let path = self.draft_path(artifact_index);
                     let Some(reviewer) = reviewer.as_deref_mut() else {
                         return Ok(Outcome::AwaitingDecision { artifact: id, path });
                     };
                     let decision = {
-                        let view = self.gate_view(ri)?;
+                        let view = self.gate_view(artifact_index)?;
                         reviewer.review(&view)?
                     };
                     if let Decision::Quit = decision {
@@ -160,17 +160,17 @@ impl Engine {
         }
     }
 
-    fn draft_path(&self, ri: usize) -> PathBuf {
-        let rec = &self.state.artifacts[ri];
+    fn draft_path(&self, artifact_index: usize) -> PathBuf {
+        let rec = &self.state.artifacts[artifact_index];
         rec.latest_draft().map_or_else(
             || self.run.path().to_path_buf(),
             |d| self.run.path().join(&d.path),
         )
     }
 
-    fn accept_ungated(&mut self, ri: usize) -> Result<(), EngineError> {
-        let id = self.state.artifacts[ri].id.clone();
-        self.promote(ri, |p| {
+    fn accept_ungated(&mut self, artifact_index: usize) -> Result<(), EngineError> {
+        let id = self.state.artifacts[artifact_index].id.clone();
+        self.promote(artifact_index, |p| {
             vec![EventKind::Accepted {
                 artifact: id,
                 revision: p.revision,
@@ -178,7 +178,7 @@ impl Engine {
                 reason: format!("phase has no gate; stored as {}", p.path),
             }]
         })?;
-        self.state.artifacts[ri].state = ArtifactState::Accepted;
+        self.state.artifacts[artifact_index].state = ArtifactState::Accepted;
         self.advance_cursor()
     }
 }

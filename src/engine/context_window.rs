@@ -124,7 +124,7 @@ const CUT_MARK_END: &str = " (cut by migagent)]";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::test_support::setup;
+    use crate::engine::test_support::tiny_run;
 
     fn input(label: &str, source: InputSource, chars: usize) -> PromptInput {
         PromptInput {
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn the_prompt_is_fitted_to_the_context_or_refused() {
-        let (_dir, engine, _model) = setup();
+        let (_dir, engine, _model) = tiny_run();
         let caps = Capabilities {
             structured: false,
             context_tokens: Some(1000),

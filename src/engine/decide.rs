@@ -12,10 +12,10 @@ impl Engine {
     /// `artifacts/` never holds a file the journal does not show accepted.
     pub(super) fn promote(
         &mut self,
-        ri: usize,
+        artifact_index: usize,
         events: impl FnOnce(&Promoted) -> Vec<EventKind>,
     ) -> Result<Promoted, EngineError> {
-        let rec = &self.state.artifacts[ri];
+        let rec = &self.state.artifacts[artifact_index];
         let draft = self.latest_draft_of(rec)?;
         let text = self.run.read(&draft.path)?;
         let promoted = Promoted {
@@ -38,7 +38,7 @@ impl Engine {
                 status: finished_status_name(self.state.status),
             });
         }
-        let Some(ri) = self
+        let Some(artifact_index) = self
             .state
             .artifacts
             .iter()
@@ -49,26 +49,26 @@ impl Engine {
                 state: "the next artifact has not been drafted".into(),
             });
         };
-        let phase = &self.loaded.workflow.phases[self.state.artifacts[ri].phase_index];
+        let phase = &self.loaded.workflow.phases[self.state.artifacts[artifact_index].phase_index];
         let Some(gate) = phase.gate.clone() else {
             return Err(EngineError::NothingPending {
                 run_id: self.state.run_id.clone(),
                 state: "its phase has no gate; `migagent resume` accepts it".into(),
             });
         };
-        let id = self.state.artifacts[ri].id.clone();
-        let revision = self.state.artifacts[ri]
+        let id = self.state.artifacts[artifact_index].id.clone();
+        let revision = self.state.artifacts[artifact_index]
             .latest_draft()
             .map_or(0, |d| d.revision);
         match decision {
             Decision::Quit => Ok(()),
             Decision::Edit { by, text } => {
                 require_text(&text, "an edited draft")?;
-                self.save_edited_draft(ri, id, by, &text)
+                self.save_edited_draft(artifact_index, id, by, &text)
             }
             Decision::Proceed { option, by, note } => {
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Proceed)?;
-                let promoted = self.promote(ri, |p| {
+                let promoted = self.promote(artifact_index, |p| {
                     vec![
                         EventKind::Decided {
                             artifact: id.clone(),
@@ -87,7 +87,7 @@ impl Engine {
                         },
                     ]
                 })?;
-                let rec = &mut self.state.artifacts[ri];
+                let rec = &mut self.state.artifacts[artifact_index];
                 rec.state = ArtifactState::Approved;
                 rec.approval = Some(Approval {
                     option: label,
@@ -122,7 +122,7 @@ impl Engine {
                         by,
                     },
                 ])?;
-                let rec = &mut self.state.artifacts[ri];
+                let rec = &mut self.state.artifacts[artifact_index];
                 rec.pending_feedback = Some(feedback);
                 rec.state = ArtifactState::Drafting;
                 self.save()
@@ -157,7 +157,7 @@ impl Engine {
                     });
                 }
                 self.journal_all(events)?;
-                let rec = &mut self.state.artifacts[ri];
+                let rec = &mut self.state.artifacts[artifact_index];
                 rec.state = ArtifactState::RolledBack;
                 rec.rollback = Some(Rollback {
                     option: label,

@@ -19,13 +19,13 @@ impl Engine {
         model: &M,
         phase_index: usize,
         step: Option<&Step>,
-        ri: usize,
+        artifact_index: usize,
         sink: &mut dyn TokenSink,
     ) -> Result<(), EngineError> {
         let phase = self.loaded.workflow.phases[phase_index].clone();
         let (inputs, missing) = self.inputs_for(&phase)?;
-        let template = self.template_for(ri);
-        let rec = self.state.artifacts[ri].clone();
+        let template = self.template_for(artifact_index);
+        let rec = self.state.artifacts[artifact_index].clone();
         let artifact = ArtifactInfo {
             id: rec.id.clone(),
             title: rec.title.clone(),
@@ -73,7 +73,14 @@ impl Engine {
                     revision: rev,
                 };
                 let (info, findings, moderator) = self
-                    .convene_panel(model, &phase, &directive.path, ri, material, sink)
+                    .convene_panel(
+                        model,
+                        &phase,
+                        &directive.path,
+                        artifact_index,
+                        material,
+                        sink,
+                    )
                     .await?;
                 (Some(info), findings, moderator)
             }
@@ -121,14 +128,14 @@ impl Engine {
             max_tokens: None,
             structured: structured.clone(),
         };
-        let completion = self.call(model, &request, &rec.id, sink).await?;
+        let completion = self.ask_model(model, &request, &rec.id, sink).await?;
         let first = Attempt::read(&completion, schema.as_ref(), &template);
         let attempt = match first.repair_reason() {
             None => first,
             Some(reason) => {
                 // One repair request, never more: whatever it returns goes to
                 // the gate with its problems listed.
-                let first_path = self.save_attempt(ri, &first)?;
+                let first_path = self.save_attempt(artifact_index, &first)?;
                 self.journal(EventKind::RepairRequested {
                     artifact: rec.id.clone(),
                     revision: rev,
@@ -148,7 +155,7 @@ impl Engine {
                     max_tokens: None,
                     structured,
                 };
-                let completion = self.call(model, &request, &rec.id, sink).await?;
+                let completion = self.ask_model(model, &request, &rec.id, sink).await?;
                 let second = Attempt::read(&completion, schema.as_ref(), &template);
                 if second.is_worse_than(&first) {
                     first
@@ -157,19 +164,23 @@ impl Engine {
                 }
             }
         };
-        self.save_draft(ri, attempt, cuts)
+        self.save_model_draft(artifact_index, attempt, cuts)
     }
 
     /// Saves a first attempt that a repair request replaces, so the record
     /// keeps what the model actually said.
-    fn save_attempt(&self, ri: usize, attempt: &Attempt) -> Result<String, EngineError> {
-        let rec = &self.state.artifacts[ri];
+    fn save_attempt(
+        &self,
+        artifact_index: usize,
+        attempt: &Attempt,
+    ) -> Result<String, EngineError> {
+        let rec = &self.state.artifacts[artifact_index];
         let path = format!("drafts/{}.r{}.attempt1.txt", rec.id, rec.next_revision());
         self.run.write(&path, &attempt.completion.text)?;
         Ok(path)
     }
 
-    pub(super) async fn call<M: ModelClient>(
+    pub(super) async fn ask_model<M: ModelClient>(
         &self,
         model: &M,
         request: &ChatRequest,
@@ -186,15 +197,15 @@ impl Engine {
             })
     }
 
-    fn save_draft(
+    fn save_model_draft(
         &mut self,
-        ri: usize,
+        artifact_index: usize,
         attempt: Attempt,
         cuts: Vec<String>,
     ) -> Result<(), EngineError> {
         let completion = &attempt.completion;
         let text = attempt.markdown.clone();
-        let rec = &self.state.artifacts[ri];
+        let rec = &self.state.artifacts[artifact_index];
         let rev = rec.next_revision();
         let path = rec.draft_path(rev);
         let json_path = if attempt.parsed_json {
@@ -231,7 +242,7 @@ impl Engine {
             problems: problems.clone(),
             cuts: cuts.clone(),
         })?;
-        let rec = &mut self.state.artifacts[ri];
+        let rec = &mut self.state.artifacts[artifact_index];
         rec.drafts.push(DraftRecord {
             revision: rev,
             path,
@@ -259,14 +270,14 @@ impl Engine {
     /// gate then asks again about it.
     pub(super) fn save_edited_draft(
         &mut self,
-        ri: usize,
+        artifact_index: usize,
         id: String,
         by: String,
         text: &str,
     ) -> Result<(), EngineError> {
         let text = format!("{}\n", text.trim_end());
-        let template = self.template_for(ri);
-        let rec = &mut self.state.artifacts[ri];
+        let template = self.template_for(artifact_index);
+        let rec = &mut self.state.artifacts[artifact_index];
         let rev = rec.next_revision();
         let path = rec.draft_path(rev);
         self.run.write(&path, &text)?;
@@ -352,7 +363,7 @@ impl Attempt {
             missing: Vec::new(),
         };
         match schema {
-            Some(schema) => match json_answer(&completion.text) {
+            Some(schema) => match parse_json_answer(&completion.text) {
                 Ok(value) => {
                     attempt.problems = schema.validate(&value);
                     // Rendered even when it breaks a rule, so the gate shows
@@ -408,7 +419,7 @@ impl Attempt {
 }
 
 /// The JSON object in an answer: the whole answer, or inside a code fence.
-pub(super) fn json_answer(text: &str) -> Result<serde_json::Value, String> {
+pub(super) fn parse_json_answer(text: &str) -> Result<serde_json::Value, String> {
     let body = strip_outer_fence(text);
     let body = body.trim();
     let value: serde_json::Value = match serde_json::from_str(body) {

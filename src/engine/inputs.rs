@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{event, Engine, EngineError};
+use super::{journal_event, Engine, EngineError};
 use crate::prompt::{InputSource, PhaseInfo, PromptInput, SystemContext};
 use crate::store::{self, ArtifactState, ContextRecord, EventKind};
 use crate::workflow::step;
@@ -32,7 +32,7 @@ impl Engine {
                 sha256: store::sha256_hex(text.as_bytes()),
                 added_at: store::now_rfc3339(),
             };
-            self.run.journal(&event(
+            self.run.journal(&journal_event(
                 &self.state.run_id,
                 EventKind::ContextAdded {
                     original: record.original.clone(),
@@ -59,8 +59,8 @@ impl Engine {
         }
     }
 
-    pub(super) fn template_for(&self, ri: usize) -> String {
-        let rec = &self.state.artifacts[ri];
+    pub(super) fn template_for(&self, artifact_index: usize) -> String {
+        let rec = &self.state.artifacts[artifact_index];
         let phase = &self.loaded.workflow.phases[rec.phase_index];
         let template = phase.output.as_ref().map_or("", |o| o.template.as_str());
         match &rec.step {

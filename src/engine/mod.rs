@@ -71,7 +71,7 @@ pub struct RunStart<'a> {
     pub model: ModelRecord,
 }
 
-fn event(run_id: &str, kind: EventKind) -> JournalEvent {
+fn journal_event(run_id: &str, kind: EventKind) -> JournalEvent {
     JournalEvent {
         at: store::now_rfc3339(),
         run_id: run_id.to_string(),
@@ -79,7 +79,7 @@ fn event(run_id: &str, kind: EventKind) -> JournalEvent {
     }
 }
 
-const SNAPSHOT: &str = "workflow.md";
+const WORKFLOW_SNAPSHOT: &str = "workflow.md";
 
 impl Engine {
     /// Creates a run folder, snapshots the workflow and context files, and
@@ -92,7 +92,7 @@ impl Engine {
         check_need(&loaded.workflow, start.need.as_deref())?;
         let prompts = PromptAssembler::load(&loaded.library)?;
         let run = runs.create(start.run_id)?;
-        run.write(SNAPSHOT, &loaded.text)?;
+        run.write(WORKFLOW_SNAPSHOT, &loaded.text)?;
         let library_root = loaded
             .library
             .roots()
@@ -108,7 +108,7 @@ impl Engine {
                 source: loaded.origin.to_string(),
                 library_root,
                 sha256: store::sha256_hex(loaded.text.as_bytes()),
-                snapshot: SNAPSHOT.into(),
+                snapshot: WORKFLOW_SNAPSHOT.into(),
             },
             created_at: store::now_rfc3339(),
             updated_at: String::new(),
@@ -120,7 +120,7 @@ impl Engine {
             steps: None,
             artifacts: Vec::new(),
         };
-        run.journal(&event(
+        run.journal(&journal_event(
             start.run_id,
             EventKind::RunStarted {
                 workflow: state.workflow.source.clone(),
@@ -204,7 +204,7 @@ impl Engine {
     fn journal_all(&self, kinds: Vec<EventKind>) -> Result<(), EngineError> {
         let events: Vec<JournalEvent> = kinds
             .into_iter()
-            .map(|k| event(&self.state.run_id, k))
+            .map(|k| journal_event(&self.state.run_id, k))
             .collect();
         self.run.journal_all(&events)?;
         Ok(())

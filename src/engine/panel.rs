@@ -1,7 +1,7 @@
 //! A review panel: each member reviews the inputs before the draft, and
 //! their findings go into the draft request.
 
-use super::draft::json_answer;
+use super::draft::parse_json_answer;
 use super::run_id::slug;
 use super::{Engine, EngineError};
 use crate::artifact_schema::Bounds;
@@ -22,7 +22,7 @@ impl Engine {
         model: &M,
         phase: &Phase,
         panel_path: &str,
-        ri: usize,
+        artifact_index: usize,
         material: PanelMaterial<'_>,
         sink: &mut dyn TokenSink,
     ) -> Result<(PanelInfo, Vec<Finding>, Option<String>), EngineError> {
@@ -32,9 +32,9 @@ impl Engine {
             title: panel.title.clone(),
             description: panel.description.clone(),
         };
-        let id = self.state.artifacts[ri].id.clone();
+        let id = self.state.artifacts[artifact_index].id.clone();
         for member in &panel.participants {
-            let reported = self.state.artifacts[ri]
+            let reported = self.state.artifacts[artifact_index]
                 .findings
                 .iter()
                 .any(|f| f.persona == member.path);
@@ -68,8 +68,8 @@ impl Engine {
                 max_tokens: None,
                 structured: caps.structured.then(|| findings_schema(&self.bounds)),
             };
-            let completion = self.call(model, &request, &id, sink).await?;
-            let n = self.state.artifacts[ri].findings.len() + 1;
+            let completion = self.ask_model(model, &request, &id, sink).await?;
+            let n = self.state.artifacts[artifact_index].findings.len() + 1;
             let path = format!(
                 "drafts/{id}.r{}.findings/{n:02}-{}.md",
                 material.revision,
@@ -91,15 +91,17 @@ impl Engine {
                 completion_tokens: completion.completion_tokens,
                 seconds: completion.seconds,
             })?;
-            self.state.artifacts[ri].findings.push(FindingRecord {
-                member: member.name.clone(),
-                persona: member.path.clone(),
-                path,
-            });
+            self.state.artifacts[artifact_index]
+                .findings
+                .push(FindingRecord {
+                    member: member.name.clone(),
+                    persona: member.path.clone(),
+                    path,
+                });
             self.save()?;
         }
         let mut findings = Vec::new();
-        for f in &self.state.artifacts[ri].findings {
+        for f in &self.state.artifacts[artifact_index].findings {
             let focus = panel
                 .participants
                 .iter()
@@ -158,7 +160,7 @@ fn findings_schema(bounds: &Bounds) -> StructuredRequest {
 /// as written when it is not the JSON asked for.
 fn findings_markdown(answer: &str, structured: bool) -> String {
     let listed = structured
-        .then(|| json_answer(answer).ok())
+        .then(|| parse_json_answer(answer).ok())
         .flatten()
         .and_then(|v| {
             v["findings"].as_array().map(|items| {

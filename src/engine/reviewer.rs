@@ -59,8 +59,8 @@ pub trait Reviewer {
 }
 
 impl Engine {
-    pub(super) fn gate_view(&self, ri: usize) -> Result<GateView<'_>, EngineError> {
-        let rec = &self.state.artifacts[ri];
+    pub(super) fn gate_view(&self, artifact_index: usize) -> Result<GateView<'_>, EngineError> {
+        let rec = &self.state.artifacts[artifact_index];
         let phase = &self.loaded.workflow.phases[rec.phase_index];
         let gate = phase
             .gate

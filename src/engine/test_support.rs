@@ -10,7 +10,7 @@ use crate::library::{self, validate, Library, Origin};
 use crate::llm::{Capabilities, ChatRequest, Completion, ModelClient, ModelError, TokenSink};
 use crate::store::{ModelRecord, RunStore};
 
-pub(super) const TINY: &str = include_str!("testdata/tiny-workflow.md");
+pub(super) const TINY_WORKFLOW: &str = include_str!("testdata/tiny-workflow.md");
 
 /// A model whose answers come from a function of the request, with the
 /// capabilities a test needs.
@@ -72,9 +72,9 @@ impl Reviewer for ScriptedReviewer {
     }
 }
 
-pub(super) fn setup() -> (tempfile::TempDir, Engine, ScriptedModel) {
+pub(super) fn tiny_run() -> (tempfile::TempDir, Engine, ScriptedModel) {
     let dir = tempfile::tempdir().unwrap();
-    let engine = start_engine(dir.path(), TINY, Some("NEED-TEXT"), &[]);
+    let engine = start_engine(dir.path(), TINY_WORKFLOW, Some("NEED-TEXT"), &[]);
     let model: ScriptedModel = FnModel {
         caps: Capabilities::default(),
         answer: scripted_answer,
@@ -116,7 +116,7 @@ pub(super) fn start_engine(
     .unwrap()
 }
 
-pub(super) fn events(engine: &Engine) -> Vec<String> {
+pub(super) fn journal_event_names(engine: &Engine) -> Vec<String> {
     engine
         .run
         .read_journal()

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use super::context_window::estimate_tokens;
-use super::test_support::{events, setup, start_engine, FnModel, ScriptedReviewer};
+use super::test_support::{journal_event_names, start_engine, tiny_run, FnModel, ScriptedReviewer};
 use super::{Decision, Outcome};
 use crate::llm::{Capabilities, ChatRequest, Silent};
 use crate::store::{AfterRollback, DraftFormat};
@@ -13,10 +13,10 @@ use crate::workflow::step;
 
 #[tokio::test]
 async fn an_ungated_phase_is_accepted_and_feeds_the_next_one() {
-    let (_dir, mut engine, model) = setup();
+    let (_dir, mut engine, model) = tiny_run();
     let outcome = engine.advance(&model, None, &mut Silent).await.unwrap();
     assert!(matches!(outcome, Outcome::AwaitingDecision { ref artifact, .. } if artifact == "T-2"));
-    assert!(events(&engine).contains(&"accepted".to_string()));
+    assert!(journal_event_names(&engine).contains(&"accepted".to_string()));
     let requests = model.requests.borrow().clone();
     assert_eq!(requests.len(), 2);
     assert!(requests[0].user.contains("NEED-TEXT"));
@@ -33,7 +33,7 @@ async fn an_ungated_phase_is_accepted_and_feeds_the_next_one() {
 
 #[tokio::test]
 async fn edits_steps_and_a_rollback_that_aborts() {
-    let (_dir, mut engine, model) = setup();
+    let (_dir, mut engine, model) = tiny_run();
     let mut reviewer = ScriptedReviewer {
         answers: VecDeque::from([
             Decision::Edit {
@@ -79,7 +79,7 @@ async fn edits_steps_and_a_rollback_that_aborts() {
     let last = model.requests.borrow().last().unwrap().user.clone();
     assert!(last.contains("step 2 of the plan: Gamma"), "{last}");
     assert_eq!(engine.status().state, "aborted");
-    let ev = events(&engine);
+    let ev = journal_event_names(&engine);
     assert!(ev.contains(&"edited".to_string()));
     assert!(ev.contains(&"rolled_back".to_string()));
     assert_eq!(ev.last().map(String::as_str), Some("aborted"));
@@ -87,7 +87,7 @@ async fn edits_steps_and_a_rollback_that_aborts() {
 
 #[tokio::test]
 async fn quitting_at_a_gate_decides_nothing() {
-    let (_dir, mut engine, model) = setup();
+    let (_dir, mut engine, model) = tiny_run();
     let mut reviewer = ScriptedReviewer {
         answers: VecDeque::from([Decision::Quit]),
         seen: Vec::new(),
@@ -97,13 +97,13 @@ async fn quitting_at_a_gate_decides_nothing() {
         .await
         .unwrap();
     assert!(matches!(outcome, Outcome::Quit { ref artifact, .. } if artifact == "T-2"));
-    assert!(!events(&engine).contains(&"decided".to_string()));
+    assert!(!journal_event_names(&engine).contains(&"decided".to_string()));
     assert_eq!(engine.status().state, "awaiting_decision");
 }
 
 #[tokio::test]
 async fn a_decision_must_match_the_option_it_names() {
-    let (_dir, mut engine, model) = setup();
+    let (_dir, mut engine, model) = tiny_run();
     engine.advance(&model, None, &mut Silent).await.unwrap();
     let err = engine
         .apply(Decision::Proceed {
@@ -116,7 +116,7 @@ async fn a_decision_must_match_the_option_it_names() {
     assert_eq!(engine.status().state, "awaiting_decision");
 }
 
-fn structured() -> Capabilities {
+fn structured_caps() -> Capabilities {
     Capabilities {
         structured: true,
         context_tokens: None,
@@ -126,9 +126,9 @@ fn structured() -> Capabilities {
 
 #[tokio::test]
 async fn a_structured_draft_is_rendered_into_the_template_and_its_json_kept() {
-    let (_dir, mut engine, _) = setup();
+    let (_dir, mut engine, _) = tiny_run();
     let model = FnModel {
-        caps: structured(),
+        caps: structured_caps(),
         answer: |r: &ChatRequest| {
             let json = if r.purpose.starts_with("T-1") {
                 r#"{"notes": "NOTES-TEXT"}"#
@@ -172,9 +172,9 @@ async fn a_structured_draft_is_rendered_into_the_template_and_its_json_kept() {
 
 #[tokio::test]
 async fn a_broken_answer_gets_one_repair_and_then_goes_to_the_gate_with_its_problems() {
-    let (_dir, mut engine, _) = setup();
+    let (_dir, mut engine, _) = tiny_run();
     let model = FnModel {
-        caps: structured(),
+        caps: structured_caps(),
         answer: |r: &ChatRequest| {
             if r.purpose.starts_with("T-1") {
                 (r#"{"notes": "N"}"#.to_string(), "stop")
@@ -202,7 +202,7 @@ async fn a_broken_answer_gets_one_repair_and_then_goes_to_the_gate_with_its_prob
     let draft = rec.latest_draft().unwrap();
     assert!(draft.truncated);
     assert!(!draft.problems.is_empty());
-    assert!(events(&engine).contains(&"repair_requested".to_string()));
+    assert!(journal_event_names(&engine).contains(&"repair_requested".to_string()));
     assert!(engine
         .run
         .read("drafts/T-2.r1.attempt1.txt")
@@ -217,7 +217,7 @@ async fn a_broken_answer_gets_one_repair_and_then_goes_to_the_gate_with_its_prob
 
 #[tokio::test]
 async fn markdown_mode_repairs_missing_sections_once() {
-    let (_dir, mut engine, _) = setup();
+    let (_dir, mut engine, _) = tiny_run();
     let model = FnModel {
         caps: Capabilities::default(),
         answer: |r: &ChatRequest| {
