@@ -66,6 +66,9 @@ impl Engine {
         }
     }
 
+    /// The index of artifact `id`'s record, added (as `Drafting`) when the
+    /// cursor first reaches it. A step's artifact is titled after its step,
+    /// so lists show which step it is.
     fn find_or_add_record(&mut self, id: &str, phase_index: usize, step: Option<&Step>) -> usize {
         if let Some(i) = self.state.artifacts.iter().position(|a| a.id == id) {
             return i;
@@ -160,6 +163,8 @@ impl Engine {
         }
     }
 
+    /// The latest draft's file, which an [`Outcome`] points people to; the
+    /// run folder when nothing is drafted yet.
     fn draft_path(&self, artifact_index: usize) -> PathBuf {
         let rec = &self.state.artifacts[artifact_index];
         rec.latest_draft().map_or_else(
@@ -168,6 +173,8 @@ impl Engine {
         )
     }
 
+    /// A phase without a gate has nobody to decide: its draft is stored as
+    /// accepted, so later phases can read it, and the run moves on.
     fn accept_ungated(&mut self, artifact_index: usize) -> Result<(), EngineError> {
         let id = self.state.artifacts[artifact_index].id.clone();
         self.promote(artifact_index, |p| {

@@ -74,12 +74,15 @@ impl Engine {
 /// fraction: 3.5, below the 4.5 measured on English Markdown with SmolLM2's
 /// tokenizer, so the estimate errs towards cutting rather than overflowing.
 const CHARS_PER_TOKEN_NUM: u64 = 7;
+/// The denominator of [`CHARS_PER_TOKEN_NUM`].
 const CHARS_PER_TOKEN_DEN: u64 = 2;
 /// Tokens kept free for the chat template's own markup.
 const PROMPT_OVERHEAD_TOKENS: u32 = 64;
 /// An approved artifact is never cut below its opening part.
 const MIN_ARTIFACT_CHARS: usize = 600;
 
+/// The tokens `text` takes, estimated from its length (rounded up): the
+/// server's tokenizer is not at hand.
 pub(super) fn estimate_tokens(text: &str) -> u64 {
     (text.chars().count() as u64 * CHARS_PER_TOKEN_DEN).div_ceil(CHARS_PER_TOKEN_NUM)
 }
@@ -119,6 +122,8 @@ fn cut_one(inputs: &mut [PromptInput], excess: usize, window: u32) -> Option<Str
     ))
 }
 
+/// How the note closing a cut input ends; an input that ends with it has
+/// been cut already and is not cut again.
 const CUT_MARK_END: &str = " (cut by migagent)]";
 
 #[cfg(test)]

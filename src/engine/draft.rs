@@ -1,6 +1,7 @@
 //! Drafting one artifact: the request, the one repair request when the
-//! answer falls short, and the record of the draft. [`Attempt`] reads an
-//! answer as the artifact it should be.
+//! answer falls short, and the record of each draft, the model's or a
+//! person's edit (the two `DraftRecord`s are built here, side by side).
+//! `Attempt` reads an answer as the artifact it should be.
 
 use super::panel::PanelMaterial;
 use super::{Engine, EngineError};
@@ -14,6 +15,10 @@ use crate::workflow::step::{self, Step};
 use crate::workflow::DirectiveKind;
 
 impl Engine {
+    /// Drafts the artifact at `artifact_index` from its phase's inputs (and
+    /// its panel's findings, when the phase convenes one), in JSON when the
+    /// server enforces a schema, and leaves it awaiting a decision. An answer
+    /// that falls short gets one repair request, never more.
     pub(super) async fn draft<M: ModelClient>(
         &mut self,
         model: &M,
@@ -180,6 +185,8 @@ impl Engine {
         Ok(path)
     }
 
+    /// Sends one request; a model error names the run and artifact, so the
+    /// message can say how to resume.
     pub(super) async fn ask_model<M: ModelClient>(
         &self,
         model: &M,
@@ -197,6 +204,9 @@ impl Engine {
             })
     }
 
+    /// Saves the model's draft as the next revision (and its JSON, when it
+    /// parsed), journals it, and leaves it awaiting a decision. The feedback
+    /// it answered moves from the artifact onto the draft.
     fn save_model_draft(
         &mut self,
         artifact_index: usize,
@@ -346,13 +356,17 @@ struct Attempt {
     /// A JSON answer was asked for and it parsed (it is kept beside the
     /// draft).
     parsed_json: bool,
+    /// A JSON answer was asked for (the server enforces a schema).
     structured: bool,
     /// Schema violations, or why the JSON could not be read.
     problems: Vec<String>,
+    /// Template sections the Markdown lacks.
     missing: Vec<String>,
 }
 
 impl Attempt {
+    /// Reads `completion` against the template: as JSON rendered into it when
+    /// a `schema` was sent, else as Markdown checked against it.
     fn read(completion: &Completion, schema: Option<&ArtifactSchema>, template: &str) -> Attempt {
         let mut attempt = Attempt {
             completion: completion.clone(),
@@ -406,6 +420,9 @@ impl Attempt {
         None
     }
 
+    /// Whether the repair made things worse, so the first answer goes to the
+    /// gate instead: unreadable JSON is worst, then missing sections, then
+    /// other problems.
     fn is_worse_than(&self, other: &Attempt) -> bool {
         let score = |a: &Attempt| {
             (

@@ -46,6 +46,9 @@ impl Engine {
         Ok(())
     }
 
+    /// The text of artifact `id`, an input of phase `phase`. Only an
+    /// approved or accepted artifact is ever an input; anything else is an
+    /// error, never a draft passed on unreviewed.
     pub(super) fn approved_text(&self, id: &str, phase: u32) -> Result<String, EngineError> {
         let record = self.state.artifacts.iter().find(|a| a.id == id);
         match record {
@@ -59,6 +62,9 @@ impl Engine {
         }
     }
 
+    /// The output template of the artifact at `artifact_index`; a step's
+    /// artifact gets its step's name filled in, so the model never has to
+    /// name the step again.
     pub(super) fn template_for(&self, artifact_index: usize) -> String {
         let rec = &self.state.artifacts[artifact_index];
         let phase = &self.loaded.workflow.phases[rec.phase_index];
@@ -69,6 +75,8 @@ impl Engine {
         }
     }
 
+    /// The text of a library file a directive names (persona, guidance,
+    /// panel member).
     pub(super) fn resolve_text(&self, path: &str) -> Result<String, EngineError> {
         Ok(self.loaded.library.resolve(path)?.text)
     }
@@ -157,6 +165,9 @@ impl Engine {
         Ok((inputs, missing))
     }
 
+    /// The system message for `phase`: the `persona` given (a panel
+    /// member's or the moderator's), else the phase's own persona, else a
+    /// plain engineer; plus the phase's secondary persona, if any.
     pub(super) fn system_message(
         &self,
         phase: &Phase,
@@ -188,6 +199,9 @@ impl Engine {
     }
 }
 
+/// Fails when a phase declares the migration need and the run has none:
+/// checked when the run starts, before any model call, rather than when the
+/// phase is reached.
 pub(super) fn check_need(workflow: &Workflow, need: Option<&str>) -> Result<(), EngineError> {
     if need.is_some_and(|n| !n.trim().is_empty()) {
         return Ok(());

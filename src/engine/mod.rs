@@ -1,10 +1,40 @@
-//! The run engine: drafts each phase's artifact through a [`ModelClient`](crate::llm::ModelClient),
-//! stops at each gate for a [`Reviewer`] (or for a later command), and
-//! records every step in the run store.
+//! The run engine: drafts each phase's artifact through a
+//! [`ModelClient`](crate::llm::ModelClient), stops at each gate for a
+//! [`Reviewer`] (or for a later command), and records every step in the run
+//! store.
 //!
 //! The engine is the only place that moves a run forward. It never passes a
 //! gate on its own: a gated artifact leaves `awaiting_decision` only through a
 //! [`Decision`] that names a person.
+//!
+//! It knows the model only through the `crate::llm` trait and its request and
+//! answer types, and people only through [`Reviewer`]; it never imports the
+//! terminal or the CLI. `impl Engine` is split by concern, one block a file:
+//!
+//! - `mod.rs`: [`Engine`], [`RunStart`], [`Outcome`]; starting and opening a
+//!   run, its accessors, and saving state and writing the journal;
+//! - `error.rs`: [`EngineError`];
+//! - `reviewer.rs`: the human side: [`Reviewer`], [`GateView`] and
+//!   [`Decision`], and building the view a gate shows;
+//! - `advance.rs`: the cursor (which artifact is next, moving past it,
+//!   accepting ungated drafts) and the `advance` loop;
+//! - `decide.rs`: `apply` (a decision on the pending draft), the check that a
+//!   decision's option belongs to the gate, and `promote`;
+//! - `inputs.rs`: what a draft is made from: declared inputs, context files,
+//!   the template, the system message, and the need check at start;
+//! - `context_window.rs`: fitting a prompt to the server's context, cutting
+//!   inputs with a note for every cut;
+//! - `draft.rs`: drafting, the one repair request, and saving drafts (the
+//!   model's and a person's edit), with `Attempt` reading an answer;
+//! - `panel.rs`: review panels and their findings;
+//! - `status.rs`: [`StatusReport`], [`run_state`] and [`pending_artifact`],
+//!   and the names of run states;
+//! - `run_id.rs`: [`make_run_id`].
+//!
+//! Tests: `tests.rs` runs whole workflows through the engine, with the
+//! scripted model, reviewer and tiny workflow (`testdata/tiny-workflow.md`)
+//! of `test_support.rs`; functions with no run to drive are tested in their
+//! own file.
 
 mod advance;
 mod context_window;
@@ -55,22 +85,30 @@ pub enum Outcome {
     Aborted,
 }
 
+/// One run being worked on. Its state is saved as the run moves, so any
+/// command may stop and a later one [`open`](Engine::open) the run again.
 pub struct Engine {
+    /// The workflow the run follows; after `open`, read from the run's own
+    /// snapshot, so edits to the library do not change a run under way.
     loaded: LoadedWorkflow,
     run: RunDir,
     state: RunState,
     prompts: PromptAssembler,
+    /// The limits for schemas compiled from templates; see `set_bounds`.
     bounds: Bounds,
 }
 
 /// What a new run starts from.
 pub struct RunStart<'a> {
     pub run_id: &'a str,
+    /// The migration need, for phases that declare it as an input.
     pub need: Option<String>,
+    /// Context files, copied into the run at start.
     pub contexts: &'a [PathBuf],
     pub model: ModelRecord,
 }
 
+/// A journal entry for `run_id`, stamped now.
 fn journal_event(run_id: &str, kind: EventKind) -> JournalEvent {
     JournalEvent {
         at: store::now_rfc3339(),
@@ -79,6 +117,7 @@ fn journal_event(run_id: &str, kind: EventKind) -> JournalEvent {
     }
 }
 
+/// The run folder's copy of the workflow, which `open` follows.
 const WORKFLOW_SNAPSHOT: &str = "workflow.md";
 
 impl Engine {
@@ -179,23 +218,25 @@ impl Engine {
         self.run.path()
     }
 
-    /// Records which server and model later drafts use.
-    /// The limits of the schemas compiled from templates: a small model gets
-    /// tighter ones, so a repetition loop ends early.
+    /// Sets the limits of the schemas compiled from templates: a small model
+    /// gets tighter ones, so a repetition loop ends early.
     pub fn set_bounds(&mut self, bounds: Bounds) {
         self.bounds = bounds;
     }
 
+    /// Records which server and model later drafts use.
     pub fn set_model(&mut self, model: ModelRecord) -> Result<(), EngineError> {
         self.state.model = model;
         self.save()
     }
 
+    /// Saves the run state; every change to it goes through here.
     fn save(&mut self) -> Result<(), EngineError> {
         self.run.save_state(&mut self.state)?;
         Ok(())
     }
 
+    /// Records one event in the run's journal.
     fn journal(&self, kind: EventKind) -> Result<(), EngineError> {
         self.journal_all(vec![kind])
     }
@@ -210,6 +251,8 @@ impl Engine {
         Ok(())
     }
 
+    /// The latest draft of `rec`; an artifact without one has nothing to
+    /// show or decide on, which is the error.
     fn latest_draft_of<'r>(&self, rec: &'r ArtifactRecord) -> Result<&'r DraftRecord, EngineError> {
         rec.latest_draft()
             .ok_or_else(|| EngineError::NothingPending {

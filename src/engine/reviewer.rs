@@ -13,22 +13,26 @@ use crate::workflow::{Gate, Phase, Workflow};
 /// is used.
 #[derive(Debug, Clone)]
 pub enum Decision {
+    /// Approves the draft: it is copied to `artifacts/` and the run moves on.
     Proceed {
         option: Option<String>,
         by: String,
         note: Option<String>,
     },
+    /// Sends the draft back; the next revision is drafted with `feedback`.
     Revise {
         option: Option<String>,
         by: String,
         feedback: String,
     },
+    /// Undoes a step; `then` says whether the run goes on or aborts.
     Rollback {
         option: Option<String>,
         by: String,
         reason: String,
         then: AfterRollback,
     },
+    /// Ends the run.
     Abort {
         option: Option<String>,
         by: String,
@@ -49,16 +53,23 @@ pub struct GateView<'a> {
     pub artifact: &'a ArtifactRecord,
     pub draft: &'a DraftRecord,
     pub draft_text: String,
+    /// The draft before this one, when this is a revision, so the gate can
+    /// show what changed.
     pub previous_text: Option<String>,
+    /// Where the draft is, for an editor or a later command.
     pub draft_path: PathBuf,
 }
 
 /// The human side of a gate. The terminal implements it; tests script it.
 pub trait Reviewer {
+    /// Asks a person at the gate shown in `view`. [`Decision::Quit`] leaves
+    /// the draft pending for a later command.
     fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError>;
 }
 
 impl Engine {
+    /// What the gate of the artifact at `artifact_index` shows: its latest
+    /// draft and, for a revision, the draft before it.
     pub(super) fn gate_view(&self, artifact_index: usize) -> Result<GateView<'_>, EngineError> {
         let rec = &self.state.artifacts[artifact_index];
         let phase = &self.loaded.workflow.phases[rec.phase_index];

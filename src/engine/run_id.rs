@@ -2,6 +2,8 @@
 
 use crate::store;
 
+/// `s` in lower case with each run of other characters as one `-`, at most
+/// 40 characters: safe in file names and run ids.
 pub(super) fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {

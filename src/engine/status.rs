@@ -20,6 +20,7 @@ impl Engine {
     }
 }
 
+/// A run's status, as `status` shows it and `--json` prints it for scripts.
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
     pub run_id: String,
@@ -33,6 +34,8 @@ pub struct StatusReport {
     pub updated_at: String,
 }
 
+/// The draft awaiting a decision, with what its gate would show about it
+/// and the options the gate offers.
 #[derive(Debug, Serialize)]
 pub struct PendingReport {
     pub artifact: String,
@@ -47,6 +50,8 @@ pub struct PendingReport {
     pub options: Vec<String>,
 }
 
+/// One artifact of a run: its approved file once approved, else its latest
+/// draft.
 #[derive(Debug, Serialize)]
 pub struct ArtifactReport {
     pub id: String,
@@ -68,7 +73,8 @@ pub fn pending_artifact(state: &RunState) -> Option<&ArtifactRecord> {
         .filter(|_| state.status == RunStatus::Active)
 }
 
-/// Where a run stands, as `status` and `list` name it.
+/// Where a run stands, as `status` and `list` name it (the CLI matches on
+/// these names).
 pub fn run_state(state: &RunState) -> &'static str {
     match state.status {
         RunStatus::Complete => "complete",

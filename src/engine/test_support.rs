@@ -10,6 +10,8 @@ use crate::library::{self, validate, Library, Origin};
 use crate::llm::{Capabilities, ChatRequest, Completion, ModelClient, ModelError, TokenSink};
 use crate::store::{ModelRecord, RunStore};
 
+/// A workflow with one of each kind of phase: ungated (`T-1`), gated
+/// (`T-2`, a plan) and per-step gated (`T-3.N`, one per plan step).
 pub(super) const TINY_WORKFLOW: &str = include_str!("testdata/tiny-workflow.md");
 
 /// A model whose answers come from a function of the request, with the
@@ -47,7 +49,9 @@ impl<F: Fn(&ChatRequest) -> (String, &'static str)> ModelClient for FnModel<F> {
 /// The model of most tests: Markdown answers for the tiny workflow.
 pub(super) type ScriptedModel = FnModel<fn(&ChatRequest) -> (String, &'static str)>;
 
-pub(super) fn scripted_answer(request: &ChatRequest) -> (String, &'static str) {
+/// Answers by artifact: notes for `T-1`, a two-step plan in a code fence
+/// for `T-2` (so the fence is stripped), a complete step for the rest.
+fn scripted_answer(request: &ChatRequest) -> (String, &'static str) {
     let text = if request.purpose.starts_with("T-1") {
         "## Notes\nNOTES-TEXT\n".to_string()
     } else if request.purpose.starts_with("T-2") {
@@ -72,6 +76,7 @@ impl Reviewer for ScriptedReviewer {
     }
 }
 
+/// A run of the tiny workflow with a need, and the scripted model.
 pub(super) fn tiny_run() -> (tempfile::TempDir, Engine, ScriptedModel) {
     let dir = tempfile::tempdir().unwrap();
     let engine = start_engine(dir.path(), TINY_WORKFLOW, Some("NEED-TEXT"), &[]);
@@ -116,6 +121,7 @@ pub(super) fn start_engine(
     .unwrap()
 }
 
+/// The names of the events in the run's journal, in order.
 pub(super) fn journal_event_names(engine: &Engine) -> Vec<String> {
     engine
         .run

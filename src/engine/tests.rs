@@ -116,6 +116,7 @@ async fn a_decision_must_match_the_option_it_names() {
     assert_eq!(engine.status().state, "awaiting_decision");
 }
 
+/// A server that enforces a schema and has no known context limit.
 fn structured_caps() -> Capabilities {
     Capabilities {
         structured: true,
@@ -245,6 +246,7 @@ async fn markdown_mode_repairs_missing_sections_once() {
     assert!(draft.missing_sections.contains(&"## Steps".to_string()));
 }
 
+/// One gated phase that reads context files, for the context-cut test.
 const WITH_CONTEXT: &str = r#"# Workflow: Ctx
 
 One gated phase that reads the system state.
