@@ -1,0 +1,191 @@
+//! The run's cursor: which artifact is next, moving past it, and the
+//! `advance` loop that drafts until a gate needs a person.
+
+use std::path::PathBuf;
+
+use super::{Decision, Engine, EngineError, Outcome, Reviewer};
+use crate::llm::{ModelClient, TokenSink};
+use crate::store::{ArtifactRecord, ArtifactState, EventKind, RunStatus, StepProgress};
+use crate::workflow::step::{self, Step};
+use crate::workflow::InputKind;
+
+impl Engine {
+    /// The phase in progress, its step (for a per-step phase) and the id of
+    /// the artifact it produces. Reads the plan's steps on entering a
+    /// per-step phase.
+    fn current_artifact(&mut self) -> Result<Option<(usize, Option<Step>, String)>, EngineError> {
+        let index = self.state.phase_index;
+        let Some(phase) = self.loaded.workflow.phases.get(index).cloned() else {
+            return Ok(None);
+        };
+        let Some(output) = phase.output.as_ref() else {
+            return Ok(None);
+        };
+        if !output.per_step {
+            return Ok(Some((index, None, output.id.clone())));
+        }
+        let entering_phase = self
+            .state
+            .steps
+            .as_ref()
+            .is_none_or(|s| s.phase_index != index);
+        if entering_phase {
+            let plan_id = match self.loaded.workflow.plan_for(&phase).map(|i| &i.kind) {
+                Some(InputKind::Artifact(id)) => id.clone(),
+                _ => {
+                    return Err(EngineError::EmptyPlan {
+                        plan: "(none)".into(),
+                        phase: phase.number,
+                    })
+                }
+            };
+            let plan_text = self.approved_text(&plan_id, phase.number)?;
+            let steps = step::steps(&plan_text);
+            if steps.is_empty() {
+                return Err(EngineError::EmptyPlan {
+                    plan: plan_id,
+                    phase: phase.number,
+                });
+            }
+            self.state.steps = Some(StepProgress {
+                phase_index: index,
+                plan: plan_id,
+                steps,
+                current: 0,
+            });
+            self.save()?;
+        }
+        let progress = self.state.steps.as_ref();
+        let step = progress.and_then(|p| p.steps.get(p.current)).cloned();
+        match step {
+            Some(step) => {
+                let id = step::step_artifact_id(&output.id, &step);
+                Ok(Some((index, Some(step), id)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The index of artifact `id`'s record, added (as `Drafting`) when the
+    /// cursor first reaches it. A step's artifact is titled after its step,
+    /// so lists show which step it is.
+    fn find_or_add_record(&mut self, id: &str, phase_index: usize, step: Option<&Step>) -> usize {
+        if let Some(i) = self.state.artifacts.iter().position(|a| a.id == id) {
+            return i;
+        }
+        let phase = &self.loaded.workflow.phases[phase_index];
+        let title = phase.output.as_ref().map_or(String::new(), |o| match step {
+            Some(s) => format!("{} ({})", step::step_title(&o.title, s), s.name),
+            None => o.title.clone(),
+        });
+        self.state.artifacts.push(ArtifactRecord {
+            id: id.to_string(),
+            title,
+            phase_index,
+            step: step.cloned(),
+            state: ArtifactState::Drafting,
+            drafts: Vec::new(),
+            pending_feedback: None,
+            findings: Vec::new(),
+            approval: None,
+            rollback: None,
+        });
+        self.state.artifacts.len() - 1
+    }
+
+    /// Moves past the current artifact: the next step of a per-step phase, or
+    /// the next phase, or completion.
+    pub(super) fn advance_cursor(&mut self) -> Result<(), EngineError> {
+        let index = self.state.phase_index;
+        if let Some(progress) = self.state.steps.as_mut().filter(|p| p.phase_index == index) {
+            progress.current += 1;
+            if progress.current < progress.steps.len() {
+                return self.save();
+            }
+        }
+        self.state.phase_index += 1;
+        if self.state.phase_index >= self.loaded.workflow.phases.len() {
+            self.state.status = RunStatus::Complete;
+            self.journal(EventKind::Completed)?;
+        }
+        self.save()
+    }
+
+    /// Drafts until a gate needs a person. With a reviewer, asks it at each
+    /// gate and goes on; without one, stops at the first gate.
+    pub async fn advance<M: ModelClient>(
+        &mut self,
+        model: &M,
+        mut reviewer: Option<&mut dyn Reviewer>,
+        sink: &mut dyn TokenSink,
+    ) -> Result<Outcome, EngineError> {
+        loop {
+            match self.state.status {
+                RunStatus::Complete => return Ok(Outcome::Complete),
+                RunStatus::Aborted => return Ok(Outcome::Aborted),
+                RunStatus::Active => {}
+            }
+            let Some((phase_index, step, id)) = self.current_artifact()? else {
+                self.state.status = RunStatus::Complete;
+                self.journal(EventKind::Completed)?;
+                self.save()?;
+                return Ok(Outcome::Complete);
+            };
+            let artifact_index = self.find_or_add_record(&id, phase_index, step.as_ref());
+            match self.state.artifacts[artifact_index].state {
+                ArtifactState::Drafting => {
+                    self.draft(model, phase_index, step.as_ref(), artifact_index, sink)
+                        .await?;
+                }
+                ArtifactState::AwaitingDecision => {
+                    let has_gate = self.loaded.workflow.phases[phase_index].gate.is_some();
+                    if !has_gate {
+                        self.accept_ungated(artifact_index)?;
+                        continue;
+                    }
+                    let path = self.draft_path(artifact_index);
+                    let Some(reviewer) = reviewer.as_deref_mut() else {
+                        return Ok(Outcome::AwaitingDecision { artifact: id, path });
+                    };
+                    let decision = {
+                        let view = self.gate_view(artifact_index)?;
+                        reviewer.review(&view)?
+                    };
+                    if let Decision::Quit = decision {
+                        return Ok(Outcome::Quit { artifact: id, path });
+                    }
+                    self.apply(decision)?;
+                }
+                ArtifactState::Approved | ArtifactState::Accepted | ArtifactState::RolledBack => {
+                    self.advance_cursor()?;
+                }
+            }
+        }
+    }
+
+    /// The latest draft's file, which an [`Outcome`] points people to; the
+    /// run folder when nothing is drafted yet.
+    fn draft_path(&self, artifact_index: usize) -> PathBuf {
+        let rec = &self.state.artifacts[artifact_index];
+        rec.latest_draft().map_or_else(
+            || self.run.path().to_path_buf(),
+            |d| self.run.path().join(&d.path),
+        )
+    }
+
+    /// A phase without a gate has nobody to decide: its draft is stored as
+    /// accepted, so later phases can read it, and the run moves on.
+    fn accept_ungated(&mut self, artifact_index: usize) -> Result<(), EngineError> {
+        let id = self.state.artifacts[artifact_index].id.clone();
+        self.promote(artifact_index, |p| {
+            vec![EventKind::Accepted {
+                artifact: id,
+                revision: p.revision,
+                sha256: p.sha256.clone(),
+                reason: format!("phase has no gate; stored as {}", p.path),
+            }]
+        })?;
+        self.state.artifacts[artifact_index].state = ArtifactState::Accepted;
+        self.advance_cursor()
+    }
+}

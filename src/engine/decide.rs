@@ -1,0 +1,250 @@
+//! Decisions at a gate: `apply` records what a person decided on the
+//! pending draft, and `promote` copies an accepted draft to `artifacts/`.
+
+use super::status::finished_status_name;
+use super::{Decision, Engine, EngineError};
+use crate::store::{self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RunStatus};
+use crate::workflow::{Gate, GateAction};
+
+impl Engine {
+    /// Copies the latest draft to `artifacts/ID.md` and records `events` for
+    /// it. When the events cannot be recorded the copy is removed again, so
+    /// `artifacts/` never holds a file the journal does not show accepted.
+    pub(super) fn promote(
+        &mut self,
+        artifact_index: usize,
+        events: impl FnOnce(&Promoted) -> Vec<EventKind>,
+    ) -> Result<Promoted, EngineError> {
+        let rec = &self.state.artifacts[artifact_index];
+        let draft = self.latest_draft_of(rec)?;
+        let text = self.run.read(&draft.path)?;
+        let promoted = Promoted {
+            path: self.run.write(&rec.approved_path(), &text)?,
+            sha256: store::sha256_hex(text.as_bytes()),
+            revision: draft.revision,
+        };
+        if let Err(e) = self.journal_all(events(&promoted)) {
+            let _ = std::fs::remove_file(self.run.path().join(&promoted.path));
+            return Err(e);
+        }
+        Ok(promoted)
+    }
+
+    /// Records a decision on the pending draft (from a gate or a command).
+    pub fn apply(&mut self, decision: Decision) -> Result<(), EngineError> {
+        if self.state.status != RunStatus::Active {
+            return Err(EngineError::Finished {
+                run_id: self.state.run_id.clone(),
+                status: finished_status_name(self.state.status),
+            });
+        }
+        let Some(artifact_index) = self
+            .state
+            .artifacts
+            .iter()
+            .rposition(|a| a.state == ArtifactState::AwaitingDecision)
+        else {
+            return Err(EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: "the next artifact has not been drafted".into(),
+            });
+        };
+        let phase = &self.loaded.workflow.phases[self.state.artifacts[artifact_index].phase_index];
+        let Some(gate) = phase.gate.clone() else {
+            return Err(EngineError::NothingPending {
+                run_id: self.state.run_id.clone(),
+                state: "its phase has no gate; `migagent resume` accepts it".into(),
+            });
+        };
+        let id = self.state.artifacts[artifact_index].id.clone();
+        let revision = self.state.artifacts[artifact_index]
+            .latest_draft()
+            .map_or(0, |d| d.revision);
+        match decision {
+            Decision::Quit => Ok(()),
+            Decision::Edit { by, text } => {
+                require_text(&text, "an edited draft")?;
+                self.save_edited_draft(artifact_index, id, by, &text)
+            }
+            Decision::Proceed { option, by, note } => {
+                let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Proceed)?;
+                let promoted = self.promote(artifact_index, |p| {
+                    vec![
+                        EventKind::Decided {
+                            artifact: id.clone(),
+                            revision: p.revision,
+                            option: label.clone(),
+                            action: GateAction::Proceed,
+                            by: by.clone(),
+                        },
+                        EventKind::Approved {
+                            artifact: id.clone(),
+                            revision: p.revision,
+                            approver: by.clone(),
+                            sha256: p.sha256.clone(),
+                            path: p.path.clone(),
+                            note: note.clone(),
+                        },
+                    ]
+                })?;
+                let rec = &mut self.state.artifacts[artifact_index];
+                rec.state = ArtifactState::Approved;
+                rec.approval = Some(Approval {
+                    option: label,
+                    by,
+                    at: store::now_rfc3339(),
+                    note,
+                    revision: promoted.revision,
+                    sha256: promoted.sha256,
+                    path: promoted.path,
+                });
+                self.advance_cursor()
+            }
+            Decision::Revise {
+                option,
+                by,
+                feedback,
+            } => {
+                require_text(&feedback, "feedback")?;
+                let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Revise)?;
+                self.journal_all(vec![
+                    EventKind::Decided {
+                        artifact: id.clone(),
+                        revision,
+                        option: label,
+                        action: GateAction::Revise,
+                        by: by.clone(),
+                    },
+                    EventKind::Revised {
+                        artifact: id,
+                        revision,
+                        feedback: feedback.clone(),
+                        by,
+                    },
+                ])?;
+                let rec = &mut self.state.artifacts[artifact_index];
+                rec.pending_feedback = Some(feedback);
+                rec.state = ArtifactState::Drafting;
+                self.save()
+            }
+            Decision::Rollback {
+                option,
+                by,
+                reason,
+                then,
+            } => {
+                require_text(&reason, "the rollback reason")?;
+                let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Rollback)?;
+                let mut events = vec![
+                    EventKind::Decided {
+                        artifact: id.clone(),
+                        revision,
+                        option: label.clone(),
+                        action: GateAction::Rollback,
+                        by: by.clone(),
+                    },
+                    EventKind::RolledBack {
+                        artifact: id,
+                        reason: reason.clone(),
+                        then,
+                        by: by.clone(),
+                    },
+                ];
+                if then == AfterRollback::Abort {
+                    events.push(EventKind::Aborted {
+                        reason: format!("after rollback: {reason}"),
+                        by: by.clone(),
+                    });
+                }
+                self.journal_all(events)?;
+                let rec = &mut self.state.artifacts[artifact_index];
+                rec.state = ArtifactState::RolledBack;
+                rec.rollback = Some(Rollback {
+                    option: label,
+                    by,
+                    at: store::now_rfc3339(),
+                    reason,
+                    then,
+                });
+                match then {
+                    AfterRollback::Continue => self.advance_cursor(),
+                    AfterRollback::Abort => {
+                        self.state.status = RunStatus::Aborted;
+                        self.save()
+                    }
+                }
+            }
+            Decision::Abort { option, by, reason } => {
+                require_text(&reason, "the reason for aborting")?;
+                let mut events = Vec::new();
+                if let Some(label) = option {
+                    let label =
+                        gate_option_label(&gate, &id, Some(label.as_str()), GateAction::Abort)?;
+                    events.push(EventKind::Decided {
+                        artifact: id,
+                        revision,
+                        option: label,
+                        action: GateAction::Abort,
+                        by: by.clone(),
+                    });
+                }
+                events.push(EventKind::Aborted { reason, by });
+                self.journal_all(events)?;
+                self.state.status = RunStatus::Aborted;
+                self.save()
+            }
+        }
+    }
+}
+
+/// The label of the gate option a decision goes through. A decision that
+/// names an option must name one of this gate's options with the decision's
+/// own action, so a label cannot smuggle in a different action; one that
+/// names none takes the gate's option for its action.
+fn gate_option_label(
+    gate: &Gate,
+    artifact: &str,
+    option: Option<&str>,
+    action: GateAction,
+) -> Result<String, EngineError> {
+    let available = gate
+        .options
+        .iter()
+        .map(|o| o.label.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match option {
+        Some(label) => match gate.option_named(label) {
+            Some(o) if o.action == action => Ok(o.label.clone()),
+            _ => Err(EngineError::NoSuchOption {
+                artifact: artifact.to_string(),
+                label: label.to_string(),
+                available,
+            }),
+        },
+        None => gate
+            .option_for(action)
+            .map(|o| o.label.clone())
+            .ok_or_else(|| EngineError::NoOptionFor {
+                artifact: artifact.to_string(),
+                action: format!("{action:?}").to_lowercase(),
+                available,
+            }),
+    }
+}
+
+/// An artifact copied to `artifacts/`.
+pub(super) struct Promoted {
+    pub(super) path: String,
+    pub(super) sha256: String,
+    pub(super) revision: u32,
+}
+
+/// Feedback, reasons and edits must say something.
+fn require_text(text: &str, what: &str) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        Err(EngineError::EmptyText { what: what.into() })
+    } else {
+        Ok(())
+    }
+}

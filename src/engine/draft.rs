@@ -1,0 +1,460 @@
+//! Drafting one artifact: the request, the one repair request when the
+//! answer falls short, and the record of each draft, the model's or a
+//! person's edit (the two `DraftRecord`s are built here, side by side).
+//! `Attempt` reads an answer as the artifact it should be.
+
+use super::panel::PanelMaterial;
+use super::{Engine, EngineError};
+use crate::artifact_schema::sections::missing_sections;
+use crate::artifact_schema::{ArtifactSchema, Bounds};
+use crate::llm::{ChatRequest, Completion, ModelClient, StructuredRequest, TokenSink};
+use crate::markdown::strip_outer_fence;
+use crate::prompt::{ArtifactInfo, DraftContext, JsonInfo, RevisionInfo, StepInfo};
+use crate::store::{self, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind};
+use crate::workflow::step::{self, Step};
+use crate::workflow::DirectiveKind;
+
+impl Engine {
+    /// Drafts the artifact at `artifact_index` from its phase's inputs (and
+    /// its panel's findings, when the phase convenes one), in JSON when the
+    /// server enforces a schema, and leaves it awaiting a decision. An answer
+    /// that falls short gets one repair request, never more.
+    pub(super) async fn draft<M: ModelClient>(
+        &mut self,
+        model: &M,
+        phase_index: usize,
+        step: Option<&Step>,
+        artifact_index: usize,
+        sink: &mut dyn TokenSink,
+    ) -> Result<(), EngineError> {
+        let phase = self.loaded.workflow.phases[phase_index].clone();
+        let (inputs, missing) = self.inputs_for(&phase)?;
+        let template = self.template_for(artifact_index);
+        let rec = self.state.artifacts[artifact_index].clone();
+        let artifact = ArtifactInfo {
+            id: rec.id.clone(),
+            title: rec.title.clone(),
+            template: template.clone(),
+        };
+        let revision = match (&rec.pending_feedback, rec.latest_draft()) {
+            (Some(feedback), Some(previous)) => Some(RevisionInfo {
+                number: previous.revision,
+                previous: self.run.read(&previous.path)?,
+                feedback: feedback.clone(),
+            }),
+            _ => None,
+        };
+        let step_info = match (step, &self.state.steps) {
+            (Some(step), Some(progress)) => Some(StepInfo {
+                number: step.number,
+                name: step.name.clone(),
+                section: step::step_section(
+                    &self.approved_text(&progress.plan, phase.number)?,
+                    step,
+                ),
+            }),
+            _ => None,
+        };
+        let guidance = phase
+            .directive(DirectiveKind::Prompt)
+            .map(|d| self.resolve_text(&d.path))
+            .transpose()?;
+        let rev = rec.next_revision();
+        tracing::debug!(
+            artifact = %rec.id,
+            revision = rev,
+            inputs = inputs.len(),
+            missing = ?missing,
+            "assembling draft request"
+        );
+
+        let (panel_info, findings, persona) = match phase.panel() {
+            None => (None, Vec::new(), None),
+            Some(directive) => {
+                let material = PanelMaterial {
+                    inputs: &inputs,
+                    missing: &missing,
+                    artifact: &artifact,
+                    revision: rev,
+                };
+                let (info, findings, moderator) = self
+                    .convene_panel(
+                        model,
+                        &phase,
+                        &directive.path,
+                        artifact_index,
+                        material,
+                        sink,
+                    )
+                    .await?;
+                (Some(info), findings, moderator)
+            }
+        };
+
+        let system = self.system_message(&phase, persona)?;
+        let caps = model.capabilities();
+        let schema = if caps.structured {
+            match ArtifactSchema::compile(&template, &self.bounds) {
+                Ok(schema) => Some(schema),
+                Err(e) => {
+                    tracing::warn!(artifact = %rec.id, error = %e, "template does not compile to a schema; drafting Markdown");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut context = DraftContext {
+            process: phase.process.clone(),
+            guidance,
+            panel: panel_info,
+            inputs,
+            missing,
+            step: step_info,
+            findings,
+            artifact,
+            revision,
+            json: schema.as_ref().map(|s| JsonInfo {
+                keys: s.sections().into_iter().map(|(key, _)| key).collect(),
+            }),
+            repair: None,
+        };
+        let mut inputs = std::mem::take(&mut context.inputs);
+        let (user, cuts) = self.fit_draft(&caps, &rec.id, &system, &mut inputs, &context)?;
+        let structured = schema.as_ref().map(|s| StructuredRequest {
+            name: schema_name(&rec.id),
+            schema: s.json_schema(),
+            schema_without_bounds: s.json_schema_without_bounds(),
+        });
+        let request = ChatRequest {
+            purpose: format!("{} r{rev}", rec.id),
+            system: system.clone(),
+            user,
+            max_tokens: None,
+            structured: structured.clone(),
+        };
+        let completion = self.ask_model(model, &request, &rec.id, sink).await?;
+        let first = Attempt::read(&completion, schema.as_ref(), &template);
+        let attempt = match first.repair_reason() {
+            None => first,
+            Some(reason) => {
+                // One repair request, never more: whatever it returns goes to
+                // the gate with its problems listed.
+                let first_path = self.save_attempt(artifact_index, &first)?;
+                self.journal(EventKind::RepairRequested {
+                    artifact: rec.id.clone(),
+                    revision: rev,
+                    reason: reason.clone(),
+                    first_attempt: first_path,
+                    prompt_tokens: first.completion.prompt_tokens,
+                    cached_tokens: first.completion.cached_tokens,
+                    completion_tokens: first.completion.completion_tokens,
+                    seconds: first.completion.seconds,
+                })?;
+                context.repair = Some(reason);
+                let (user, _) = self.fit_draft(&caps, &rec.id, &system, &mut inputs, &context)?;
+                let request = ChatRequest {
+                    purpose: format!("{} r{rev} repair", rec.id),
+                    system,
+                    user,
+                    max_tokens: None,
+                    structured,
+                };
+                let completion = self.ask_model(model, &request, &rec.id, sink).await?;
+                let second = Attempt::read(&completion, schema.as_ref(), &template);
+                if second.is_worse_than(&first) {
+                    first
+                } else {
+                    second
+                }
+            }
+        };
+        self.save_model_draft(artifact_index, attempt, cuts)
+    }
+
+    /// Saves a first attempt that a repair request replaces, so the record
+    /// keeps what the model actually said.
+    fn save_attempt(
+        &self,
+        artifact_index: usize,
+        attempt: &Attempt,
+    ) -> Result<String, EngineError> {
+        let rec = &self.state.artifacts[artifact_index];
+        let path = format!("drafts/{}.r{}.attempt1.txt", rec.id, rec.next_revision());
+        self.run.write(&path, &attempt.completion.text)?;
+        Ok(path)
+    }
+
+    /// Sends one request; a model error names the run and artifact, so the
+    /// message can say how to resume.
+    pub(super) async fn ask_model<M: ModelClient>(
+        &self,
+        model: &M,
+        request: &ChatRequest,
+        artifact: &str,
+        sink: &mut dyn TokenSink,
+    ) -> Result<Completion, EngineError> {
+        model
+            .complete(request, sink)
+            .await
+            .map_err(|source| EngineError::Model {
+                run_id: self.state.run_id.clone(),
+                artifact: artifact.to_string(),
+                source,
+            })
+    }
+
+    /// Saves the model's draft as the next revision (and its JSON, when it
+    /// parsed), journals it, and leaves it awaiting a decision. The feedback
+    /// it answered moves from the artifact onto the draft.
+    fn save_model_draft(
+        &mut self,
+        artifact_index: usize,
+        attempt: Attempt,
+        cuts: Vec<String>,
+    ) -> Result<(), EngineError> {
+        let completion = &attempt.completion;
+        let text = attempt.markdown.clone();
+        let rec = &self.state.artifacts[artifact_index];
+        let rev = rec.next_revision();
+        let path = rec.draft_path(rev);
+        let json_path = if attempt.parsed_json {
+            let p = format!("drafts/{}.r{rev}.json", rec.id);
+            self.run.write(&p, &completion.text)?;
+            Some(p)
+        } else {
+            None
+        };
+        self.run.write(&path, &text)?;
+        let sha = store::sha256_hex(text.as_bytes());
+        let missing = attempt.missing.clone();
+        let problems = attempt.problems.clone();
+        let format = if attempt.structured {
+            DraftFormat::Json
+        } else {
+            DraftFormat::Markdown
+        };
+        let id = rec.id.clone();
+        self.journal(EventKind::Drafted {
+            artifact: id,
+            revision: rev,
+            path: path.clone(),
+            sha256: sha.clone(),
+            model: completion.model.clone(),
+            prompt_tokens: completion.prompt_tokens,
+            cached_tokens: completion.cached_tokens,
+            completion_tokens: completion.completion_tokens,
+            seconds: completion.seconds,
+            finish_reason: completion.finish_reason.clone(),
+            truncated: completion.truncated(),
+            missing_sections: missing.clone(),
+            format: Some(format),
+            problems: problems.clone(),
+            cuts: cuts.clone(),
+        })?;
+        let rec = &mut self.state.artifacts[artifact_index];
+        rec.drafts.push(DraftRecord {
+            revision: rev,
+            path,
+            sha256: sha,
+            source: DraftSource::Model,
+            at: store::now_rfc3339(),
+            model: Some(completion.model.clone()),
+            prompt_tokens: completion.prompt_tokens,
+            completion_tokens: completion.completion_tokens,
+            seconds: Some(completion.seconds),
+            finish_reason: completion.finish_reason.clone(),
+            truncated: completion.truncated(),
+            missing_sections: missing,
+            feedback: rec.pending_feedback.take(),
+            format: Some(format),
+            json_path,
+            problems,
+            cuts,
+        });
+        rec.state = ArtifactState::AwaitingDecision;
+        self.save()
+    }
+
+    /// Saves a person's replacement of the draft as the next revision; the
+    /// gate then asks again about it.
+    pub(super) fn save_edited_draft(
+        &mut self,
+        artifact_index: usize,
+        id: String,
+        by: String,
+        text: &str,
+    ) -> Result<(), EngineError> {
+        let text = format!("{}\n", text.trim_end());
+        let template = self.template_for(artifact_index);
+        let rec = &mut self.state.artifacts[artifact_index];
+        let rev = rec.next_revision();
+        let path = rec.draft_path(rev);
+        self.run.write(&path, &text)?;
+        let sha = store::sha256_hex(text.as_bytes());
+        rec.drafts.push(DraftRecord {
+            revision: rev,
+            path: path.clone(),
+            sha256: sha.clone(),
+            source: DraftSource::Human,
+            at: store::now_rfc3339(),
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            seconds: None,
+            finish_reason: None,
+            truncated: false,
+            missing_sections: missing_sections(&template, &text),
+            feedback: None,
+            format: Some(DraftFormat::Markdown),
+            json_path: None,
+            problems: structure_problems(&template, &text),
+            cuts: Vec::new(),
+        });
+        self.journal(EventKind::Edited {
+            artifact: id,
+            revision: rev,
+            path,
+            sha256: sha,
+            by,
+        })?;
+        self.save()
+    }
+}
+
+/// A schema name servers accept: letters, digits, `_` and `-`.
+fn schema_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// What a Markdown artifact gets wrong against its template's schema, such
+/// as a value outside an enum; empty when the template has no schema.
+fn structure_problems(template: &str, markdown: &str) -> Vec<String> {
+    ArtifactSchema::compile(template, &Bounds::unbounded())
+        .ok()
+        .and_then(|schema| schema.parse(markdown).err())
+        .unwrap_or_default()
+        .into_iter()
+        // Missing sections are listed on their own, from the section check.
+        .filter(|p| !p.contains(": missing section '"))
+        .collect()
+}
+
+/// One answer of the model, read as the artifact it should be.
+struct Attempt {
+    completion: Completion,
+    /// The Markdown for the gate: rendered from JSON, or the answer itself.
+    markdown: String,
+    /// A JSON answer was asked for and it parsed (it is kept beside the
+    /// draft).
+    parsed_json: bool,
+    /// A JSON answer was asked for (the server enforces a schema).
+    structured: bool,
+    /// Schema violations, or why the JSON could not be read.
+    problems: Vec<String>,
+    /// Template sections the Markdown lacks.
+    missing: Vec<String>,
+}
+
+impl Attempt {
+    /// Reads `completion` against the template: as JSON rendered into it when
+    /// a `schema` was sent, else as Markdown checked against it.
+    fn read(completion: &Completion, schema: Option<&ArtifactSchema>, template: &str) -> Attempt {
+        let mut attempt = Attempt {
+            completion: completion.clone(),
+            markdown: strip_outer_fence(&completion.text),
+            parsed_json: false,
+            structured: schema.is_some(),
+            problems: Vec::new(),
+            missing: Vec::new(),
+        };
+        match schema {
+            Some(schema) => match parse_json_answer(&completion.text) {
+                Ok(value) => {
+                    attempt.problems = schema.validate(&value);
+                    // Rendered even when it breaks a rule, so the gate shows
+                    // readable Markdown with the problems listed beside it.
+                    match schema.render(&value) {
+                        Ok(md) => attempt.markdown = md,
+                        Err(e) => attempt
+                            .problems
+                            .push(format!("cannot render the JSON into the template: {e}")),
+                    }
+                    attempt.parsed_json = true;
+                }
+                Err(e) => attempt.problems.push(if completion.truncated() {
+                    format!("the JSON answer stopped at the token limit ({e})")
+                } else {
+                    format!("the answer is not valid JSON: {e}")
+                }),
+            },
+            None => attempt.problems = structure_problems(template, &attempt.markdown),
+        }
+        attempt.missing = missing_sections(template, &attempt.markdown);
+        attempt
+    }
+
+    /// Why this answer needs the one repair request, if it does.
+    fn repair_reason(&self) -> Option<String> {
+        if self.structured && !self.problems.is_empty() {
+            return Some(self.problems.join("; "));
+        }
+        if !self.missing.is_empty() {
+            let mut reason = format!(
+                "it lacks these template sections: {}",
+                self.missing.join(", ")
+            );
+            if self.completion.truncated() {
+                reason.push_str(" (it stopped at the token limit: be briefer)");
+            }
+            return Some(reason);
+        }
+        None
+    }
+
+    /// Whether the repair made things worse, so the first answer goes to the
+    /// gate instead: unreadable JSON is worst, then missing sections, then
+    /// other problems.
+    fn is_worse_than(&self, other: &Attempt) -> bool {
+        let score = |a: &Attempt| {
+            (
+                a.structured && !a.parsed_json,
+                a.missing.len(),
+                a.problems.len(),
+            )
+        };
+        score(self) > score(other)
+    }
+}
+
+/// The JSON object in an answer: the whole answer, or inside a code fence.
+pub(super) fn parse_json_answer(text: &str) -> Result<serde_json::Value, String> {
+    let body = strip_outer_fence(text);
+    let body = body.trim();
+    let value: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(first) => {
+            let start = body.find('{');
+            let end = body.rfind('}');
+            match (start, end) {
+                (Some(a), Some(b)) if a < b => {
+                    serde_json::from_str(&body[a..=b]).map_err(|_| first.to_string())?
+                }
+                _ => return Err(first.to_string()),
+            }
+        }
+    };
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err("the answer is JSON but not an object".into())
+    }
+}

@@ -1,0 +1,72 @@
+//! `EngineError`: every way a step of a run can fail, each message saying
+//! what to do next.
+
+use std::path::PathBuf;
+
+use crate::library::validate::LoadError;
+use crate::library::LibraryError;
+use crate::llm::ModelError;
+use crate::prompt::PromptError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("drafting {artifact} in run '{run_id}': {source}. The run is saved; fix the cause and `migagent resume {run_id}`")]
+    Model {
+        run_id: String,
+        artifact: String,
+        #[source]
+        source: ModelError,
+    },
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("run '{run_id}': the workflow it follows no longer loads: {source}")]
+    Workflow {
+        run_id: String,
+        #[source]
+        source: LoadError,
+    },
+    #[error("run '{run_id}' is {status}; there is nothing to decide")]
+    Finished { run_id: String, status: String },
+    #[error("run '{run_id}' has no draft awaiting a decision ({state}); run `migagent resume {run_id}` to draft the next artifact")]
+    NothingPending { run_id: String, state: String },
+    #[error("the gate of {artifact} has no option '{label}'; its options are: {available}")]
+    NoSuchOption {
+        artifact: String,
+        label: String,
+        available: String,
+    },
+    #[error("the gate of {artifact} offers no option that does '{action}'; its options are: {available}")]
+    NoOptionFor {
+        artifact: String,
+        action: String,
+        available: String,
+    },
+    #[error("{what} cannot be empty: say what should change")]
+    EmptyText { what: String },
+    #[error("phase {phase} declares the input '{input}', and this run has none: pass --need TEXT or --need-file FILE")]
+    MissingNeed { phase: u32, input: String },
+    #[error("the approved plan {plan} lists no steps ('### Step 1: Name' headings), so phase {phase} has nothing to iterate over. The plan is approved; start a new run with a plan that lists its steps")]
+    EmptyPlan { plan: String, phase: u32 },
+    #[error("input {id} of phase {phase} is not approved yet")]
+    InputNotApproved { id: String, phase: u32 },
+    #[error("cannot read context file {path}: {source}")]
+    Context {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("at the gate: {0}")]
+    Review(String),
+    #[error("the inputs of {artifact} need about {need} tokens even after cutting every context file and shortening every approved artifact, and the server takes {have} tokens per request with {answer} kept for the answer. Raise the server's context (scripts/local-llm: MIGAGENT_LLM_CTX), lower max_tokens, or set context_tokens in the profile if the server takes more")]
+    ContextTooSmall {
+        artifact: String,
+        need: u64,
+        have: u32,
+        answer: u32,
+    },
+}

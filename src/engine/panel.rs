@@ -1,0 +1,176 @@
+//! A review panel: each member reviews the inputs before the draft, and
+//! their findings go into the draft request.
+
+use super::draft::parse_json_answer;
+use super::run_id::slug;
+use super::{Engine, EngineError};
+use crate::artifact_schema::Bounds;
+use crate::library;
+use crate::llm::{ChatRequest, ModelClient, StructuredRequest, TokenSink};
+use crate::markdown::strip_outer_fence;
+use crate::prompt::{ArtifactInfo, Finding, MemberInfo, PanelInfo, PromptInput, ReviewContext};
+use crate::store::{self, EventKind, FindingRecord};
+use crate::workflow::Phase;
+
+impl Engine {
+    /// Asks each panel member that has not yet reported for this round to
+    /// review the inputs, saving each finding as it arrives so an interrupted
+    /// panel resumes where it stopped. Returns the panel, every finding of the
+    /// round and the moderator's persona.
+    pub(super) async fn convene_panel<M: ModelClient>(
+        &mut self,
+        model: &M,
+        phase: &Phase,
+        panel_path: &str,
+        artifact_index: usize,
+        material: PanelMaterial<'_>,
+        sink: &mut dyn TokenSink,
+    ) -> Result<(PanelInfo, Vec<Finding>, Option<String>), EngineError> {
+        let file = self.loaded.library.resolve(panel_path)?;
+        let (panel, _) = library::parse_panel(&file);
+        let info = PanelInfo {
+            title: panel.title.clone(),
+            description: panel.description.clone(),
+        };
+        let id = self.state.artifacts[artifact_index].id.clone();
+        for member in &panel.participants {
+            let reported = self.state.artifacts[artifact_index]
+                .findings
+                .iter()
+                .any(|f| f.persona == member.path);
+            if reported {
+                continue;
+            }
+            let system = self.system_message(phase, Some(self.resolve_text(&member.path)?))?;
+            let review = ReviewContext {
+                panel: info.clone(),
+                member: MemberInfo {
+                    name: member.name.clone(),
+                    focus: member.focus.clone(),
+                },
+                process: phase.process.clone(),
+                inputs: material.inputs.to_vec(),
+                missing: material.missing.to_vec(),
+                artifact: material.artifact.clone(),
+            };
+            let mut inputs = review.inputs.clone();
+            let caps = model.capabilities();
+            let (user, cuts) = self.fit_to_context(&caps, &id, &system, &mut inputs, |inputs| {
+                self.prompts.review(&ReviewContext {
+                    inputs: inputs.to_vec(),
+                    ..review.clone()
+                })
+            })?;
+            let request = ChatRequest {
+                purpose: format!("{id} panel: {}", member.name),
+                system,
+                user,
+                max_tokens: None,
+                structured: caps.structured.then(|| findings_schema(&self.bounds)),
+            };
+            let completion = self.ask_model(model, &request, &id, sink).await?;
+            let n = self.state.artifacts[artifact_index].findings.len() + 1;
+            let path = format!(
+                "drafts/{id}.r{}.findings/{n:02}-{}.md",
+                material.revision,
+                slug(&member.name)
+            );
+            let mut text = findings_markdown(&completion.text, request.structured.is_some());
+            for cut in &cuts {
+                text.push_str(&format!("\n> Note: {cut}\n"));
+            }
+            self.run.write(&path, &text)?;
+            self.journal(EventKind::PanelFinding {
+                artifact: id.clone(),
+                member: member.name.clone(),
+                path: path.clone(),
+                sha256: store::sha256_hex(text.as_bytes()),
+                model: completion.model.clone(),
+                prompt_tokens: completion.prompt_tokens,
+                cached_tokens: completion.cached_tokens,
+                completion_tokens: completion.completion_tokens,
+                seconds: completion.seconds,
+            })?;
+            self.state.artifacts[artifact_index]
+                .findings
+                .push(FindingRecord {
+                    member: member.name.clone(),
+                    persona: member.path.clone(),
+                    path,
+                });
+            self.save()?;
+        }
+        let mut findings = Vec::new();
+        for f in &self.state.artifacts[artifact_index].findings {
+            let focus = panel
+                .participants
+                .iter()
+                .find(|m| m.path == f.persona)
+                .map_or(String::new(), |m| m.focus.clone());
+            findings.push(Finding {
+                name: f.member.clone(),
+                focus,
+                text: self.run.read(&f.path)?,
+            });
+        }
+        let moderator = panel
+            .moderator
+            .as_ref()
+            .map(|m| self.resolve_text(&m.path))
+            .transpose()?;
+        Ok((info, findings, moderator))
+    }
+}
+
+/// What every panel member is shown.
+pub(super) struct PanelMaterial<'a> {
+    pub(super) inputs: &'a [PromptInput],
+    pub(super) missing: &'a [String],
+    pub(super) artifact: &'a ArtifactInfo,
+    pub(super) revision: u32,
+}
+
+/// A panel member answers with a short list of findings; bounded like the
+/// artifacts, so a small model cannot loop.
+fn findings_schema(bounds: &Bounds) -> StructuredRequest {
+    let schema = |bounded: bool| {
+        let mut item = serde_json::json!({"type": "string"});
+        let mut list = serde_json::json!({"type": "array", "items": null});
+        if bounded {
+            item["maxLength"] = serde_json::json!(bounds.max_item);
+            list["minItems"] = serde_json::json!(1);
+            list["maxItems"] = serde_json::json!(bounds.max_items);
+        }
+        list["items"] = item;
+        serde_json::json!({
+            "type": "object",
+            "properties": {"findings": list},
+            "required": ["findings"],
+            "additionalProperties": false,
+        })
+    };
+    StructuredRequest {
+        name: "panel_findings".into(),
+        schema: schema(true),
+        schema_without_bounds: schema(false),
+    }
+}
+
+/// A member's findings as Markdown: a bullet list from JSON, or the answer
+/// as written when it is not the JSON asked for.
+fn findings_markdown(answer: &str, structured: bool) -> String {
+    let listed = structured
+        .then(|| parse_json_answer(answer).ok())
+        .flatten()
+        .and_then(|v| {
+            v["findings"].as_array().map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .map(|i| format!("- {}\n", i.split_whitespace().collect::<Vec<_>>().join(" ")))
+                    .collect::<String>()
+            })
+        })
+        .filter(|s| !s.is_empty());
+    listed.unwrap_or_else(|| strip_outer_fence(answer))
+}

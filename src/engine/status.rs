@@ -1,0 +1,157 @@
+//! What `status`, `list` and scripts are told about a run.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Engine;
+use crate::store::{ArtifactRecord, ArtifactState, DraftFormat, ModelRecord, RunState, RunStatus};
+use crate::workflow::Workflow;
+
+impl Engine {
+    /// The draft currently awaiting a decision, if any.
+    pub fn pending(&self) -> Option<&ArtifactRecord> {
+        pending_artifact(&self.state)
+    }
+
+    /// A summary for `status` and scripts.
+    pub fn status(&self) -> StatusReport {
+        status_report(&self.state, self.run.path(), &self.loaded.workflow)
+    }
+}
+
+/// A run's status, as `status` shows it and `--json` prints it for scripts.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub run_id: String,
+    pub workflow: String,
+    pub state: String,
+    pub phase: Option<String>,
+    pub pending: Option<PendingReport>,
+    pub artifacts: Vec<ArtifactReport>,
+    pub model: ModelRecord,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The draft awaiting a decision, with what its gate would show about it
+/// and the options the gate offers.
+#[derive(Debug, Serialize)]
+pub struct PendingReport {
+    pub artifact: String,
+    pub title: String,
+    pub revision: u32,
+    pub path: PathBuf,
+    pub truncated: bool,
+    pub missing_sections: Vec<String>,
+    pub problems: Vec<String>,
+    pub cuts: Vec<String>,
+    pub format: Option<DraftFormat>,
+    pub options: Vec<String>,
+}
+
+/// One artifact of a run: its approved file once approved, else its latest
+/// draft.
+#[derive(Debug, Serialize)]
+pub struct ArtifactReport {
+    pub id: String,
+    pub title: String,
+    pub state: ArtifactState,
+    pub revision: u32,
+    pub path: Option<PathBuf>,
+    pub sha256: Option<String>,
+    pub approved_by: Option<String>,
+}
+
+/// The artifact awaiting a decision, if the run is active.
+pub fn pending_artifact(state: &RunState) -> Option<&ArtifactRecord> {
+    state
+        .artifacts
+        .iter()
+        .rev()
+        .find(|a| a.state == ArtifactState::AwaitingDecision)
+        .filter(|_| state.status == RunStatus::Active)
+}
+
+/// Where a run stands, as `status` and `list` name it (the CLI matches on
+/// these names).
+pub fn run_state(state: &RunState) -> &'static str {
+    match state.status {
+        RunStatus::Complete => "complete",
+        RunStatus::Aborted => "aborted",
+        RunStatus::Active if pending_artifact(state).is_some() => "awaiting_decision",
+        RunStatus::Active => "ready_to_draft",
+    }
+}
+
+/// The name of a run's status as errors give it ("complete", "aborted").
+pub(super) fn finished_status_name(status: RunStatus) -> String {
+    format!("{status:?}").to_lowercase()
+}
+
+/// The status of a run from its state and workflow.
+pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> StatusReport {
+    let pending_rec = pending_artifact(state);
+    let run_state = run_state(state);
+    let pending = pending_rec.and_then(|rec| {
+        let draft = rec.latest_draft()?;
+        let options = workflow
+            .phases
+            .get(rec.phase_index)
+            .and_then(|p| p.gate.as_ref())
+            .map(|g| g.options.iter().map(|o| o.label.clone()).collect())
+            .unwrap_or_default();
+        Some(PendingReport {
+            artifact: rec.id.clone(),
+            title: rec.title.clone(),
+            revision: draft.revision,
+            path: run_dir.join(&draft.path),
+            truncated: draft.truncated,
+            missing_sections: draft.missing_sections.clone(),
+            problems: draft.problems.clone(),
+            cuts: draft.cuts.clone(),
+            format: draft.format,
+            options,
+        })
+    });
+    let artifacts = state
+        .artifacts
+        .iter()
+        .map(|rec| {
+            let (path, sha) = match (&rec.approval, rec.latest_draft()) {
+                (Some(a), _) => (Some(run_dir.join(&a.path)), Some(a.sha256.clone())),
+                (None, Some(d)) if rec.state == ArtifactState::Accepted => (
+                    Some(run_dir.join(rec.approved_path())),
+                    Some(d.sha256.clone()),
+                ),
+                (None, Some(d)) => (Some(run_dir.join(&d.path)), Some(d.sha256.clone())),
+                (None, None) => (None, None),
+            };
+            ArtifactReport {
+                id: rec.id.clone(),
+                title: rec.title.clone(),
+                state: rec.state,
+                revision: rec.latest_draft().map_or(0, |d| d.revision),
+                path,
+                sha256: sha,
+                approved_by: rec.approval.as_ref().map(|a| a.by.clone()),
+            }
+        })
+        .collect();
+    let phase = workflow
+        .phases
+        .get(state.phase_index)
+        .filter(|_| state.status == RunStatus::Active)
+        .map(|p| format!("Phase {}: {}", p.number, p.name));
+    StatusReport {
+        run_id: state.run_id.clone(),
+        workflow: state.workflow.name.clone(),
+        state: run_state.into(),
+        phase,
+        pending,
+        artifacts,
+        model: state.model.clone(),
+        created_at: state.created_at.clone(),
+        updated_at: state.updated_at.clone(),
+    }
+}
