@@ -1,10 +1,10 @@
 //! The decision commands: `approve`, `revise`, `decide`, `edit` and
 //! `abort` record a person's decision on the pending draft.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 use super::{who, Ctx, DecideArgs, EXIT_ABORTED};
-use crate::engine::{Decision, Engine};
+use crate::engine::{Decision, Engine, MissingDetail, OptionDetails, RunStanding};
 use crate::workflow::GateAction;
 
 pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
@@ -20,21 +20,23 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
     };
     engine.apply(decision)?;
     let status = engine.status();
-    match (&pending, status.state.as_str()) {
-        (_, "aborted") => println!("Run {run} aborted."),
+    match (&pending, status.state) {
+        (_, RunStanding::Aborted) => println!("Run {run} aborted."),
         (Some(id), _) => println!("[{id}] {what}."),
         (None, _) => println!("Run {run}: {what}."),
     }
-    match status.state.as_str() {
-        "complete" => println!(
+    match status.state {
+        RunStanding::Complete => println!(
             "The workflow is complete. Artifacts: {}",
             engine.run_dir().join("artifacts").display()
         ),
-        "awaiting_decision" => println!("The draft awaits a decision: migagent status {run}"),
-        "ready_to_draft" => println!("Next: migagent resume {run}"),
-        _ => {}
+        RunStanding::AwaitingDecision => {
+            println!("The draft awaits a decision: migagent status {run}")
+        }
+        RunStanding::ReadyToDraft => println!("Next: migagent resume {run}"),
+        RunStanding::Aborted => {}
     }
-    Ok(if status.state == "aborted" {
+    Ok(if status.state == RunStanding::Aborted {
         EXIT_ABORTED
     } else {
         0
@@ -63,39 +65,23 @@ pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
             labels.join(", ")
         );
     };
-    let by = who(args.who)?;
-    let label = Some(option.label.clone());
-    let decision = match option.action {
-        GateAction::Proceed => Decision::Proceed {
-            option: label,
-            by,
-            note: args.note,
-        },
-        GateAction::Revise => Decision::Revise {
-            option: label,
-            by,
-            feedback: args
-                .feedback
-                .context("this option sends the draft back: give --feedback TEXT")?,
-        },
-        GateAction::Rollback => Decision::Rollback {
-            option: label,
-            by,
-            reason: args
-                .reason
-                .context("this option rolls back: give --reason TEXT")?,
-            then: args
-                .then
-                .context("after a rollback, say --then continue or --then abort")?,
-        },
-        GateAction::Abort => Decision::Abort {
-            option: label,
-            by,
-            reason: args
-                .reason
-                .context("this option aborts: give --reason TEXT")?,
-        },
+    let details = OptionDetails {
+        note: args.note,
+        feedback: args.feedback,
+        reason: args.reason,
+        then: args.then,
     };
+    let decision = Decision::for_option(option, who(args.who)?, details).map_err(|missing| {
+        anyhow!(match (missing, option.action) {
+            (MissingDetail::Feedback, _) =>
+                "this option sends the draft back: give --feedback TEXT",
+            (MissingDetail::Reason, GateAction::Rollback) => {
+                "this option rolls back: give --reason TEXT"
+            }
+            (MissingDetail::Reason, _) => "this option aborts: give --reason TEXT",
+            (MissingDetail::Then, _) => "after a rollback, say --then continue or --then abort",
+        })
+    })?;
     drop(engine);
     decide(ctx, &args.run, decision)
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use super::{journal_event, Engine, EngineError};
 use crate::prompt::{InputSource, PhaseInfo, PromptInput, SystemContext};
 use crate::store::{self, ArtifactState, ContextRecord, EventKind};
-use crate::workflow::step;
 use crate::workflow::{DirectiveKind, InputKind, Phase, Workflow};
 
 impl Engine {
@@ -68,11 +67,10 @@ impl Engine {
     pub(super) fn template_for(&self, artifact_index: usize) -> String {
         let rec = &self.state.artifacts[artifact_index];
         let phase = &self.loaded.workflow.phases[rec.phase_index];
-        let template = phase.output.as_ref().map_or("", |o| o.template.as_str());
-        match &rec.step {
-            Some(step) => step::step_template(template, step),
-            None => template.to_string(),
-        }
+        phase
+            .output
+            .as_ref()
+            .map_or_else(String::new, |o| o.template_for(rec.step.as_ref()))
     }
 
     /// The text of a library file a directive names (persona, guidance,

@@ -48,10 +48,11 @@ mod run_id;
 mod status;
 
 pub use error::EngineError;
-pub use reviewer::{Decision, GateView, Reviewer};
+pub use reviewer::{Decision, GateView, MissingDetail, OptionDetails, Reviewer};
 pub use run_id::make_run_id;
 pub use status::{
-    pending_artifact, run_state, status_report, ArtifactReport, PendingReport, StatusReport,
+    pending_artifact, run_state, status_report, ArtifactReport, PendingReport, RunStanding,
+    StatusReport,
 };
 
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{Engine, EngineError};
 use crate::store::{AfterRollback, ArtifactRecord, DraftRecord};
-use crate::workflow::{Gate, Phase, Workflow};
+use crate::workflow::{Gate, GateAction, GateOption, Phase, Workflow};
 
 /// What a person decided at a gate. `option` names the workflow's own label
 /// ("Issues found"); when absent, the gate's option with the matching action
@@ -42,6 +42,72 @@ pub enum Decision {
     Edit { by: String, text: String },
     /// Save and stop without deciding.
     Quit,
+}
+
+/// What a person gives with a gate option beyond choosing it: a note to
+/// approve with, feedback to revise with, a reason to roll back or abort,
+/// and after a rollback whether the run goes on.
+#[derive(Debug, Clone, Default)]
+pub struct OptionDetails {
+    pub note: Option<String>,
+    pub feedback: Option<String>,
+    pub reason: Option<String>,
+    pub then: Option<AfterRollback>,
+}
+
+/// What an option still needs before it is a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingDetail {
+    Feedback,
+    Reason,
+    Then,
+}
+
+impl std::fmt::Display for MissingDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MissingDetail::Feedback => "feedback for the next draft",
+            MissingDetail::Reason => "a reason",
+            MissingDetail::Then => "whether to continue or abort after the rollback",
+        })
+    }
+}
+
+impl Decision {
+    /// The decision a workflow's gate option makes, with what the person
+    /// gave. This is the one mapping from an option to a decision: the gate
+    /// at the terminal and the `decide` command both use it, and the engine
+    /// checks the option again when it applies the decision.
+    pub fn for_option(
+        option: &GateOption,
+        by: String,
+        details: OptionDetails,
+    ) -> Result<Decision, MissingDetail> {
+        let label = Some(option.label.clone());
+        Ok(match option.action {
+            GateAction::Proceed => Decision::Proceed {
+                option: label,
+                by,
+                note: details.note,
+            },
+            GateAction::Revise => Decision::Revise {
+                option: label,
+                by,
+                feedback: details.feedback.ok_or(MissingDetail::Feedback)?,
+            },
+            GateAction::Rollback => Decision::Rollback {
+                option: label,
+                by,
+                reason: details.reason.ok_or(MissingDetail::Reason)?,
+                then: details.then.ok_or(MissingDetail::Then)?,
+            },
+            GateAction::Abort => Decision::Abort {
+                option: label,
+                by,
+                reason: details.reason.ok_or(MissingDetail::Reason)?,
+            },
+        })
+    }
 }
 
 /// Everything a reviewer needs to decide at a gate.
@@ -96,5 +162,65 @@ impl Engine {
             previous_text,
             draft_path: self.run.path().join(&draft.path),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn option(label: &str, action: GateAction) -> GateOption {
+        GateOption {
+            label: label.into(),
+            description: String::new(),
+            action,
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn each_option_maps_to_its_decision_or_names_what_it_lacks() {
+        let by = || "ana".to_string();
+        let d = Decision::for_option(
+            &option("Looks good", GateAction::Proceed),
+            by(),
+            OptionDetails::default(),
+        );
+        assert!(
+            matches!(d, Ok(Decision::Proceed { option: Some(ref l), ref by, note: None }) if l == "Looks good" && by == "ana"),
+            "{d:?}"
+        );
+        let revise = option("Issues found", GateAction::Revise);
+        assert_eq!(
+            Decision::for_option(&revise, by(), OptionDetails::default()).err(),
+            Some(MissingDetail::Feedback)
+        );
+        let rollback = option("Rollback", GateAction::Rollback);
+        let reason_only = OptionDetails {
+            reason: Some("lag".into()),
+            ..OptionDetails::default()
+        };
+        assert_eq!(
+            Decision::for_option(&rollback, by(), OptionDetails::default()).err(),
+            Some(MissingDetail::Reason)
+        );
+        assert_eq!(
+            Decision::for_option(&rollback, by(), reason_only.clone()).err(),
+            Some(MissingDetail::Then)
+        );
+        let d = Decision::for_option(
+            &rollback,
+            by(),
+            OptionDetails {
+                then: Some(AfterRollback::Continue),
+                ..reason_only.clone()
+            },
+        );
+        assert!(
+            matches!(d, Ok(Decision::Rollback { ref reason, then: AfterRollback::Continue, .. }) if reason == "lag"),
+            "{d:?}"
+        );
+        let d = Decision::for_option(&option("Stop", GateAction::Abort), by(), reason_only);
+        assert!(matches!(d, Ok(Decision::Abort { .. })), "{d:?}");
     }
 }

@@ -25,7 +25,7 @@ impl Engine {
 pub struct StatusReport {
     pub run_id: String,
     pub workflow: String,
-    pub state: String,
+    pub state: RunStanding,
     pub phase: Option<String>,
     pub pending: Option<PendingReport>,
     pub artifacts: Vec<ArtifactReport>,
@@ -73,14 +73,43 @@ pub fn pending_artifact(state: &RunState) -> Option<&ArtifactRecord> {
         .filter(|_| state.status == RunStatus::Active)
 }
 
-/// Where a run stands, as `status` and `list` name it (the CLI matches on
-/// these names).
-pub fn run_state(state: &RunState) -> &'static str {
+/// Where a run stands, as `status` and `list` name it. It serialises to the
+/// names scripts read (`"awaiting_decision"`), and the CLI matches on the
+/// enum, never on the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStanding {
+    Complete,
+    Aborted,
+    AwaitingDecision,
+    ReadyToDraft,
+}
+
+impl RunStanding {
+    /// The name scripts and `status` show.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStanding::Complete => "complete",
+            RunStanding::Aborted => "aborted",
+            RunStanding::AwaitingDecision => "awaiting_decision",
+            RunStanding::ReadyToDraft => "ready_to_draft",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStanding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a run stands.
+pub fn run_state(state: &RunState) -> RunStanding {
     match state.status {
-        RunStatus::Complete => "complete",
-        RunStatus::Aborted => "aborted",
-        RunStatus::Active if pending_artifact(state).is_some() => "awaiting_decision",
-        RunStatus::Active => "ready_to_draft",
+        RunStatus::Complete => RunStanding::Complete,
+        RunStatus::Aborted => RunStanding::Aborted,
+        RunStatus::Active if pending_artifact(state).is_some() => RunStanding::AwaitingDecision,
+        RunStatus::Active => RunStanding::ReadyToDraft,
     }
 }
 
@@ -146,7 +175,7 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
     StatusReport {
         run_id: state.run_id.clone(),
         workflow: state.workflow.name.clone(),
-        state: run_state.into(),
+        state: run_state,
         phase,
         pending,
         artifacts,

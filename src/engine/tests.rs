@@ -78,7 +78,7 @@ async fn edits_steps_and_a_rollback_that_aborts() {
     assert!(plan.contains("Gamma"));
     let last = model.requests.borrow().last().unwrap().user.clone();
     assert!(last.contains("step 2 of the plan: Gamma"), "{last}");
-    assert_eq!(engine.status().state, "aborted");
+    assert_eq!(engine.status().state.name(), "aborted");
     let ev = journal_event_names(&engine);
     assert!(ev.contains(&"edited".to_string()));
     assert!(ev.contains(&"rolled_back".to_string()));
@@ -98,7 +98,7 @@ async fn quitting_at_a_gate_decides_nothing() {
         .unwrap();
     assert!(matches!(outcome, Outcome::Quit { ref artifact, .. } if artifact == "T-2"));
     assert!(!journal_event_names(&engine).contains(&"decided".to_string()));
-    assert_eq!(engine.status().state, "awaiting_decision");
+    assert_eq!(engine.status().state.name(), "awaiting_decision");
 }
 
 #[tokio::test]
@@ -113,7 +113,7 @@ async fn a_decision_must_match_the_option_it_names() {
         })
         .unwrap_err();
     assert!(err.to_string().contains("no option 'Revise'"), "{err}");
-    assert_eq!(engine.status().state, "awaiting_decision");
+    assert_eq!(engine.status().state.name(), "awaiting_decision");
 }
 
 /// A server that enforces a schema and has no known context limit.
@@ -210,7 +210,7 @@ async fn a_broken_answer_gets_one_repair_and_then_goes_to_the_gate_with_its_prob
         .unwrap()
         .contains("Alpha"));
     assert_eq!(
-        engine.status().state,
+        engine.status().state.name(),
         "awaiting_decision",
         "never passed on its own"
     );

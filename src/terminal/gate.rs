@@ -4,7 +4,7 @@
 use std::io::{self, BufRead, Write};
 
 use super::{print_markdown, rule, use_color};
-use crate::engine::{Decision, EngineError, GateView, Reviewer};
+use crate::engine::{Decision, EngineError, GateView, OptionDetails, Reviewer};
 use crate::store::AfterRollback;
 use crate::workflow::GateAction;
 
@@ -235,16 +235,9 @@ impl Reviewer for TerminalReviewer {
                 },
                 Choice::Option(i) => &view.gate.options[i],
             };
-            let label = Some(option.label.clone());
-            let by = self.who.clone();
+            let mut details = OptionDetails::default();
             match option.action {
-                GateAction::Proceed => {
-                    return Ok(Decision::Proceed {
-                        option: label,
-                        by,
-                        note: None,
-                    })
-                }
+                GateAction::Proceed => {}
                 GateAction::Revise => {
                     let Some(feedback) =
                         read_paragraph("Feedback for the next draft (finish with an empty line):")?
@@ -255,11 +248,7 @@ impl Reviewer for TerminalReviewer {
                         println!("No feedback given; nothing decided.");
                         continue;
                     }
-                    return Ok(Decision::Revise {
-                        option: label,
-                        by,
-                        feedback,
-                    });
+                    details.feedback = Some(feedback);
                 }
                 GateAction::Rollback | GateAction::Abort => {
                     let Some(reason) = read_paragraph("Reason (finish with an empty line):")?
@@ -270,32 +259,30 @@ impl Reviewer for TerminalReviewer {
                         println!("A reason is required; nothing decided.");
                         continue;
                     }
-                    if option.action == GateAction::Abort {
-                        return Ok(Decision::Abort {
-                            option: label,
-                            by,
-                            reason,
+                    details.reason = Some(reason);
+                    if option.action == GateAction::Rollback {
+                        details.then = Some(loop {
+                            match read_line(
+                                "Continue with the next step, or abort the run? [c/a] ",
+                            )? {
+                                None => return Ok(Decision::Quit),
+                                Some(a) if a.trim().eq_ignore_ascii_case("c") => {
+                                    break AfterRollback::Continue
+                                }
+                                Some(a) if a.trim().eq_ignore_ascii_case("a") => {
+                                    break AfterRollback::Abort
+                                }
+                                Some(_) => println!("Please answer c or a."),
+                            }
                         });
                     }
-                    let then = loop {
-                        match read_line("Continue with the next step, or abort the run? [c/a] ")? {
-                            None => return Ok(Decision::Quit),
-                            Some(a) if a.trim().eq_ignore_ascii_case("c") => {
-                                break AfterRollback::Continue
-                            }
-                            Some(a) if a.trim().eq_ignore_ascii_case("a") => {
-                                break AfterRollback::Abort
-                            }
-                            Some(_) => println!("Please answer c or a."),
-                        }
-                    };
-                    return Ok(Decision::Rollback {
-                        option: label,
-                        by,
-                        reason,
-                        then,
-                    });
                 }
+            }
+            // Every detail the option needs was asked for above, so the
+            // mapping cannot miss one; should it, the gate asks again.
+            match Decision::for_option(option, self.who.clone(), details) {
+                Ok(decision) => return Ok(decision),
+                Err(missing) => println!("This option needs {missing}; nothing decided."),
             }
         }
     }
