@@ -227,50 +227,30 @@ impl Engine {
         };
         self.run.write(&path, &text)?;
         let sha = store::sha256_hex(text.as_bytes());
-        let missing = attempt.missing.clone();
-        let problems = attempt.problems.clone();
-        let format = if attempt.structured {
-            DraftFormat::Json
-        } else {
-            DraftFormat::Markdown
-        };
         let id = rec.id.clone();
-        self.journal(EventKind::Drafted {
-            artifact: id,
-            revision: rev,
-            path: path.clone(),
-            sha256: sha.clone(),
-            model: completion.model.clone(),
-            prompt_tokens: completion.prompt_tokens,
-            cached_tokens: completion.cached_tokens,
-            completion_tokens: completion.completion_tokens,
-            seconds: completion.seconds,
-            finish_reason: completion.finish_reason.clone(),
-            truncated: completion.truncated(),
-            missing_sections: missing.clone(),
-            format: Some(format),
-            problems: problems.clone(),
-            cuts: cuts.clone(),
-        })?;
-        let rec = &mut self.state.artifacts[artifact_index];
-        rec.drafts.push(DraftRecord {
-            revision: rev,
-            path,
-            sha256: sha,
-            source: DraftSource::Model,
-            at: store::now_rfc3339(),
+        let draft = DraftRecord {
             model: Some(completion.model.clone()),
             prompt_tokens: completion.prompt_tokens,
             completion_tokens: completion.completion_tokens,
             seconds: Some(completion.seconds),
             finish_reason: completion.finish_reason.clone(),
             truncated: completion.truncated(),
-            missing_sections: missing,
-            feedback: rec.pending_feedback.take(),
-            format: Some(format),
+            missing_sections: attempt.missing.clone(),
+            format: Some(if attempt.structured {
+                DraftFormat::Json
+            } else {
+                DraftFormat::Markdown
+            }),
             json_path,
-            problems,
+            problems: attempt.problems.clone(),
             cuts,
+            ..DraftRecord::new(rev, path, sha, DraftSource::Model)
+        };
+        self.journal(EventKind::drafted(&id, &draft, completion.cached_tokens))?;
+        let rec = &mut self.state.artifacts[artifact_index];
+        rec.drafts.push(DraftRecord {
+            feedback: rec.pending_feedback.take(),
+            ..draft
         });
         rec.state = ArtifactState::AwaitingDecision;
         self.save()
@@ -293,23 +273,10 @@ impl Engine {
         self.run.write(&path, &text)?;
         let sha = store::sha256_hex(text.as_bytes());
         rec.drafts.push(DraftRecord {
-            revision: rev,
-            path: path.clone(),
-            sha256: sha.clone(),
-            source: DraftSource::Human,
-            at: store::now_rfc3339(),
-            model: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            seconds: None,
-            finish_reason: None,
-            truncated: false,
             missing_sections: missing_sections(&template, &text),
-            feedback: None,
             format: Some(DraftFormat::Markdown),
-            json_path: None,
             problems: structure_problems(&template, &text),
-            cuts: Vec::new(),
+            ..DraftRecord::new(rev, path.clone(), sha.clone(), DraftSource::Human)
         });
         self.journal(EventKind::Edited {
             artifact: id,

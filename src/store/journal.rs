@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::records::{AfterRollback, DraftFormat};
+use super::records::{AfterRollback, DraftFormat, DraftRecord};
 use crate::workflow::GateAction;
 
 /// One line of `journal.jsonl`.
@@ -122,4 +122,29 @@ pub enum EventKind {
         by: String,
     },
     Completed,
+}
+
+impl EventKind {
+    /// The journal's record of a model's draft, read off the draft's own
+    /// record so the two cannot disagree. `cached_tokens` is journalled
+    /// only: `run.json` keeps what a reader of the draft needs.
+    pub fn drafted(artifact: &str, draft: &DraftRecord, cached_tokens: Option<u64>) -> EventKind {
+        EventKind::Drafted {
+            artifact: artifact.to_string(),
+            revision: draft.revision,
+            path: draft.path.clone(),
+            sha256: draft.sha256.clone(),
+            model: draft.model.clone().unwrap_or_default(),
+            prompt_tokens: draft.prompt_tokens,
+            cached_tokens,
+            completion_tokens: draft.completion_tokens,
+            seconds: draft.seconds.unwrap_or_default(),
+            finish_reason: draft.finish_reason.clone(),
+            truncated: draft.truncated,
+            missing_sections: draft.missing_sections.clone(),
+            format: draft.format,
+            problems: draft.problems.clone(),
+            cuts: draft.cuts.clone(),
+        }
+    }
 }

@@ -169,6 +169,33 @@ pub struct DraftRecord {
     pub cuts: Vec<String>,
 }
 
+impl DraftRecord {
+    /// A draft with only what every draft has: its revision, file, hash,
+    /// author kind and time. Model drafts add their usage and checks on top,
+    /// a person's edit its checks.
+    pub fn new(revision: u32, path: String, sha256: String, source: DraftSource) -> DraftRecord {
+        DraftRecord {
+            revision,
+            path,
+            sha256,
+            source,
+            at: super::now_rfc3339(),
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            seconds: None,
+            finish_reason: None,
+            truncated: false,
+            missing_sections: Vec::new(),
+            feedback: None,
+            format: None,
+            json_path: None,
+            problems: Vec::new(),
+            cuts: Vec::new(),
+        }
+    }
+}
+
 /// How a draft was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
