@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::shape::{object_matches, Item, Joined, Kind, Object, Piece};
-use super::text::{child, collapse, heading_line, not_one_of, prose, shown, CONTINUATION};
+use super::text::{child, collapse, not_one_of, prose, shown, CONTINUATION};
 use super::{Bounds, EnumField};
-use crate::markdown::FenceTracker;
+use crate::markdown::{self, FenceTracker};
 
 pub(super) struct Problem {
     path: String,
@@ -319,7 +319,7 @@ impl Checker<'_> {
             if fence.feed(l) {
                 continue;
             }
-            if let Some((lv, t)) = heading_line(l) {
+            if let Some((lv, t)) = markdown::heading(l) {
                 if lv <= level {
                     out.push(format!(
                         "the line '{}' is a level-{lv} heading, which would end the section; use a deeper heading",

@@ -13,11 +13,11 @@ use super::shape::{
     Matcher, Object, Piece, Section, Steps,
 };
 use super::text::{
-    alternatives, bits, heading_line, hole_count, is_blank_or_continuation, list_item, snake,
-    static_re, template_key_line, unique, Alternatives, Bit, CHECKBOX, CONTINUATION, PLACEHOLDER,
+    alternatives, bits, hole_count, is_blank_or_continuation, list_item, snake, static_re,
+    template_key_line, unique, Alternatives, Bit, CHECKBOX, CONTINUATION, PLACEHOLDER,
 };
 use super::SchemaError;
-use crate::markdown::FenceTracker;
+use crate::markdown::Outline;
 
 /// A `Word N: <placeholder>` template heading (`### Step 1: <Name>`,
 /// `### Phase 2: <Title>`): one block of a run of numbered blocks. Unlike
@@ -29,24 +29,17 @@ static STEP_HEADING: LazyLock<Regex> =
 /// The template's shape: its root object, whose subsections are the
 /// top-level sections. Only a template without any heading fails.
 pub(super) fn template_shape(template: &str) -> Result<Object, SchemaError> {
-    let t = Lines::new(template);
-    let levels: Vec<usize> = (0..t.lines.len()).filter_map(|i| t.level(i)).collect();
+    let t = Outline::new(template);
+    let levels: Vec<usize> = (0..t.len()).filter_map(|i| t.level(i)).collect();
     let root_level = if levels.contains(&2) {
         2
     } else {
         *levels.iter().min().ok_or(SchemaError::NoSections)?
     };
-    let first = (0..t.lines.len())
+    let first = (0..t.len())
         .find(|i| t.level(*i) == Some(root_level))
         .ok_or(SchemaError::NoSections)?;
-    let heads: Vec<usize> = (first..t.lines.len())
-        .filter(|i| t.level(*i).is_some_and(|l| l <= root_level))
-        .collect();
-    let chunks: Vec<(usize, usize)> = heads
-        .iter()
-        .enumerate()
-        .map(|(k, h)| (*h, heads.get(k + 1).copied().unwrap_or(t.lines.len())))
-        .collect();
+    let (_, chunks) = t.split(first, t.len(), |level, _| level <= root_level);
     let c = Compiler { t: &t };
     Ok(c.object(
         Vec::new(),
@@ -58,63 +51,13 @@ pub(super) fn template_shape(template: &str) -> Result<Object, SchemaError> {
     ))
 }
 
-// ---------------------------------------------------------------------------
-// Lines with their headings, outside code fences
-// ---------------------------------------------------------------------------
-
-pub(super) struct Lines<'a> {
-    pub(super) lines: Vec<&'a str>,
-    pub(super) heads: Vec<Option<(usize, String)>>,
-    pub(super) fenced: Vec<bool>,
-}
-
-impl<'a> Lines<'a> {
-    pub(super) fn new(text: &'a str) -> Lines<'a> {
-        let lines: Vec<&str> = text.lines().collect();
-        let mut fence = FenceTracker::default();
-        let mut heads = Vec::with_capacity(lines.len());
-        let mut fenced = Vec::with_capacity(lines.len());
-        for l in &lines {
-            let inside = fence.feed(l);
-            fenced.push(inside);
-            heads.push(if inside {
-                None
-            } else {
-                heading_line(l).map(|(lv, t)| (lv, t.to_string()))
-            });
-        }
-        Lines {
-            lines,
-            heads,
-            fenced,
-        }
-    }
-
-    fn level(&self, i: usize) -> Option<usize> {
-        self.heads.get(i).and_then(|h| h.as_ref().map(|(l, _)| *l))
-    }
-
-    pub(super) fn slice(&self, start: usize, end: usize) -> &[&'a str] {
-        self.lines.get(start..end).unwrap_or(&[])
-    }
-
-    /// Splits a heading's body at its shallowest headings: where the lead
-    /// ends, and the `(heading line, end)` of each subsection.
-    fn split_body(&self, start: usize, end: usize) -> (usize, Vec<(usize, usize)>) {
-        let Some(sub) = (start..end).filter_map(|i| self.level(i)).min() else {
-            return (end, Vec::new());
-        };
-        let heads: Vec<usize> = (start..end)
-            .filter(|i| self.level(*i).is_some_and(|l| l <= sub))
-            .collect();
-        let lead_end = heads.first().copied().unwrap_or(end);
-        let chunks = heads
-            .iter()
-            .enumerate()
-            .map(|(k, h)| (*h, heads.get(k + 1).copied().unwrap_or(end)))
-            .collect();
-        (lead_end, chunks)
-    }
+/// Splits a heading's body at its shallowest headings: where the lead
+/// ends, and the `(heading line, end)` of each subsection.
+fn split_body(t: &Outline, start: usize, end: usize) -> (usize, Vec<(usize, usize)>) {
+    let Some(sub) = (start..end).filter_map(|i| t.level(i)).min() else {
+        return (end, Vec::new());
+    };
+    t.split(start, end, |level, _| level <= sub)
 }
 
 enum Body {
@@ -125,13 +68,13 @@ enum Body {
 }
 
 struct Compiler<'t, 'a> {
-    t: &'t Lines<'a>,
+    t: &'t Outline<'a>,
 }
 
 impl Compiler<'_, '_> {
     fn heading(&self, h: usize) -> (usize, String) {
-        match self.t.heads.get(h) {
-            Some(Some((l, t))) => (*l, t.clone()),
+        match self.t.heading(h) {
+            Some((l, t)) => (l, t.to_string()),
             // Chunks always start at a heading; an empty heading is harmless.
             _ => (2, String::new()),
         }
@@ -225,7 +168,7 @@ impl Compiler<'_, '_> {
         }
         let continued = subs[..n].last().is_some_and(|(h, end)| {
             self.t
-                .slice(h + 1, *end)
+                .lines(h + 1, *end)
                 .iter()
                 .rev()
                 .find(|l| !l.trim().is_empty())
@@ -243,7 +186,7 @@ impl Compiler<'_, '_> {
         };
         let mut own = HashSet::new();
         let (holes, pieces) = heading_holes(&bits(&rest), &mut own);
-        let (lead_end, subs) = self.t.split_body(h + 1, end);
+        let (lead_end, subs) = split_body(self.t, h + 1, end);
         let item = self.object(holes, own, (h + 1, lead_end), &subs, "body", false);
         let source = format!(
             r"(?i)^\s*{}\s*(\d+)\s*[:.—–-]?\s*{}\s*$",
@@ -298,10 +241,10 @@ impl Compiler<'_, '_> {
             matcher: Matcher::new(&hb, &pieces),
             pieces,
         };
-        let (lead_end, subs) = self.t.split_body(h + 1, end);
+        let (lead_end, subs) = split_body(self.t, h + 1, end);
         let lead_blank = self
             .t
-            .slice(h + 1, lead_end)
+            .lines(h + 1, lead_end)
             .iter()
             .all(|l| is_blank_or_continuation(l));
         let (kind, description) = if holes.is_empty() && subs.is_empty() {
@@ -347,7 +290,7 @@ impl Compiler<'_, '_> {
     }
 
     fn classify(&self, start: usize, end: usize) -> Body {
-        let all = self.t.slice(start, end);
+        let all = self.t.lines(start, end);
         let first = all.iter().position(|l| !l.trim().is_empty());
         let last = all.iter().rposition(|l| !l.trim().is_empty());
         let (Some(first), Some(last)) = (first, last) else {
@@ -355,7 +298,7 @@ impl Compiler<'_, '_> {
         };
         let lines = &all[first..=last];
         let text = lines.join("\n");
-        let fenced = (start + first..=start + last).any(|i| self.t.fenced.get(i) == Some(&true));
+        let fenced = (start + first..=start + last).any(|i| self.t.is_fenced(i));
         if !fenced {
             let mut items: Vec<(Marker, String)> = Vec::new();
             let mut other: Vec<&str> = Vec::new();

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::compile::Lines;
 use super::shape::{
     captures, kind_matches, object_matches, Field, Item, Joined, KeyLine, Kind, Lead, List, Marker,
     Object, Steps,
@@ -15,15 +14,15 @@ use super::text::{
     child, collapse, is_blank_or_continuation, key_value, list_item, not_one_of, snake,
     strip_emphasis, strip_prefix_ci, CHECKBOX,
 };
-use crate::markdown;
+use crate::markdown::{self, Outline};
 
 /// Reads `markdown` as a value of `root`'s shape, or names every problem.
 pub(super) fn read(root: &Object, markdown: &str) -> Result<Value, Vec<String>> {
     let text = markdown::strip_outer_fence(markdown);
-    let doc = Lines::new(&text);
+    let doc = Outline::new(&text);
     let span = Span {
         start: 0,
-        end: doc.lines.len(),
+        end: doc.len(),
         level: 0,
     };
     let mut problems = Vec::new();
@@ -54,10 +53,10 @@ struct Anchor {
 /// Where an anchored region ends: at the next anchor, or earlier at an
 /// unknown heading no deeper than the anchor's own that no part of its
 /// shape claims (an extra `## Notes` a model added ends the section before).
-fn region_end(doc: &Lines, a: &Anchor, next: usize, claims: impl Fn(&str) -> bool) -> usize {
+fn region_end(doc: &Outline, a: &Anchor, next: usize, claims: impl Fn(&str) -> bool) -> usize {
     for i in a.line + 1..next {
-        if let Some(Some((lv, t))) = doc.heads.get(i) {
-            if *lv <= a.level && !claims(t) {
+        if let Some((lv, t)) = doc.heading(i) {
+            if lv <= a.level && !claims(t) {
                 return i;
             }
         }
@@ -67,7 +66,7 @@ fn region_end(doc: &Lines, a: &Anchor, next: usize, claims: impl Fn(&str) -> boo
 
 fn step_anchors(
     s: &Steps,
-    doc: &Lines,
+    doc: &Outline,
     span: Span,
     taken: &HashSet<usize>,
     target: usize,
@@ -75,10 +74,10 @@ fn step_anchors(
     let found: Vec<Anchor> = (span.start..span.end)
         .filter(|i| !taken.contains(i))
         .filter_map(|i| {
-            let (lv, t) = doc.heads.get(i)?.as_ref()?;
+            let (lv, t) = doc.heading(i)?;
             captures(&s.re, t, 2).map(|caps| Anchor {
                 line: i,
-                level: *lv,
+                level: lv,
                 target,
                 caps,
             })
@@ -125,7 +124,7 @@ fn match_enum_detail(values: &[String], text: &str) -> Option<(String, String)> 
 
 fn parse_object(
     o: &Object,
-    doc: &Lines,
+    doc: &Outline,
     span: Span,
     caps: &[String],
     path: &str,
@@ -139,10 +138,10 @@ fn parse_object(
         let cands: Vec<Anchor> = (span.start..span.end)
             .filter(|i| !taken.contains(i))
             .filter_map(|i| {
-                let (lv, t) = doc.heads.get(i)?.as_ref()?;
+                let (lv, t) = doc.heading(i)?;
                 h.matcher.matches(t).map(|caps| Anchor {
                     line: i,
-                    level: *lv,
+                    level: lv,
                     target: si,
                     caps,
                 })
@@ -257,20 +256,18 @@ fn parse_object(
 
 fn parse_field(
     f: &Field,
-    doc: &Lines,
+    doc: &Outline,
     span: Span,
     caps: &[String],
     path: &str,
     out: &mut Vec<String>,
 ) -> Value {
-    let region = doc.slice(span.start, span.end);
+    let region = doc.lines(span.start, span.end);
     let content = || {
         region
             .iter()
             .enumerate()
-            .filter(|(i, l)| {
-                !l.trim().is_empty() && doc.heads.get(span.start + i).is_some_and(Option::is_none)
-            })
+            .filter(|(i, l)| !l.trim().is_empty() && doc.heading(span.start + i).is_none())
             .map(|(_, l)| match list_item(l) {
                 Some((_, rest)) => rest.to_string(),
                 None => l.trim().to_string(),
@@ -351,14 +348,11 @@ fn parse_field(
     }
 }
 
-fn parse_list(l: &List, doc: &Lines, span: Span, path: &str, out: &mut Vec<String>) -> Value {
+fn parse_list(l: &List, doc: &Outline, span: Span, path: &str, out: &mut Vec<String>) -> Value {
     let mut items: Vec<String> = Vec::new();
     for i in span.start..span.end {
-        let Some(line) = doc.lines.get(i) else { break };
-        if doc.fenced.get(i) == Some(&true)
-            || doc.heads.get(i).is_some_and(Option::is_some)
-            || is_blank_or_continuation(line)
-        {
+        let Some(line) = doc.line(i) else { break };
+        if doc.is_fenced(i) || doc.heading(i).is_some() || is_blank_or_continuation(line) {
             continue;
         }
         let indented = line.starts_with("  ") || line.starts_with('\t');
@@ -481,7 +475,7 @@ fn parse_joined(j: &Joined, text: &str, path: &str, out: &mut Vec<String>) -> Va
 
 fn parse_key_lines(
     kls: &[KeyLine],
-    doc: &Lines,
+    doc: &Outline,
     span: Span,
     path: &str,
     map: &mut Map<String, Value>,
@@ -490,11 +484,8 @@ fn parse_key_lines(
     let mut found: Vec<Option<String>> = vec![None; kls.len()];
     let mut last: Option<usize> = None;
     for i in span.start..span.end {
-        let Some(line) = doc.lines.get(i) else { break };
-        if doc.fenced.get(i) == Some(&true)
-            || doc.heads.get(i).is_some_and(Option::is_some)
-            || is_blank_or_continuation(line)
-        {
+        let Some(line) = doc.line(i) else { break };
+        if doc.is_fenced(i) || doc.heading(i).is_some() || is_blank_or_continuation(line) {
             continue;
         }
         let indented = line.starts_with("  ") || line.starts_with('\t');

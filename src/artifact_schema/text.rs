@@ -59,17 +59,6 @@ pub(super) fn prose(s: &str) -> String {
     s.replace("\r\n", "\n").trim().to_string()
 }
 
-pub(super) fn heading_line(line: &str) -> Option<(usize, &str)> {
-    let t = line.trim_start();
-    let level = t.chars().take_while(|c| *c == '#').count();
-    // `#` is one byte, so `level` is a char boundary.
-    if (1..=6).contains(&level) && t[level..].starts_with(' ') {
-        Some((level, t[level..].trim()))
-    } else {
-        None
-    }
-}
-
 pub(super) fn strip_emphasis(text: &str) -> String {
     text.replace(['*', '`'], "").trim().to_string()
 }
