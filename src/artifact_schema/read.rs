@@ -12,7 +12,7 @@ use super::shape::{
 };
 use super::text::{
     child, collapse, is_blank_or_continuation, key_value, list_item, not_one_of, snake,
-    strip_emphasis, strip_prefix_ci, CHECKBOX,
+    strip_prefix_ci, CHECKBOX,
 };
 use crate::markdown::{self, Outline};
 
@@ -105,7 +105,7 @@ fn enum_prefix<'t>(values: &[String], text: &'t str) -> Option<(String, &'t str)
 }
 
 fn match_enum(values: &[String], text: &str) -> Option<String> {
-    let t = strip_emphasis(text);
+    let t = markdown::strip_emphasis(text);
     if let Some(v) = values.iter().find(|v| v.to_lowercase() == t.to_lowercase()) {
         return Some(v.clone());
     }

@@ -4,7 +4,8 @@
 
 use regex::Regex;
 
-use super::text::{hole_count, snake, strip_emphasis, Bit};
+use super::text::{hole_count, snake, Bit};
+use crate::markdown::strip_emphasis;
 
 /// A named value: a property of an object or the shape of a list item.
 #[derive(Debug, Clone)]

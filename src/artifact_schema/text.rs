@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::markdown;
+
 // Only ever called on literal patterns (the ones below and the compiler's),
 // which the unit tests compile: `expect` cannot fire at run time.
 pub(super) fn static_re(pattern: &str) -> Regex {
@@ -57,10 +59,6 @@ pub(super) fn collapse(s: &str) -> String {
 
 pub(super) fn prose(s: &str) -> String {
     s.replace("\r\n", "\n").trim().to_string()
-}
-
-pub(super) fn strip_emphasis(text: &str) -> String {
-    text.replace(['*', '`'], "").trim().to_string()
 }
 
 /// `text` without a case-insensitive `prefix`.
@@ -212,12 +210,12 @@ pub(super) fn key_value(line: &str) -> Option<(String, String)> {
         return template_key_line(t);
     }
     let (k, v) = t.split_once(':')?;
-    let k = k.replace(['*', '`'], "");
+    let k = markdown::strip_emphasis(k);
     let words = k.split_whitespace().count();
     if words == 0 || words > 6 {
         return None;
     }
-    Some((k.trim().to_string(), v.trim().to_string()))
+    Some((k, v.trim().to_string()))
 }
 
 pub(super) fn is_blank_or_continuation(line: &str) -> bool {

@@ -178,6 +178,21 @@ pub fn headings(markdown: &str) -> Vec<Heading> {
         .collect()
 }
 
+/// Text without emphasis or code marks: every `*` and backtick goes, and
+/// the ends are trimmed. Templates and artifacts compare words this way,
+/// so `**SEV2**`, `*SEV2*` and `` `SEV2` `` all read as `SEV2`.
+pub(crate) fn strip_emphasis(text: &str) -> String {
+    text.replace(['*', '`'], "").trim().to_string()
+}
+
+/// Text without `**` bold markers and backticks, trimmed. Unlike
+/// [`strip_emphasis`] a single `*` stays (`*.sql` keeps its star, and
+/// `***x***` becomes `*x*`): the workflow parser has always shown input
+/// items this way.
+pub(crate) fn strip_bold(text: &str) -> String {
+    text.replace("**", "").replace('`', "").trim().to_string()
+}
+
 // The pattern is a literal: `expect` cannot fire once the tests have
 // compiled it.
 static STEP: LazyLock<Regex> =

@@ -75,10 +75,6 @@ fn join_text(lines: &[Line<'_>]) -> String {
     text.join("\n").trim().to_string()
 }
 
-fn strip_emphasis(s: &str) -> String {
-    s.replace("**", "").replace('`', "").trim().to_string()
-}
-
 struct Parser {
     file: PathBuf,
     diagnostics: Vec<Diagnostic>,
@@ -378,7 +374,7 @@ fn parse_inputs(lines: &[Line<'_>]) -> Vec<Input> {
         };
         inputs.push(Input {
             kind,
-            text: strip_emphasis(item),
+            text: markdown::strip_bold(item),
             line: line.no,
         });
     }
