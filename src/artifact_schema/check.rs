@@ -7,10 +7,11 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::shape::{object_matches, Item, Joined, Kind, Object, Piece};
-use super::text::{child, collapse, not_one_of, prose, shown, CONTINUATION};
+use super::text::{child_path, collapse, display_path, not_one_of, trim_prose, CONTINUATION};
 use super::{Bounds, EnumField};
 use crate::markdown::{self, FenceTracker};
 
+/// One thing wrong with a value, at a path such as `timeline[0].event`.
 pub(super) struct Problem {
     path: String,
     message: String,
@@ -19,70 +20,29 @@ pub(super) struct Problem {
 }
 
 impl Problem {
+    /// `path: message`, as `validate` and `render` report it.
     pub(super) fn text(&self) -> String {
-        format!("{}: {}", shown(&self.path), self.message)
-    }
-}
-
-/// The Markdown line a joined item renders to.
-fn joined_line(j: &Joined, m: &Map<String, Value>) -> String {
-    j.pieces
-        .iter()
-        .map(|p| match p {
-            Piece::Lit(s) => s.clone(),
-            Piece::Hole(i) => j
-                .fields
-                .get(*i)
-                .and_then(|f| m.get(&f.key))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        })
-        .collect::<String>()
-        .trim_end()
-        .to_string()
-}
-
-/// The first place where `a` and `b` differ.
-pub(super) fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, v) in x {
-                match y.get(k) {
-                    Some(w) => {
-                        if let Some(p) = first_difference(v, w, &child(path, k)) {
-                            return Some(p);
-                        }
-                    }
-                    None => return Some(child(path, k)),
-                }
-            }
-            y.keys()
-                .find(|k| !x.contains_key(*k))
-                .map(|k| child(path, k))
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (v, w))| first_difference(v, w, &format!("{path}[{i}]"))),
-        _ if a == b => None,
-        _ => Some(path.to_string()),
+        format!("{}: {}", display_path(&self.path), self.message)
     }
 }
 
 /// Checks values against one compiled shape and its bounds.
 struct Checker<'s> {
     bounds: &'s Bounds,
+    /// The whole shape, whose headings a prose field must not repeat.
     root: &'s Object,
 }
 
 /// Every problem in `value`, the root object of `root`'s shape.
 pub(super) fn problems(root: &Object, bounds: &Bounds, value: &Value) -> Vec<Problem> {
-    Checker { bounds, root }.problems(value)
+    let mut out = Vec::new();
+    Checker { bounds, root }.check_object(root, value, "", 0, &mut out);
+    out
 }
 
 impl Checker<'_> {
+    /// Problems of a value of `kind` at `path`, in a section at heading
+    /// `level` (a prose value must not hold a heading that would end it).
     fn check(&self, kind: &Kind, v: &Value, path: &str, level: usize, out: &mut Vec<Problem>) {
         let b = self.bounds;
         let mut push = |message: String, shape: bool| {
@@ -129,7 +89,7 @@ impl Checker<'_> {
                 for key in ["value", detail.as_str()] {
                     if !m.contains_key(key) {
                         out.push(Problem {
-                            path: child(path, key),
+                            path: child_path(path, key),
                             message: "missing".to_string(),
                             shape: true,
                         });
@@ -137,7 +97,7 @@ impl Checker<'_> {
                 }
                 for k in m.keys().filter(|k| *k != "value" && *k != detail) {
                     out.push(Problem {
-                        path: child(path, k),
+                        path: child_path(path, k),
                         message: "unexpected key".to_string(),
                         shape: false,
                     });
@@ -146,7 +106,7 @@ impl Checker<'_> {
                     self.check(
                         &Kind::Enum(values.clone()),
                         x,
-                        &child(path, "value"),
+                        &child_path(path, "value"),
                         level,
                         out,
                     );
@@ -155,7 +115,7 @@ impl Checker<'_> {
                     self.check(
                         &Kind::Text { inline: true },
                         x,
-                        &child(path, detail),
+                        &child_path(path, detail),
                         level,
                         out,
                     );
@@ -229,9 +189,9 @@ impl Checker<'_> {
         for f in &j.fields {
             known.insert(f.key.as_str());
             match m.get(&f.key) {
-                Some(x) => self.check(&f.kind, x, &child(path, &f.key), level, out),
+                Some(x) => self.check(&f.kind, x, &child_path(path, &f.key), level, out),
                 None => out.push(Problem {
-                    path: child(path, &f.key),
+                    path: child_path(path, &f.key),
                     message: "missing".to_string(),
                     shape: true,
                 }),
@@ -239,7 +199,7 @@ impl Checker<'_> {
         }
         for k in m.keys().filter(|k| !known.contains(k.as_str())) {
             out.push(Problem {
-                path: child(path, k),
+                path: child_path(path, k),
                 message: "unexpected key".to_string(),
                 shape: false,
             });
@@ -249,10 +209,10 @@ impl Checker<'_> {
         }
         // A field holding the literal that separates it from the next one
         // would be cut there when read back.
-        let Value::Object(norm) = norm_item(&Item::Joined(j.clone()), v) else {
+        let Value::Object(normal) = normalize_item(&Item::Joined(j.clone()), v) else {
             return;
         };
-        let line = joined_line(j, &norm);
+        let line = joined_line(j, &normal);
         let back = j.exact.captures(&line).map(|c| {
             c.iter()
                 .skip(1)
@@ -260,11 +220,11 @@ impl Checker<'_> {
                 .collect::<Vec<_>>()
         });
         for (k, f) in j.fields.iter().enumerate() {
-            let want = norm.get(&f.key).and_then(Value::as_str).unwrap_or("");
+            let want = normal.get(&f.key).and_then(Value::as_str).unwrap_or("");
             let got = back.as_ref().and_then(|b| b.get(k)).map(String::as_str);
             if matches!(f.kind, Kind::Text { .. }) && got.is_some_and(|g| g != want) {
                 out.push(Problem {
-                    path: child(path, &f.key),
+                    path: child_path(path, &f.key),
                     message: format!(
                         "contains the text that separates the parts of '{}', so it cannot be read back",
                         j.template
@@ -291,9 +251,9 @@ impl Checker<'_> {
         for (f, sub_level) in &members {
             let member_level = if *sub_level == 0 { level } else { *sub_level };
             match m.get(&f.key) {
-                Some(x) => self.check(&f.kind, x, &child(path, &f.key), member_level, out),
+                Some(x) => self.check(&f.kind, x, &child_path(path, &f.key), member_level, out),
                 None => out.push(Problem {
-                    path: child(path, &f.key),
+                    path: child_path(path, &f.key),
                     message: "missing".to_string(),
                     shape: true,
                 }),
@@ -304,7 +264,7 @@ impl Checker<'_> {
             .filter(|k| !members.iter().any(|(f, _)| f.key == **k))
         {
             out.push(Problem {
-                path: child(path, k),
+                path: child_path(path, k),
                 message: "unexpected key".to_string(),
                 shape: false,
             });
@@ -340,125 +300,6 @@ impl Checker<'_> {
         }
         out
     }
-
-    fn problems(&self, value: &Value) -> Vec<Problem> {
-        let mut out = Vec::new();
-        self.check_object(self.root, value, "", 0, &mut out);
-        out
-    }
-}
-
-fn norm(kind: &Kind, v: &Value) -> Value {
-    match (kind, v) {
-        (Kind::Text { inline: true }, Value::String(s)) => Value::String(collapse(s)),
-        (Kind::Text { inline: false }, Value::String(s)) => Value::String(prose(s)),
-        (Kind::Enum(values), Value::String(s)) => {
-            Value::String(match_exact(values, s).unwrap_or_else(|| s.trim().to_string()))
-        }
-        (Kind::EnumDetail { values, detail }, Value::Object(m)) => {
-            let mut out = Map::new();
-            if let Some(x) = m.get("value") {
-                out.insert("value".to_string(), norm(&Kind::Enum(values.clone()), x));
-            }
-            if let Some(x) = m.get(detail) {
-                out.insert(detail.clone(), norm(&Kind::Text { inline: true }, x));
-            }
-            Value::Object(out)
-        }
-        (Kind::List(l), Value::Array(a)) => {
-            Value::Array(a.iter().map(|x| norm_item(&l.item, x)).collect())
-        }
-        (Kind::Object(o), Value::Object(_)) => norm_object(o, v),
-        (Kind::Steps(s), Value::Array(a)) => {
-            Value::Array(a.iter().map(|x| norm_object(&s.item, x)).collect())
-        }
-        _ => v.clone(),
-    }
-}
-
-fn norm_item(item: &Item, v: &Value) -> Value {
-    match (item, v) {
-        (Item::Single(f), _) => norm(&f.kind, v),
-        (Item::Joined(j), Value::Object(m)) => {
-            let mut out = Map::new();
-            for (f, defuse) in j.fields.iter().zip(&j.defuse) {
-                if let Some(x) = m.get(&f.key) {
-                    let mut n = norm(&f.kind, x);
-                    if let (true, Value::String(s)) = (*defuse, &n) {
-                        n = Value::String(s.replace(['—', '–'], "-"));
-                    }
-                    out.insert(f.key.clone(), n);
-                }
-            }
-            Value::Object(out)
-        }
-        _ => v.clone(),
-    }
-}
-
-pub(super) fn norm_object(o: &Object, v: &Value) -> Value {
-    let Value::Object(m) = v else {
-        return v.clone();
-    };
-    let mut out = Map::new();
-    for (f, _) in o.members() {
-        if let Some(x) = m.get(&f.key) {
-            out.insert(f.key.clone(), norm(&f.kind, x));
-        }
-    }
-    Value::Object(out)
-}
-
-fn enums(kind: &Kind, v: &Value, path: &str, out: &mut Vec<EnumField>) {
-    match (kind, v) {
-        (Kind::Enum(values), Value::String(s)) => out.push(EnumField {
-            path: path.to_string(),
-            value: s.clone(),
-            allowed: values.clone(),
-        }),
-        (Kind::EnumDetail { values, .. }, Value::Object(m)) => {
-            if let Some(x) = m.get("value") {
-                enums(&Kind::Enum(values.clone()), x, &child(path, "value"), out);
-            }
-        }
-        (Kind::List(l), Value::Array(a)) => {
-            for (i, x) in a.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                match (&l.item, x) {
-                    (Item::Single(f), _) => enums(&f.kind, x, &p, out),
-                    (Item::Joined(j), Value::Object(m)) => {
-                        for f in &j.fields {
-                            if let Some(y) = m.get(&f.key) {
-                                enums(&f.kind, y, &child(&p, &f.key), out);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        (Kind::Object(o), Value::Object(_)) => object_enums(o, v, path, out),
-        (Kind::Steps(s), Value::Array(a)) => {
-            for (i, x) in a.iter().enumerate() {
-                object_enums(&s.item, x, &format!("{path}[{i}]"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-pub(super) fn object_enums(o: &Object, v: &Value, path: &str, out: &mut Vec<EnumField>) {
-    let Value::Object(m) = v else { return };
-    for (f, _) in o.members() {
-        if let Some(x) = m.get(&f.key) {
-            enums(&f.kind, x, &child(path, &f.key), out);
-        }
-    }
-}
-
-fn match_exact(values: &[String], s: &str) -> Option<String> {
-    let t = s.trim().to_lowercase();
-    values.iter().find(|v| v.to_lowercase() == t).cloned()
 }
 
 /// `v` as an object, or a shape problem at `path` saying what it is instead.
@@ -486,5 +327,184 @@ fn json_type(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// The Markdown line a joined item renders to.
+fn joined_line(j: &Joined, m: &Map<String, Value>) -> String {
+    j.pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(s) => s.clone(),
+            Piece::Hole(i) => j
+                .fields
+                .get(*i)
+                .and_then(|f| m.get(&f.key))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+/// A value as it renders and reads back (see `ArtifactSchema::normalize`).
+/// Values of the wrong type are left as they are, for the checks to name.
+fn normalize_value(kind: &Kind, v: &Value) -> Value {
+    match (kind, v) {
+        (Kind::Text { inline: true }, Value::String(s)) => Value::String(collapse(s)),
+        (Kind::Text { inline: false }, Value::String(s)) => Value::String(trim_prose(s)),
+        (Kind::Enum(values), Value::String(s)) => {
+            Value::String(match_exact(values, s).unwrap_or_else(|| s.trim().to_string()))
+        }
+        (Kind::EnumDetail { values, detail }, Value::Object(m)) => {
+            let mut out = Map::new();
+            if let Some(x) = m.get("value") {
+                out.insert(
+                    "value".to_string(),
+                    normalize_value(&Kind::Enum(values.clone()), x),
+                );
+            }
+            if let Some(x) = m.get(detail) {
+                out.insert(
+                    detail.clone(),
+                    normalize_value(&Kind::Text { inline: true }, x),
+                );
+            }
+            Value::Object(out)
+        }
+        (Kind::List(l), Value::Array(a)) => {
+            Value::Array(a.iter().map(|x| normalize_item(&l.item, x)).collect())
+        }
+        (Kind::Object(o), Value::Object(_)) => normalize_object(o, v),
+        (Kind::Steps(s), Value::Array(a)) => {
+            Value::Array(a.iter().map(|x| normalize_object(&s.item, x)).collect())
+        }
+        _ => v.clone(),
+    }
+}
+
+/// A list item's value; the dashes of a joined item's field that a dash
+/// separates from the next one become `-`, so the item reads back.
+fn normalize_item(item: &Item, v: &Value) -> Value {
+    match (item, v) {
+        (Item::Single(f), _) => normalize_value(&f.kind, v),
+        (Item::Joined(j), Value::Object(m)) => {
+            let mut out = Map::new();
+            for (f, rewrite_dashes) in j.fields.iter().zip(&j.rewrite_dashes) {
+                if let Some(x) = m.get(&f.key) {
+                    let mut n = normalize_value(&f.kind, x);
+                    if let (true, Value::String(s)) = (*rewrite_dashes, &n) {
+                        n = Value::String(s.replace(['—', '–'], "-"));
+                    }
+                    out.insert(f.key.clone(), n);
+                }
+            }
+            Value::Object(out)
+        }
+        _ => v.clone(),
+    }
+}
+
+/// An object's value with only its known members, each normalised.
+pub(super) fn normalize_object(o: &Object, v: &Value) -> Value {
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
+    let mut out = Map::new();
+    for (f, _) in o.members() {
+        if let Some(x) = m.get(&f.key) {
+            out.insert(f.key.clone(), normalize_value(&f.kind, x));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The template's spelling of `s`, if it is one of `values` in any case.
+fn match_exact(values: &[String], s: &str) -> Option<String> {
+    let t = s.trim().to_lowercase();
+    values.iter().find(|v| v.to_lowercase() == t).cloned()
+}
+
+/// Pushes every enum field inside a value of `kind` at `path`.
+fn enum_fields_in(kind: &Kind, v: &Value, path: &str, out: &mut Vec<EnumField>) {
+    match (kind, v) {
+        (Kind::Enum(values), Value::String(s)) => out.push(EnumField {
+            path: path.to_string(),
+            value: s.clone(),
+            allowed: values.clone(),
+        }),
+        (Kind::EnumDetail { values, .. }, Value::Object(m)) => {
+            if let Some(x) = m.get("value") {
+                enum_fields_in(
+                    &Kind::Enum(values.clone()),
+                    x,
+                    &child_path(path, "value"),
+                    out,
+                );
+            }
+        }
+        (Kind::List(l), Value::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                match (&l.item, x) {
+                    (Item::Single(f), _) => enum_fields_in(&f.kind, x, &p, out),
+                    (Item::Joined(j), Value::Object(m)) => {
+                        for f in &j.fields {
+                            if let Some(y) = m.get(&f.key) {
+                                enum_fields_in(&f.kind, y, &child_path(&p, &f.key), out);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (Kind::Object(o), Value::Object(_)) => object_enum_fields(o, v, path, out),
+        (Kind::Steps(s), Value::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                object_enum_fields(&s.item, x, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Pushes every enum field inside an object's value at `path`.
+pub(super) fn object_enum_fields(o: &Object, v: &Value, path: &str, out: &mut Vec<EnumField>) {
+    let Value::Object(m) = v else { return };
+    for (f, _) in o.members() {
+        if let Some(x) = m.get(&f.key) {
+            enum_fields_in(&f.kind, x, &child_path(path, &f.key), out);
+        }
+    }
+}
+
+/// The first place where `a` and `b` differ.
+pub(super) fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => {
+                        if let Some(p) = first_difference(v, w, &child_path(path, k)) {
+                            return Some(p);
+                        }
+                    }
+                    None => return Some(child_path(path, k)),
+                }
+            }
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map(|k| child_path(path, k))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(v, w, &format!("{path}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(path.to_string()),
     }
 }

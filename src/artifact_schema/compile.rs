@@ -9,12 +9,13 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::shape::{
-    item_regex, pieces_regex, Field, Heading, Item, Joined, KeyLine, Kind, Lead, List, Marker,
-    Matcher, Object, Piece, Section, Steps,
+    pieces_regex, Field, Intro, Item, Joined, KeyLine, Kind, List, Marker, Matcher, Object, Piece,
+    Section, SectionHeading, Steps,
 };
 use super::text::{
-    alternatives, bits, hole_count, is_blank_or_continuation, list_item, snake, static_re,
-    template_key_line, unique, Alternatives, Bit, CHECKBOX, CONTINUATION, PLACEHOLDER,
+    alternatives, is_blank_or_continuation, list_item, placeholder_count, segments, snake_case,
+    static_re, template_key_line, unique_key, Alternatives, Segment, CHECKBOX, CONTINUATION,
+    PLACEHOLDER,
 };
 use super::SchemaError;
 use crate::markdown::Outline;
@@ -29,7 +30,8 @@ static STEP_HEADING: LazyLock<Regex> =
 /// The template's shape: its root object, whose subsections are the
 /// top-level sections. Only a template without any heading fails.
 pub(super) fn template_shape(template: &str) -> Result<Object, SchemaError> {
-    let t = Outline::new(template);
+    let outline = Outline::new(template);
+    let t = &outline;
     let levels: Vec<usize> = (0..t.len()).filter_map(|i| t.level(i)).collect();
     let root_level = if levels.contains(&2) {
         2
@@ -40,7 +42,7 @@ pub(super) fn template_shape(template: &str) -> Result<Object, SchemaError> {
         .find(|i| t.level(*i) == Some(root_level))
         .ok_or(SchemaError::NoSections)?;
     let (_, chunks) = t.split(first, t.len(), |level, _| level <= root_level);
-    let c = Compiler { t: &t };
+    let c = Compiler { template: t };
     Ok(c.object(
         Vec::new(),
         HashSet::new(),
@@ -51,15 +53,8 @@ pub(super) fn template_shape(template: &str) -> Result<Object, SchemaError> {
     ))
 }
 
-/// Splits a heading's body at its shallowest headings: where the lead
-/// ends, and the `(heading line, end)` of each subsection.
-fn split_body(t: &Outline, start: usize, end: usize) -> (usize, Vec<(usize, usize)>) {
-    let Some(sub) = (start..end).filter_map(|i| t.level(i)).min() else {
-        return (end, Vec::new());
-    };
-    t.split(start, end, |level, _| level <= sub)
-}
-
+/// What a run of template lines is, before it becomes an object's intro or
+/// a section's field.
 enum Body {
     Empty,
     Literal(String),
@@ -67,47 +62,65 @@ enum Body {
     Field(Kind, String),
 }
 
+/// Builds the shape of each part of one template. Parts are named by line
+/// ranges of the template's outline: a chunk is `(heading line, end)`.
 struct Compiler<'t, 'a> {
-    t: &'t Outline<'a>,
+    template: &'t Outline<'a>,
 }
 
 impl Compiler<'_, '_> {
+    /// A heading line's level and text.
     fn heading(&self, h: usize) -> (usize, String) {
-        match self.t.heading(h) {
+        match self.template.heading(h) {
             Some((l, t)) => (l, t.to_string()),
             // Chunks always start at a heading; an empty heading is harmless.
             _ => (2, String::new()),
         }
     }
 
+    /// Splits a heading's body at its shallowest headings: where the intro
+    /// ends, and the chunk of each subsection.
+    fn split_body(&self, start: usize, end: usize) -> (usize, Vec<(usize, usize)>) {
+        let t = self.template;
+        let Some(sub) = (start..end).filter_map(|i| t.level(i)).min() else {
+            return (end, Vec::new());
+        };
+        t.split(start, end, |level, _| level <= sub)
+    }
+
+    /// An object from its heading's `holes` (their keys already `used`), its
+    /// intro lines and its subsection chunks. An intro that is a field is
+    /// keyed `body_key`; `top` is set for the root (see `step_run`).
     fn object(
         &self,
         holes: Vec<Field>,
         mut used: HashSet<String>,
-        lead: (usize, usize),
+        intro: (usize, usize),
         subs: &[(usize, usize)],
         body_key: &str,
         top: bool,
     ) -> Object {
-        let lead = match self.classify(lead.0, lead.1) {
-            Body::Empty => Lead::None,
-            Body::KeyLines(kls) => Lead::KeyLines(key_lines(kls, &mut used)),
-            Body::Literal(text) if !subs.is_empty() => Lead::Literal(text),
-            Body::Literal(text) => Lead::Body(Field {
-                key: unique(body_key, &mut used),
+        let intro = match self.classify(intro.0, intro.1) {
+            Body::Empty => Intro::None,
+            Body::KeyLines(kls) => Intro::KeyLines(key_lines(kls, &mut used)),
+            Body::Literal(text) if !subs.is_empty() => Intro::Literal(text),
+            Body::Literal(text) => Intro::Body(Field {
+                key: unique_key(body_key, &mut used),
                 description: text,
                 kind: Kind::Text { inline: false },
             }),
-            Body::Field(kind, description) => Lead::Body(Field {
-                key: unique(body_key, &mut used),
+            Body::Field(kind, description) => Intro::Body(Field {
+                key: unique_key(body_key, &mut used),
                 description,
                 kind,
             }),
         };
         let subs = self.subsections(subs, &mut used, top);
-        Object { holes, lead, subs }
+        Object { holes, intro, subs }
     }
 
+    /// The sections of subsection chunks; a run of step blocks becomes one
+    /// section without a heading of its own.
     fn subsections(
         &self,
         subs: &[(usize, usize)],
@@ -123,7 +136,7 @@ impl Compiler<'_, '_> {
                     let steps = self.steps(run);
                     out.push(Section {
                         field: Field {
-                            key: unique(&format!("{}s", snake(&steps.word, 4)), used),
+                            key: unique_key(&format!("{}s", snake_case(&steps.word, 4)), used),
                             description: format!(
                                 "The {}s in order; each renders as '{}' with its fields",
                                 steps.word.to_lowercase(),
@@ -167,7 +180,7 @@ impl Compiler<'_, '_> {
             }
         }
         let continued = subs[..n].last().is_some_and(|(h, end)| {
-            self.t
+            self.template
                 .lines(h + 1, *end)
                 .iter()
                 .rev()
@@ -177,6 +190,7 @@ impl Compiler<'_, '_> {
         (!top || n >= 2 || continued).then_some(n)
     }
 
+    /// The shape of a run of step blocks, from its first block.
     fn steps(&self, run: &[(usize, usize)]) -> Steps {
         let (h, end) = run.first().copied().unwrap_or((0, 0));
         let (level, text) = self.heading(h);
@@ -185,9 +199,9 @@ impl Compiler<'_, '_> {
             None => ("Step".to_string(), ":".to_string(), "<Name>".to_string()),
         };
         let mut own = HashSet::new();
-        let (holes, pieces) = heading_holes(&bits(&rest), &mut own);
-        let (lead_end, subs) = split_body(self.t, h + 1, end);
-        let item = self.object(holes, own, (h + 1, lead_end), &subs, "body", false);
+        let (holes, pieces) = heading_holes(&segments(&rest), &mut own);
+        let (intro_end, subs) = self.split_body(h + 1, end);
+        let item = self.object(holes, own, (h + 1, intro_end), &subs, "body", false);
         let source = format!(
             r"(?i)^\s*{}\s*(\d+)\s*[:.—–-]?\s*{}\s*$",
             regex::escape(&word),
@@ -196,7 +210,7 @@ impl Compiler<'_, '_> {
         // The source is built from escaped text and fixed groups; failing
         // would need a heading beyond the regex size limit, and then the
         // generic pattern still finds `Word N: rest` headings.
-        let re = Regex::new(&source)
+        let heading_re = Regex::new(&source)
             .unwrap_or_else(|_| static_re(r"(?i)^\s*\p{L}+\s*(\d+)\s*[:.—–-]?\s*(.*)$"));
         Steps {
             level,
@@ -204,51 +218,54 @@ impl Compiler<'_, '_> {
             sep,
             rest: pieces,
             item,
-            re,
+            heading_re,
             heading: format!("{} {text}", "#".repeat(level)),
         }
     }
 
+    /// One section: keyed by its heading's words (or its first placeholder),
+    /// its field a string, enum, list, key-line object, step run or object
+    /// of subsections.
     fn section(&self, (h, end): (usize, usize), used: &mut HashSet<String>) -> Section {
         let (level, text) = self.heading(h);
-        let hb = bits(&text);
-        let literal: String = hb
+        let heading_segments = segments(&text);
+        let literal: String = heading_segments
             .iter()
             .filter_map(|b| match b {
-                Bit::Lit(s) => Some(s.as_str()),
-                Bit::Hole(_) => None,
+                Segment::Literal(s) => Some(s.as_str()),
+                Segment::Placeholder(_) => None,
             })
             .collect::<Vec<_>>()
             .join(" ");
-        let mut base = snake(&literal, usize::MAX);
+        let mut base = snake_case(&literal, usize::MAX);
         if base.is_empty() {
-            base = hb
+            base = heading_segments
                 .iter()
                 .find_map(|b| match b {
-                    Bit::Hole(s) => Some(snake(s, 4)),
-                    Bit::Lit(_) => None,
+                    Segment::Placeholder(s) => Some(snake_case(s, 4)),
+                    Segment::Literal(_) => None,
                 })
                 .unwrap_or_default();
         }
         if base.is_empty() {
             base = "section".to_string();
         }
-        let key = unique(&base, used);
+        let key = unique_key(&base, used);
         let mut own = HashSet::new();
-        let (holes, pieces) = heading_holes(&hb, &mut own);
-        let heading = Heading {
+        let (holes, pieces) = heading_holes(&heading_segments, &mut own);
+        let heading = SectionHeading {
             text: format!("{} {text}", "#".repeat(level)),
-            matcher: Matcher::new(&hb, &pieces),
+            matcher: Matcher::new(&heading_segments, &pieces),
             pieces,
         };
-        let (lead_end, subs) = split_body(self.t, h + 1, end);
-        let lead_blank = self
-            .t
-            .lines(h + 1, lead_end)
+        let (intro_end, subs) = self.split_body(h + 1, end);
+        let intro_blank = self
+            .template
+            .lines(h + 1, intro_end)
             .iter()
             .all(|l| is_blank_or_continuation(l));
         let (kind, description) = if holes.is_empty() && subs.is_empty() {
-            match self.classify(h + 1, lead_end) {
+            match self.classify(h + 1, intro_end) {
                 Body::Empty => (
                     Kind::Text { inline: false },
                     format!("Free Markdown for '{}'", heading.text),
@@ -256,16 +273,16 @@ impl Compiler<'_, '_> {
                 Body::Literal(s) => (Kind::Text { inline: false }, s),
                 Body::Field(k, d) => (k, d),
                 Body::KeyLines(kls) => {
-                    let lead = Lead::KeyLines(key_lines(kls, &mut own));
+                    let intro = Intro::KeyLines(key_lines(kls, &mut own));
                     let o = Object {
                         holes: Vec::new(),
-                        lead,
+                        intro,
                         subs: Vec::new(),
                     };
                     (Kind::Object(Box::new(o)), heading.text.clone())
                 }
             }
-        } else if holes.is_empty() && lead_blank && self.step_run(&subs, false) == Some(subs.len())
+        } else if holes.is_empty() && intro_blank && self.step_run(&subs, false) == Some(subs.len())
         {
             let steps = self.steps(&subs);
             let description = format!(
@@ -275,7 +292,7 @@ impl Compiler<'_, '_> {
             );
             (Kind::Steps(Box::new(steps)), description)
         } else {
-            let o = self.object(holes, own, (h + 1, lead_end), &subs, "body", false);
+            let o = self.object(holes, own, (h + 1, intro_end), &subs, "body", false);
             (Kind::Object(Box::new(o)), heading.text.clone())
         };
         Section {
@@ -289,8 +306,11 @@ impl Compiler<'_, '_> {
         }
     }
 
+    /// What template lines `start..end` are. A body holding a code fence is
+    /// never a list or a single placeholder: it is copied as literal text,
+    /// or is free text if it holds placeholders.
     fn classify(&self, start: usize, end: usize) -> Body {
-        let all = self.t.lines(start, end);
+        let all = self.template.lines(start, end);
         let first = all.iter().position(|l| !l.trim().is_empty());
         let last = all.iter().rposition(|l| !l.trim().is_empty());
         let (Some(first), Some(last)) = (first, last) else {
@@ -298,7 +318,7 @@ impl Compiler<'_, '_> {
         };
         let lines = &all[first..=last];
         let text = lines.join("\n");
-        let fenced = (start + first..=start + last).any(|i| self.t.is_fenced(i));
+        let fenced = (start + first..=start + last).any(|i| self.template.is_fenced(i));
         if !fenced {
             let mut items: Vec<(Marker, String)> = Vec::new();
             let mut other: Vec<&str> = Vec::new();
@@ -346,12 +366,12 @@ impl Compiler<'_, '_> {
             }
             if let ([line], true) = (other.as_slice(), items.is_empty()) {
                 let line = line.trim();
-                let b = bits(line);
+                let b = segments(line);
                 match b.as_slice() {
-                    [Bit::Hole(inner)] => {
-                        return Body::Field(placeholder_kind(inner, false), inner.clone());
+                    [Segment::Placeholder(inner)] => {
+                        return Body::Field(Kind::of_placeholder(inner, false), inner.clone());
                     }
-                    _ if hole_count(&b) > 0 => {
+                    _ if placeholder_count(&b) > 0 => {
                         return Body::Field(Kind::Text { inline: false }, line.to_string());
                     }
                     _ => {}
@@ -368,19 +388,21 @@ impl Compiler<'_, '_> {
     }
 }
 
-fn heading_holes(b: &[Bit], own: &mut HashSet<String>) -> (Vec<Field>, Vec<Piece>) {
+/// A heading's placeholders as inline string fields (keyed in `own`, the
+/// heading object's keys) and its pieces, each hole indexing those fields.
+fn heading_holes(b: &[Segment], own: &mut HashSet<String>) -> (Vec<Field>, Vec<Piece>) {
     let mut holes = Vec::new();
     let mut pieces = Vec::new();
     for x in b {
         match x {
-            Bit::Lit(s) => pieces.push(Piece::Lit(s.clone())),
-            Bit::Hole(inner) => {
-                let base = match snake(inner, 4) {
+            Segment::Literal(s) => pieces.push(Piece::Lit(s.clone())),
+            Segment::Placeholder(inner) => {
+                let base = match snake_case(inner, 4) {
                     k if k.is_empty() => "name".to_string(),
                     k => k,
                 };
                 holes.push(Field {
-                    key: unique(&base, own),
+                    key: unique_key(&base, own),
                     description: inner.clone(),
                     kind: Kind::Text { inline: true },
                 });
@@ -391,6 +413,8 @@ fn heading_holes(b: &[Bit], own: &mut HashSet<String>) -> (Vec<Field>, Vec<Piece
     (holes, pieces)
 }
 
+/// `(marker, key, value)` of each item if every item is a bulleted
+/// `**Key:** value` line.
 fn all_key_lines(items: &[(Marker, String)]) -> Option<Vec<(char, String, String)>> {
     items
         .iter()
@@ -401,19 +425,21 @@ fn all_key_lines(items: &[(Marker, String)]) -> Option<Vec<(char, String, String
         .collect()
 }
 
+/// Key lines as fields: a value that is one placeholder is a string or an
+/// enum; any other value is an inline string described by it.
 fn key_lines(kls: Vec<(char, String, String)>, used: &mut HashSet<String>) -> Vec<KeyLine> {
     kls.into_iter()
         .map(|(marker, label, value)| {
-            let b = bits(&value);
+            let b = segments(&value);
             let (kind, description) = match b.as_slice() {
-                [Bit::Hole(inner)] => (placeholder_kind(inner, true), inner.clone()),
+                [Segment::Placeholder(inner)] => (Kind::of_placeholder(inner, true), inner.clone()),
                 _ if value.is_empty() => (Kind::Text { inline: true }, label.clone()),
                 _ => (Kind::Text { inline: true }, value.clone()),
             };
             KeyLine {
                 marker,
                 field: Field {
-                    key: unique(&snake(&label, usize::MAX), used),
+                    key: unique_key(&snake_case(&label, usize::MAX), used),
                     description,
                     kind,
                 },
@@ -425,7 +451,7 @@ fn key_lines(kls: Vec<(char, String, String)>, used: &mut HashSet<String>) -> Ve
 
 /// The shape of a list's items, from the template's example items.
 fn item_shape(texts: &[String]) -> Item {
-    let all: Vec<Vec<Bit>> = texts.iter().map(|t| bits(t)).collect();
+    let all: Vec<Vec<Segment>> = texts.iter().map(|t| segments(t)).collect();
     let examples = texts.join("; ");
     let text_item = |description: String| {
         Item::Single(Field {
@@ -434,11 +460,11 @@ fn item_shape(texts: &[String]) -> Item {
             kind: Kind::Text { inline: true },
         })
     };
-    let signature = |b: &[Bit]| -> Vec<Option<String>> {
+    let signature = |b: &[Segment]| -> Vec<Option<String>> {
         b.iter()
             .map(|x| match x {
-                Bit::Lit(s) => Some(s.split_whitespace().collect::<Vec<_>>().join(" ")),
-                Bit::Hole(_) => None,
+                Segment::Literal(s) => Some(s.split_whitespace().collect::<Vec<_>>().join(" ")),
+                Segment::Placeholder(_) => None,
             })
             .collect()
     };
@@ -448,14 +474,14 @@ fn item_shape(texts: &[String]) -> Item {
     if !all.iter().all(|b| signature(b) == signature(first)) {
         return text_item(format!("e.g. {examples}"));
     }
-    match (hole_count(first), first.as_slice()) {
+    match (placeholder_count(first), first.as_slice()) {
         (0, _) => text_item(format!("e.g. {examples}")),
-        (1, [Bit::Hole(inner)]) => {
+        (1, [Segment::Placeholder(inner)]) => {
             if all.iter().all(|b| b == first) {
                 Item::Single(Field {
                     key: "item".to_string(),
                     description: inner.clone(),
-                    kind: placeholder_kind(inner, true),
+                    kind: Kind::of_placeholder(inner, true),
                 })
             } else {
                 text_item(format!("e.g. {examples}"))
@@ -466,20 +492,22 @@ fn item_shape(texts: &[String]) -> Item {
     }
 }
 
-fn joined(all: &[Vec<Bit>], texts: &[String]) -> Option<Item> {
+/// A joined item from example items with several placeholders, or `None`
+/// when two placeholders are not separated by literal text.
+fn joined(all: &[Vec<Segment>], texts: &[String]) -> Option<Item> {
     let first = all.first()?;
     // Literal text between two placeholders must separate them visibly, or
     // the fields could not be told apart when read back.
     let holes_at: Vec<usize> = first
         .iter()
         .enumerate()
-        .filter(|(_, b)| matches!(b, Bit::Hole(_)))
+        .filter(|(_, b)| matches!(b, Segment::Placeholder(_)))
         .map(|(i, _)| i)
         .collect();
     let (lo, hi) = (*holes_at.first()?, *holes_at.last()?);
     let separated = first[lo..=hi].iter().all(|b| match b {
-        Bit::Lit(s) => !s.trim().is_empty(),
-        Bit::Hole(_) => true,
+        Segment::Literal(s) => !s.trim().is_empty(),
+        Segment::Placeholder(_) => true,
     });
     if !separated {
         return None;
@@ -489,12 +517,12 @@ fn joined(all: &[Vec<Bit>], texts: &[String]) -> Option<Item> {
     let mut pieces = Vec::new();
     for (k, b) in first.iter().enumerate() {
         match b {
-            Bit::Lit(s) => pieces.push(Piece::Lit(s.clone())),
-            Bit::Hole(inner) => {
+            Segment::Literal(s) => pieces.push(Piece::Lit(s.clone())),
+            Segment::Placeholder(inner) => {
                 let inners: Vec<&str> = all
                     .iter()
                     .filter_map(|x| match x.get(k) {
-                        Some(Bit::Hole(h)) => Some(h.as_str()),
+                        Some(Segment::Placeholder(h)) => Some(h.as_str()),
                         _ => None,
                     })
                     .collect();
@@ -511,7 +539,11 @@ fn joined(all: &[Vec<Bit>], texts: &[String]) -> Option<Item> {
                             Kind::Text { inline: true },
                             inner.clone(),
                         ),
-                        None => (snake(inner, 4), Kind::Text { inline: true }, inner.clone()),
+                        None => (
+                            snake_case(inner, 4),
+                            Kind::Text { inline: true },
+                            inner.clone(),
+                        ),
                     }
                 } else {
                     let generic = if fields.is_empty() { "item" } else { "detail" };
@@ -522,7 +554,7 @@ fn joined(all: &[Vec<Bit>], texts: &[String]) -> Option<Item> {
                     )
                 };
                 fields.push(Field {
-                    key: unique(&base, &mut used),
+                    key: unique_key(&base, &mut used),
                     description,
                     kind,
                 });
@@ -530,53 +562,10 @@ fn joined(all: &[Vec<Bit>], texts: &[String]) -> Option<Item> {
             }
         }
     }
-    let defuse = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let at = pieces
-                .iter()
-                .position(|p| matches!(p, Piece::Hole(h) if *h == i));
-            let dash_follows = at
-                .and_then(|a| pieces.get(a + 1))
-                .is_some_and(|p| matches!(p, Piece::Lit(s) if s.contains(['—', '–'])));
-            let more =
-                at.is_some_and(|a| pieces[a + 1..].iter().any(|p| matches!(p, Piece::Hole(_))));
-            matches!(f.kind, Kind::Text { .. }) && dash_follows && more
-        })
-        .collect();
-    let exact = item_regex(&pieces, &fields, false).ok()?;
-    let loose = item_regex(&pieces, &fields, true).ok()?;
-    Some(Item::Joined(Joined {
-        template: texts.first().cloned().unwrap_or_default(),
-        pieces,
-        fields,
-        defuse,
-        exact,
-        loose,
-    }))
+    Joined::new(texts.first().cloned().unwrap_or_default(), pieces, fields).map(Item::Joined)
 }
 
-fn placeholder_kind(inner: &str, inline: bool) -> Kind {
-    match alternatives(inner) {
-        Some(Alternatives {
-            values,
-            detail: None,
-        }) => Kind::Enum(values),
-        Some(Alternatives {
-            values,
-            detail: Some(d),
-        }) => {
-            let detail = match snake(&d, 4) {
-                k if k.is_empty() || k == "value" => "detail".to_string(),
-                k => k,
-            };
-            Kind::EnumDetail { values, detail }
-        }
-        None => Kind::Text { inline },
-    }
-}
-
+/// A template list line: its marker and its text.
 fn template_list_line(line: &str) -> Option<(Marker, String)> {
     let (bullet, rest) = list_item(line)?;
     Some(match bullet {

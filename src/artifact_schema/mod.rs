@@ -52,6 +52,28 @@
 //! becomes `-`. For any value that [`ArtifactSchema::validate`] accepts,
 //! `parse(render(v)) == normalize(v)`, which is `v` itself when `v` is
 //! already normal.
+//!
+//! # Files
+//!
+//! One file per stage, each walking the shape:
+//!
+//! - `mod.rs`: the public surface ([`ArtifactSchema`], [`Bounds`],
+//!   [`SchemaError`], [`EnumField`]);
+//! - `shape.rs`: the shape types a template compiles to, and the matchers
+//!   that find their headings and items in a document;
+//! - `text.rs`: small text helpers (line patterns, keys, placeholders and
+//!   their `<A / B>` alternatives, value paths);
+//! - `compile.rs`: template → shape;
+//! - `json_schema.rs`: shape → JSON Schema;
+//! - `render.rs`: shape → handlebars program, which writes a value as
+//!   Markdown;
+//! - `read.rs`: Markdown → value;
+//! - `check.rs`: value checks, normalisation and the listing of enum fields;
+//! - [`sections`]: the section check run on every draft, template against
+//!   draft, without compiling;
+//! - `tests.rs`: the unit tests.
+//!
+//! Headings, fences and emphasis are read through [`crate::markdown`].
 
 pub mod sections;
 
@@ -68,8 +90,8 @@ use serde_json::Value;
 
 use check::Problem;
 use render::{SENTINEL, TEMPLATE_NAME};
-use shape::{Kind, Lead, Object};
-use text::shown;
+use shape::{Intro, Kind, Object};
+use text::display_path;
 
 /// Size limits written into the schema. They exist because a tiny model,
 /// once it starts rambling inside a string or a list, does not stop on its
@@ -200,7 +222,7 @@ impl ArtifactSchema {
                 None => Vec::new(),
                 Some(p) => vec![format!(
                     "{}: does not read back the same once rendered; the text clashes with the Markdown around it",
-                    shown(&p)
+                    display_path(&p)
                 )],
             },
             Err(ps) => vec![format!(
@@ -215,7 +237,7 @@ impl ArtifactSchema {
     /// strings trimmed, enum values in the template's spelling, keys the
     /// template does not know dropped.
     pub fn normalize(&self, value: &Value) -> Value {
-        check::norm_object(&self.root, value)
+        check::normalize_object(&self.root, value)
     }
 
     /// The artifact's Markdown, in the template's exact structure. Fails only
@@ -258,7 +280,7 @@ impl ArtifactSchema {
     /// Every enum field present in `value`, wherever it sits.
     pub fn enum_fields(&self, value: &Value) -> Vec<EnumField> {
         let mut out = Vec::new();
-        check::object_enums(&self.root, value, "", &mut out);
+        check::object_enum_fields(&self.root, value, "", &mut out);
         out
     }
 
@@ -266,15 +288,15 @@ impl ArtifactSchema {
     /// it renders under (empty for a preamble field).
     pub fn sections(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        match &self.root.lead {
-            Lead::KeyLines(kls) => out.extend(kls.iter().map(|k| {
+        match &self.root.intro {
+            Intro::KeyLines(kls) => out.extend(kls.iter().map(|k| {
                 (
                     k.field.key.clone(),
                     format!("{} **{}:**", k.marker, k.label),
                 )
             })),
-            Lead::Body(f) => out.push((f.key.clone(), String::new())),
-            Lead::None | Lead::Literal(_) => {}
+            Intro::Body(f) => out.push((f.key.clone(), String::new())),
+            Intro::None | Intro::Literal(_) => {}
         }
         for s in &self.root.subs {
             let heading = match (&s.heading, &s.field.kind) {

@@ -7,11 +7,11 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::shape::{
-    captures, kind_matches, object_matches, Field, Item, Joined, KeyLine, Kind, Lead, List, Marker,
-    Object, Steps,
+    captures, kind_matches, object_matches, Field, Intro, Item, Joined, KeyLine, Kind, List,
+    Marker, Object, Steps,
 };
 use super::text::{
-    child, collapse, is_blank_or_continuation, key_value, list_item, not_one_of, snake,
+    child_path, collapse, is_blank_or_continuation, key_value, list_item, not_one_of, snake_case,
     strip_prefix_ci, CHECKBOX,
 };
 use crate::markdown::{self, Outline};
@@ -34,6 +34,8 @@ pub(super) fn read(root: &Object, markdown: &str) -> Result<Value, Vec<String>> 
     }
 }
 
+/// Lines `start..end` of the document, the region a part of the shape is
+/// read from.
 #[derive(Debug, Clone, Copy)]
 struct Span {
     start: usize,
@@ -42,11 +44,15 @@ struct Span {
     level: usize,
 }
 
+/// A document heading found for one subsection of an object: the region
+/// after it, up to the next anchor, is that subsection's.
 #[derive(Debug)]
 struct Anchor {
     line: usize,
     level: usize,
+    /// Index of the subsection in the object's `subs`.
     target: usize,
+    /// The heading's placeholders (for a step block, after its number).
     caps: Vec<String>,
 }
 
@@ -64,6 +70,8 @@ fn region_end(doc: &Outline, a: &Anchor, next: usize, claims: impl Fn(&str) -> b
     next
 }
 
+/// The headings in `span` (not already `taken`) of a run of step blocks;
+/// at the template's heading level only, if any are at that level.
 fn step_anchors(
     s: &Steps,
     doc: &Outline,
@@ -75,7 +83,7 @@ fn step_anchors(
         .filter(|i| !taken.contains(i))
         .filter_map(|i| {
             let (lv, t) = doc.heading(i)?;
-            captures(&s.re, t, 2).map(|caps| Anchor {
+            captures(&s.heading_re, t, 2).map(|caps| Anchor {
                 line: i,
                 level: lv,
                 target,
@@ -104,6 +112,7 @@ fn enum_prefix<'t>(values: &[String], text: &'t str) -> Option<(String, &'t str)
     })
 }
 
+/// The enum value `text` is (or starts with), without emphasis.
 fn match_enum(values: &[String], text: &str) -> Option<String> {
     let t = markdown::strip_emphasis(text);
     if let Some(v) = values.iter().find(|v| v.to_lowercase() == t.to_lowercase()) {
@@ -112,6 +121,8 @@ fn match_enum(values: &[String], text: &str) -> Option<String> {
     enum_prefix(values, &t).map(|(v, _)| v)
 }
 
+/// `Value — details` (or `Value - details`, `Value: details`, …): the enum
+/// value and the details on one line.
 fn match_enum_detail(values: &[String], text: &str) -> Option<(String, String)> {
     let t = text.trim().trim_start_matches(['*', '`', '_']);
     let (v, rest) = enum_prefix(values, t)?;
@@ -122,6 +133,9 @@ fn match_enum_detail(values: &[String], text: &str) -> Option<(String, String)> 
     Some((v, collapse(rest)))
 }
 
+/// An object's value: its holes from the heading's `caps`, its intro from
+/// the lines before the first anchored subsection, and each subsection
+/// from its anchor's region. Subsections are found by heading, in any order.
 fn parse_object(
     o: &Object,
     doc: &Outline,
@@ -178,19 +192,19 @@ fn parse_object(
         let v = caps.get(i).map_or(String::new(), |c| collapse(c));
         map.insert(h.key.clone(), Value::String(v));
     }
-    let lead_end = anchors.first().map_or(span.end, |a| a.line);
-    let lead_span = Span {
+    let intro_end = anchors.first().map_or(span.end, |a| a.line);
+    let intro_span = Span {
         start: span.start,
-        end: lead_end,
+        end: intro_end,
         level: span.level,
     };
-    match &o.lead {
-        Lead::KeyLines(kls) => parse_key_lines(kls, doc, lead_span, path, &mut map, out),
-        Lead::Body(f) => {
-            let v = parse_field(f, doc, lead_span, &[], &child(path, &f.key), out);
+    match &o.intro {
+        Intro::KeyLines(kls) => parse_key_lines(kls, doc, intro_span, path, &mut map, out),
+        Intro::Body(f) => {
+            let v = parse_field(f, doc, intro_span, &[], &child_path(path, &f.key), out);
             map.insert(f.key.clone(), v);
         }
-        Lead::None | Lead::Literal(_) => {}
+        Intro::None | Intro::Literal(_) => {}
     }
 
     let mut values: Vec<Option<Value>> = vec![None; o.subs.len()];
@@ -199,7 +213,7 @@ fn parse_object(
         let Some(sub) = o.subs.get(a.target) else {
             continue;
         };
-        let sub_path = child(path, &sub.field.key);
+        let sub_path = child_path(path, &sub.field.key);
         match (&sub.heading, &sub.field.kind) {
             (None, Kind::Steps(s)) => {
                 let end = region_end(doc, a, next, |t| object_matches(&s.item, t));
@@ -236,7 +250,7 @@ fn parse_object(
         }
     }
     for (sub, v) in o.subs.iter().zip(values) {
-        let sub_path = child(path, &sub.field.key);
+        let sub_path = child_path(path, &sub.field.key);
         let v = match (v, &sub.heading, &sub.field.kind) {
             (Some(v), _, _) => v,
             (None, Some(h), _) => {
@@ -254,6 +268,7 @@ fn parse_object(
     Value::Object(map)
 }
 
+/// A field's value from the lines of its region.
 fn parse_field(
     f: &Field,
     doc: &Outline,
@@ -348,6 +363,8 @@ fn parse_field(
     }
 }
 
+/// A list's items: a list line at the margin starts one (an indented one
+/// only if there is none yet); other lines continue the last item.
 fn parse_list(l: &List, doc: &Outline, span: Span, path: &str, out: &mut Vec<String>) -> Value {
     let mut items: Vec<String> = Vec::new();
     for i in span.start..span.end {
@@ -390,6 +407,7 @@ fn parse_list(l: &List, doc: &Outline, span: Span, path: &str, out: &mut Vec<Str
     Value::Array(values)
 }
 
+/// A one-line field's value from its text.
 fn parse_inline(kind: &Kind, text: &str, path: &str, out: &mut Vec<String>) -> Value {
     match kind {
         Kind::Enum(values) => match match_enum(values, text) {
@@ -421,6 +439,7 @@ fn parse_inline(kind: &Kind, text: &str, path: &str, out: &mut Vec<String>) -> V
     }
 }
 
+/// A joined item's fields, read by its exact pattern or else its loose one.
 fn parse_joined(j: &Joined, text: &str, path: &str, out: &mut Vec<String>) -> Value {
     let caps = j
         .exact
@@ -438,7 +457,7 @@ fn parse_joined(j: &Joined, text: &str, path: &str, out: &mut Vec<String>) -> Va
             for (f, c) in j.fields.iter().zip(caps) {
                 m.insert(
                     f.key.clone(),
-                    parse_inline(&f.kind, &c, &child(path, &f.key), out),
+                    parse_inline(&f.kind, &c, &child_path(path, &f.key), out),
                 );
             }
         }
@@ -473,6 +492,8 @@ fn parse_joined(j: &Joined, text: &str, path: &str, out: &mut Vec<String>) -> Va
     Value::Object(m)
 }
 
+/// Key-line fields, matched by their keys' words in any order. Other lines
+/// continue the previous value, except a list item that is not a key line.
 fn parse_key_lines(
     kls: &[KeyLine],
     doc: &Outline,
@@ -491,10 +512,10 @@ fn parse_key_lines(
         let indented = line.starts_with("  ") || line.starts_with('\t');
         if !indented {
             if let Some((k, v)) = key_value(line) {
-                let wanted = snake(&k, usize::MAX);
+                let wanted = snake_case(&k, usize::MAX);
                 last = kls
                     .iter()
-                    .position(|kl| snake(&kl.label, usize::MAX) == wanted)
+                    .position(|kl| snake_case(&kl.label, usize::MAX) == wanted)
                     .filter(|ix| found[*ix].is_none());
                 if let Some(ix) = last {
                     found[ix] = Some(v);
@@ -512,7 +533,7 @@ fn parse_key_lines(
         }
     }
     for (kl, v) in kls.iter().zip(found) {
-        let p = child(path, &kl.field.key);
+        let p = child_path(path, &kl.field.key);
         let v = match v {
             Some(v) => parse_inline(&kl.field.kind, &v, &p, out),
             None => {

@@ -3,7 +3,7 @@
 
 use handlebars::Handlebars;
 
-use super::shape::{Item, Kind, Lead, List, Marker, Object, Piece, Steps};
+use super::shape::{Intro, Item, Kind, List, Marker, Object, Piece, Steps};
 use super::SchemaError;
 
 /// The name the program is registered under.
@@ -13,18 +13,19 @@ pub(super) const TEMPLATE_NAME: &str = "artifact";
 pub(super) const SENTINEL: char = '\u{E000}';
 
 mod helpers {
+    // Numbers list items and step blocks from 1 (`{{inc @index}}`).
     handlebars::handlebars_helper!(inc: |n: u64| n + 1);
 }
 
 /// The handlebars program for `root` (its source, for debugging) and the
 /// registry that runs it.
 pub(super) fn program(root: &Object) -> Result<(String, Handlebars<'static>), SchemaError> {
-    let mut program = Gen {
+    let mut program = ProgramWriter {
         out: String::from(SENTINEL),
         lits: Vec::new(),
     };
     program.object(root, "");
-    let Gen { out: source, lits } = program;
+    let ProgramWriter { out: source, lits } = program;
     let mut registry = Handlebars::new();
     registry.register_escape_fn(handlebars::no_escape);
     registry.set_strict_mode(true);
@@ -55,9 +56,13 @@ pub(super) fn program(root: &Object) -> Result<(String, Handlebars<'static>), Sc
     Ok((source, registry))
 }
 
-enum Tp {
+/// A part of one line of the program.
+enum LinePart {
+    /// Template text, copied.
     Lit(String),
+    /// A value's path, written as `{{path}}`.
     Var(String),
+    /// Handlebars written as is (the item number).
     Raw(String),
 }
 
@@ -77,10 +82,15 @@ const IF_CLOSE: &str = "{{/if}}";
 const EACH_CLOSE: &str = "{{/each}}";
 const NUMBER: &str = "{{inc @index}}";
 
-fn hb_path(prefix: &str, key: &str) -> String {
+/// The path of `key` under `prefix`, bracketed so that any key is a valid
+/// handlebars path segment.
+fn handlebars_path(prefix: &str, key: &str) -> String {
     format!("{prefix}[{key}]")
 }
 
+/// The key of a section heading's `i`th placeholder, a property of the
+/// section's object. A heading with placeholders always compiles to an
+/// object; `name` only keeps the function total.
 fn hole_key(kind: &Kind, i: usize) -> &str {
     match kind {
         Kind::Object(o) => o.holes.get(i).map_or("name", |f| f.key.as_str()),
@@ -88,12 +98,14 @@ fn hole_key(kind: &Kind, i: usize) -> &str {
     }
 }
 
-fn pieces_parts(pieces: &[Piece], key_of: impl Fn(usize) -> String) -> Vec<Tp> {
+/// A heading's or joined item's pieces as line parts, each hole written as
+/// the path `key_of` gives it.
+fn pieces_parts(pieces: &[Piece], key_of: impl Fn(usize) -> String) -> Vec<LinePart> {
     pieces
         .iter()
         .map(|p| match p {
-            Piece::Lit(s) => Tp::Lit(s.clone()),
-            Piece::Hole(i) => Tp::Var(key_of(*i)),
+            Piece::Lit(s) => LinePart::Lit(s.clone()),
+            Piece::Hole(i) => LinePart::Var(key_of(*i)),
         })
         .collect()
 }
@@ -102,14 +114,16 @@ fn pieces_parts(pieces: &[Piece], key_of: impl Fn(usize) -> String) -> Vec<Tp> {
 /// newline followed by its content, and block tags sit at the end of the
 /// previous content line, so no tag ever stands alone on a line (handlebars
 /// would swallow the newline after it).
-struct Gen {
+struct ProgramWriter {
     out: String,
     /// Template text that handlebars would read as syntax (`{{`, or a `\`
     /// before a tag); written by the `lit` helper instead.
     lits: Vec<String>,
 }
 
-impl Gen {
+impl ProgramWriter {
+    /// Copies template text; text that handlebars would read as syntax goes
+    /// through the `lit` helper.
     fn lit(&mut self, s: &str) {
         if s.contains('\\') || s.contains("{{") {
             self.lits.push(s.to_string());
@@ -122,19 +136,19 @@ impl Gen {
 
     /// One line of output. Whitespace before a final value goes inside its
     /// condition, so an empty value leaves no trailing space.
-    fn line(&mut self, parts: Vec<Tp>) {
-        let mut merged: Vec<Tp> = Vec::new();
+    fn line(&mut self, parts: Vec<LinePart>) {
+        let mut merged: Vec<LinePart> = Vec::new();
         for p in parts {
             match (merged.last_mut(), p) {
-                (Some(Tp::Lit(a)), Tp::Lit(b)) => a.push_str(&b),
+                (Some(LinePart::Lit(a)), LinePart::Lit(b)) => a.push_str(&b),
                 (_, p) => merged.push(p),
             }
         }
         let n = merged.len();
         for (k, p) in merged.iter().enumerate() {
             match p {
-                Tp::Lit(s) => match merged.get(k + 1) {
-                    Some(Tp::Var(v)) if k + 2 == n && s.ends_with(char::is_whitespace) => {
+                LinePart::Lit(s) => match merged.get(k + 1) {
+                    Some(LinePart::Var(v)) if k + 2 == n && s.ends_with(char::is_whitespace) => {
                         let kept = s.trim_end();
                         self.lit(kept);
                         self.out.push_str(&if_open(v));
@@ -145,12 +159,13 @@ impl Gen {
                     }
                     _ => self.lit(s),
                 },
-                Tp::Var(v) => self.out.push_str(&var(v)),
-                Tp::Raw(r) => self.out.push_str(r),
+                LinePart::Var(v) => self.out.push_str(&var(v)),
+                LinePart::Raw(r) => self.out.push_str(r),
             }
         }
     }
 
+    /// ` — detail` after an enum value, only when the detail is not empty.
     fn detail(&mut self, p: &str) {
         self.out.push_str(&if_open(p));
         self.out.push_str(" — ");
@@ -159,36 +174,36 @@ impl Gen {
     }
 
     fn object(&mut self, o: &Object, prefix: &str) {
-        match &o.lead {
-            Lead::None => {}
-            Lead::Literal(t) => {
+        match &o.intro {
+            Intro::None => {}
+            Intro::Literal(t) => {
                 for l in t.lines() {
                     self.out.push('\n');
                     self.lit(l);
                 }
             }
-            Lead::KeyLines(kls) => {
+            Intro::KeyLines(kls) => {
                 for kl in kls {
                     self.out.push('\n');
-                    let label = Tp::Lit(format!("{} **{}:** ", kl.marker, kl.label));
-                    let p = hb_path(prefix, &kl.field.key);
+                    let label = LinePart::Lit(format!("{} **{}:** ", kl.marker, kl.label));
+                    let p = handlebars_path(prefix, &kl.field.key);
                     match &kl.field.kind {
                         Kind::EnumDetail { detail, .. } => {
-                            self.line(vec![label, Tp::Var(format!("{p}.[value]"))]);
+                            self.line(vec![label, LinePart::Var(format!("{p}.[value]"))]);
                             self.detail(&format!("{p}.[{detail}]"));
                         }
-                        _ => self.line(vec![label, Tp::Var(p)]),
+                        _ => self.line(vec![label, LinePart::Var(p)]),
                     }
                 }
             }
-            Lead::Body(f) => self.body(&f.kind, &hb_path(prefix, &f.key)),
+            Intro::Body(f) => self.body(&f.kind, &handlebars_path(prefix, &f.key)),
         }
         for s in &o.subs {
-            let p = hb_path(prefix, &s.field.key);
+            let p = handlebars_path(prefix, &s.field.key);
             match (&s.heading, &s.field.kind) {
                 (Some(h), kind) => {
                     self.out.push_str("\n\n");
-                    let mut parts = vec![Tp::Lit(format!("{} ", "#".repeat(s.level)))];
+                    let mut parts = vec![LinePart::Lit(format!("{} ", "#".repeat(s.level)))];
                     parts.extend(pieces_parts(&h.pieces, |i| {
                         format!("{p}.[{}]", hole_key(kind, i))
                     }));
@@ -233,12 +248,12 @@ impl Gen {
         self.out.push_str(&each_open(p));
         self.out.push_str("\n\n");
         let mut parts = vec![
-            Tp::Lit(format!("{} {} ", "#".repeat(s.level), s.word)),
-            Tp::Raw(NUMBER.to_string()),
-            Tp::Lit(format!("{} ", s.sep)),
+            LinePart::Lit(format!("{} {} ", "#".repeat(s.level), s.word)),
+            LinePart::Raw(NUMBER.to_string()),
+            LinePart::Lit(format!("{} ", s.sep)),
         ];
         parts.extend(pieces_parts(&s.rest, |i| {
-            hb_path("", s.item.holes.get(i).map_or("name", |f| f.key.as_str()))
+            handlebars_path("", s.item.holes.get(i).map_or("name", |f| f.key.as_str()))
         }));
         self.line(parts);
         self.object(&s.item, "");
@@ -247,22 +262,25 @@ impl Gen {
 
     fn item(&mut self, l: &List) {
         let mut parts = match l.marker {
-            Marker::Bullet(c) => vec![Tp::Lit(format!("{c} "))],
-            Marker::Checkbox(c) => vec![Tp::Lit(format!("{c} [ ] "))],
-            Marker::Numbered => vec![Tp::Raw(NUMBER.to_string()), Tp::Lit(". ".to_string())],
+            Marker::Bullet(c) => vec![LinePart::Lit(format!("{c} "))],
+            Marker::Checkbox(c) => vec![LinePart::Lit(format!("{c} [ ] "))],
+            Marker::Numbered => vec![
+                LinePart::Raw(NUMBER.to_string()),
+                LinePart::Lit(". ".to_string()),
+            ],
         };
         match &l.item {
             Item::Single(f) => match &f.kind {
                 Kind::EnumDetail { detail, .. } => {
-                    parts.push(Tp::Var("[value]".to_string()));
+                    parts.push(LinePart::Var("[value]".to_string()));
                     self.line(parts);
                     self.detail(&format!("[{detail}]"));
                     return;
                 }
-                _ => parts.push(Tp::Var("this".to_string())),
+                _ => parts.push(LinePart::Var("this".to_string())),
             },
             Item::Joined(j) => parts.extend(pieces_parts(&j.pieces, |i| {
-                hb_path("", j.fields.get(i).map_or("item", |f| f.key.as_str()))
+                handlebars_path("", j.fields.get(i).map_or("item", |f| f.key.as_str()))
             })),
         }
         self.line(parts);

@@ -16,15 +16,23 @@ pub(super) fn static_re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("static regex")
 }
 
+/// A `<placeholder>` on one line.
 pub(super) static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| static_re(r"<[^<>\n]+>"));
+/// A bullet (`-`, `*`, `+`) or numbered list line: group 1 is the bullet,
+/// group 2 the text.
 pub(super) static LIST_LINE: LazyLock<Regex> =
     LazyLock::new(|| static_re(r"^\s*(?:([-*+])|\d+[.)])(?:\s+(.*?))?\s*$"));
+/// A checkbox at the start of a list item's text.
 pub(super) static CHECKBOX: LazyLock<Regex> = LazyLock::new(|| static_re(r"^\[[ xX]\](?:\s+|$)"));
+/// A `...` line (bare or as a list item) saying that more items follow;
+/// group 1 is a parenthetical hint after it.
 pub(super) static CONTINUATION: LazyLock<Regex> = LazyLock::new(|| {
     static_re(r"^\s*(?:(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?)?(?:\.\.\.|…)\s*(?:\((.*)\))?\s*$")
 });
 
-pub(super) fn snake(text: &str, max_words: usize) -> String {
+/// The snake_case of the first `max_words` words, apostrophes dropped: a
+/// JSON key a model can copy and a person can read.
+pub(super) fn snake_case(text: &str, max_words: usize) -> String {
     text.chars()
         .filter(|c| *c != '\'' && *c != '’')
         .collect::<String>()
@@ -36,7 +44,9 @@ pub(super) fn snake(text: &str, max_words: usize) -> String {
         .join("_")
 }
 
-pub(super) fn unique(base: &str, used: &mut HashSet<String>) -> String {
+/// `base` (or `field`) made unique among `used` with `_2`, `_3`, …, and
+/// added to it.
+pub(super) fn unique_key(base: &str, used: &mut HashSet<String>) -> String {
     let base = if base.is_empty() { "field" } else { base };
     let mut key = base.to_string();
     let mut n = 2;
@@ -57,7 +67,8 @@ pub(super) fn collapse(s: &str) -> String {
         .join(" ")
 }
 
-pub(super) fn prose(s: &str) -> String {
+/// A prose value: CRLF line ends become LF, and the ends are trimmed.
+pub(super) fn trim_prose(s: &str) -> String {
     s.replace("\r\n", "\n").trim().to_string()
 }
 
@@ -74,7 +85,8 @@ pub(super) fn strip_prefix_ci<'t>(text: &'t str, prefix: &str) -> Option<&'t str
     Some(&text[at..])
 }
 
-pub(super) fn child(path: &str, key: &str) -> String {
+/// The path of `key` inside the value at `path`, as problems name it.
+pub(super) fn child_path(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
@@ -82,7 +94,8 @@ pub(super) fn child(path: &str, key: &str) -> String {
     }
 }
 
-pub(super) fn shown(path: &str) -> &str {
+/// A path for a reader: the root's empty path reads `(root)`.
+pub(super) fn display_path(path: &str) -> &str {
     if path.is_empty() {
         "(root)"
     } else {
@@ -92,33 +105,39 @@ pub(super) fn shown(path: &str) -> &str {
 
 /// Literal text and `<placeholders>` of one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Bit {
-    Lit(String),
-    Hole(String),
+pub(super) enum Segment {
+    Literal(String),
+    /// What is between the `<>`, trimmed.
+    Placeholder(String),
 }
 
-pub(super) fn bits(text: &str) -> Vec<Bit> {
+/// A template line cut into literal text and placeholders.
+pub(super) fn segments(text: &str) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut at = 0;
     for m in PLACEHOLDER.find_iter(text) {
         if m.start() > at {
-            out.push(Bit::Lit(text[at..m.start()].to_string()));
+            out.push(Segment::Literal(text[at..m.start()].to_string()));
         }
         let s = m.as_str();
         // The match starts with `<` and ends with `>`, one byte each.
-        out.push(Bit::Hole(s[1..s.len() - 1].trim().to_string()));
+        out.push(Segment::Placeholder(s[1..s.len() - 1].trim().to_string()));
         at = m.end();
     }
     if at < text.len() {
-        out.push(Bit::Lit(text[at..].to_string()));
+        out.push(Segment::Literal(text[at..].to_string()));
     }
     out
 }
 
-pub(super) fn hole_count(b: &[Bit]) -> usize {
-    b.iter().filter(|x| matches!(x, Bit::Hole(_))).count()
+pub(super) fn placeholder_count(b: &[Segment]) -> usize {
+    b.iter()
+        .filter(|x| matches!(x, Segment::Placeholder(_)))
+        .count()
 }
 
+/// The values a placeholder allows, and the name of the details that may
+/// follow the value.
 pub(super) struct Alternatives {
     pub(super) values: Vec<String>,
     pub(super) detail: Option<String>,
@@ -218,6 +237,7 @@ pub(super) fn key_value(line: &str) -> Option<(String, String)> {
     Some((k, v.trim().to_string()))
 }
 
+/// Lines that hold no value of their own.
 pub(super) fn is_blank_or_continuation(line: &str) -> bool {
     line.trim().is_empty() || CONTINUATION.is_match(line)
 }
