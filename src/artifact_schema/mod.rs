@@ -104,7 +104,7 @@ pub struct Bounds {
     pub max_item: usize,
     /// Items of a list.
     pub max_items: usize,
-    /// Steps of a `### Step N` block.
+    /// Blocks of a run of `### Step N` blocks.
     pub max_steps: usize,
 }
 

@@ -175,9 +175,10 @@ pub(super) fn alternatives(inner: &str) -> Option<Alternatives> {
     })
 }
 
-/// One to four words of letters, digits, hyphens or apostrophes. Enum values
-/// must also start with a capital or a digit: `<likelihood / impact>` reads
-/// as "likelihood and impact", not as a choice.
+/// One to four words of letters, digits, hyphens, apostrophes or `&`.
+/// Enum values must also start with a capital or a digit:
+/// `<likelihood / impact>` reads as "likelihood and impact", not as a
+/// choice.
 fn plain_words(s: &str, capital: bool) -> bool {
     let words = s.split_whitespace().count();
     (1..=4).contains(&words)

@@ -1,7 +1,9 @@
 //! The one place that reads Markdown's block structure: code fences,
-//! headings and the `Step N: Name` headings of plans. Workflows, templates,
-//! plans and drafts are all read through it, so they agree on what is a
-//! heading and what sits inside a fence.
+//! headings (one line at a time, or a whole document's `Outline`), the
+//! `Step N: Name` headings of plans, and the emphasis that is dropped when
+//! words are compared. Workflows, templates, plans and drafts are all read
+//! through it, so they agree on what is a heading and what sits inside a
+//! fence.
 
 use std::sync::LazyLock;
 
@@ -210,16 +212,12 @@ pub fn step_heading(text: &str) -> Option<(&str, &str)> {
 pub fn strip_outer_fence(draft: &str) -> String {
     let trimmed = draft.trim();
     let lines: Vec<&str> = trimmed.lines().collect();
-    if lines.len() >= 2 {
-        let first = lines[0].trim();
-        let last = lines[lines.len() - 1].trim();
+    if let [first, inner @ .., last] = lines.as_slice() {
+        let (first, last) = (first.trim(), last.trim());
         let opens =
             first.starts_with("```") && first[3..].chars().all(|c| c.is_ascii_alphanumeric());
-        if opens && last == "```" {
-            let inner = &lines[1..lines.len() - 1];
-            if !inner.iter().any(|l| l.trim_start().starts_with("```")) {
-                return inner.join("\n").trim().to_string() + "\n";
-            }
+        if opens && last == "```" && !inner.iter().any(|l| l.trim_start().starts_with("```")) {
+            return inner.join("\n").trim().to_string() + "\n";
         }
     }
     let mut out = trimmed.to_string();
