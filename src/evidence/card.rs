@@ -60,14 +60,19 @@ impl StepCard {
                 }
             }
         }
-        StepCard {
+        let mut card = StepCard {
             artifact: artifact.to_string(),
             step: step.clone(),
             fields,
             health_checks,
             commands,
             point_of_no_return: point_of_no_return(plan) == Some(step.number),
-        }
+        };
+        // Health checks written as commands run under the same rules as
+        // the step's own: listed, and run only with a yes.
+        let checks = card.health_check_commands();
+        card.commands.extend(checks);
+        card
     }
 
     /// A field's text by its label, case-insensitively ("Rollback").
@@ -385,6 +390,9 @@ mod tests {
         let hc = card.health_check_commands();
         assert_eq!(hc.len(), 1);
         assert_eq!(hc[0].command, "curl -fsS localhost/healthz");
+        // Offered after the step's own commands.
+        assert_eq!(card.commands.len(), 3);
+        assert_eq!(card.commands[2].source, "Health check");
     }
 
     #[test]
