@@ -49,6 +49,11 @@ pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
             "Next: `migagent resume {}` drafts [{}] from its evidence, or add more.",
             args.run, card.artifact
         );
+    } else if !engine.context_inputs().is_empty() {
+        eprintln!(
+            "Recorded as context of the run; it fills: {}",
+            engine.context_inputs().join("; ")
+        );
     }
     Ok(0)
 }

@@ -85,6 +85,14 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             status.run_id
         );
     }
+    if !status.context_inputs.is_empty() {
+        println!();
+        println!(
+            "Evidence for this phase (migagent evidence {} --note TEXT | --file PATH) fills: {}",
+            status.run_id,
+            status.context_inputs.join("; ")
+        );
+    }
     if !status.artifacts.is_empty() {
         println!();
         println!("Artifacts:");

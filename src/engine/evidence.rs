@@ -153,14 +153,110 @@ impl Engine {
             })
     }
 
-    /// Records evidence for the step awaiting it, by `by`. Refused past an
-    /// unconfirmed point of no return, and for commands when running them
-    /// is turned off.
+    /// The free-text inputs of the phase in progress that context fills
+    /// (such as Phase 5's "Current system state"): evidence recorded while
+    /// no step awaits it goes there.
+    pub fn context_inputs(&self) -> Vec<String> {
+        if self.awaiting_evidence_index().is_some() {
+            return Vec::new();
+        }
+        self.loaded
+            .workflow
+            .phases
+            .get(self.state.phase_index)
+            .map(|p| {
+                p.inputs
+                    .iter()
+                    .filter(|i| i.kind == InputKind::FreeText && !i.is_need())
+                    .map(|i| i.text.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Records a note or file for the phase in progress as context of the
+    /// run, which fills its free-text inputs.
+    fn add_phase_evidence(
+        &mut self,
+        evidence: NewEvidence,
+        by: &str,
+    ) -> Result<Vec<EvidenceRecord>, EngineError> {
+        let (kind, original, name, bytes) = match evidence {
+            NewEvidence::Note(text) => {
+                super::decide::require_text(&text, "a note")?;
+                let original = format!("note by {by}");
+                (
+                    EvidenceKind::Note,
+                    original,
+                    "note.md".to_string(),
+                    text.into_bytes(),
+                )
+            }
+            NewEvidence::File(path) => {
+                let bytes = std::fs::read(&path).map_err(|source| EngineError::Context {
+                    path: path.clone(),
+                    source,
+                })?;
+                let name = path
+                    .file_name()
+                    .map_or("file".into(), |n| n.to_string_lossy().into_owned());
+                (EvidenceKind::File, path.display().to_string(), name, bytes)
+            }
+            NewEvidence::Commands { .. } | NewEvidence::None(_) => {
+                return Err(EngineError::NotAwaitingEvidence {
+                    run_id: self.state.run_id.clone(),
+                    state: super::run_state(&self.state).name().to_string(),
+                })
+            }
+        };
+        let stored = format!("context/{:02}-{name}", self.state.contexts.len() + 1);
+        self.run.write_bytes(&stored, &bytes)?;
+        let sha256 = store::sha256_hex(&bytes);
+        self.journal(EventKind::ContextAdded {
+            original: original.clone(),
+            stored: stored.clone(),
+            sha256: sha256.clone(),
+        })?;
+        self.state.contexts.push(store::ContextRecord {
+            original: original.clone(),
+            stored: stored.clone(),
+            sha256: sha256.clone(),
+            added_at: store::now_rfc3339(),
+        });
+        self.save()?;
+        Ok(vec![EvidenceRecord {
+            id: format!("context-{}", self.state.contexts.len()),
+            kind,
+            by: by.to_string(),
+            at: store::now_rfc3339(),
+            path: stored,
+            sha256,
+            source: Some(original),
+            command: None,
+            exit_code: None,
+            timed_out: false,
+            seconds: None,
+            stderr_path: None,
+            stderr_sha256: None,
+            rollback: false,
+        }])
+    }
+
+    /// Records evidence for the step awaiting it, by `by`: or, while no step
+    /// awaits it, a note or file for the free-text inputs of the phase in
+    /// progress. Refused past an unconfirmed point of no return, and for
+    /// commands when running them is turned off.
     pub fn add_evidence(
         &mut self,
         evidence: NewEvidence,
         by: &str,
     ) -> Result<Vec<EvidenceRecord>, EngineError> {
+        if self.awaiting_evidence_index().is_none()
+            && !self.context_inputs().is_empty()
+            && matches!(evidence, NewEvidence::Note(_) | NewEvidence::File(_))
+        {
+            return self.add_phase_evidence(evidence, by);
+        }
         let index = self.require_awaiting_evidence()?;
         if self.needs_point_of_no_return(index) {
             let rec = &self.state.artifacts[index];
@@ -452,13 +548,12 @@ impl Engine {
                         .command_outcome()
                         .map_or(String::new(), |o| format!(", {o}"));
                     format!(
-                        "{}/{} ({:?}{exit}, sha256 {})",
+                        "{}/{} ({}{exit}, sha256 {})",
                         rec.id,
                         e.id,
-                        e.kind,
-                        &e.sha256[..e.sha256.len().min(12)]
+                        e.kind.name(),
+                        e.sha256
                     )
-                    .to_lowercase()
                 })
                 .collect();
             lines.push(format!(

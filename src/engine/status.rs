@@ -30,6 +30,9 @@ impl Engine {
                 point_of_no_return_confirmed_by: rec.point_of_no_return_confirmed_by.clone(),
             }
         });
+        if self.state.status == RunStatus::Active {
+            report.context_inputs = self.context_inputs();
+        }
         report
     }
 }
@@ -49,6 +52,10 @@ pub struct StatusReport {
     /// The step waiting for evidence: its card and what is recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceReport>,
+    /// The free-text inputs of the phase in progress that `evidence --note`
+    /// and `--file` fill (such as "Current system state").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_inputs: Vec<String>,
 }
 
 /// A step waiting for evidence, as `status` shows it.
@@ -219,5 +226,6 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
         created_at: state.created_at.clone(),
         updated_at: state.updated_at.clone(),
         evidence: None,
+        context_inputs: Vec::new(),
     }
 }

@@ -37,12 +37,12 @@ pub fn success_claims(template: &str, markdown: &str, words: &[String]) -> Vec<(
                 words
                     .iter()
                     .find(|w| {
-                        t.len() >= w.len()
-                            && t[..w.len()].eq_ignore_ascii_case(w)
-                            && t[w.len()..]
-                                .chars()
-                                .next()
-                                .is_none_or(|c| !c.is_alphanumeric())
+                        // `get` rather than indexing: a line may hold a
+                        // multi-byte character where the word would end.
+                        t.get(..w.len()).is_some_and(|p| p.eq_ignore_ascii_case(w))
+                            && t.get(w.len()..).is_some_and(|rest| {
+                                rest.chars().next().is_none_or(|c| !c.is_alphanumeric())
+                            })
                     })
                     .map(|w| (l.trim().to_string(), w.clone()))
             })
@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_draft_is_scanned_line_by_line() {
-        let draft = "Whatever the model wrote\n- Pass: everything\nPassword rotated\n";
+        let draft = "Whatever the model wrote\n- Pass: everything\nPassword rotated\nfake-MIG-4.1-call4 — x\nPas—\n";
         let claims = success_claims(TEMPLATE, draft, &words());
         assert_eq!(claims.len(), 1, "{claims:?}");
         assert_eq!(claims[0].1, "Pass");

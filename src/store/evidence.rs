@@ -20,6 +20,16 @@ pub enum EvidenceKind {
 }
 
 impl EvidenceKind {
+    /// The kind as the journal and prompts name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvidenceKind::Note => "note",
+            EvidenceKind::File => "file",
+            EvidenceKind::Command => "command",
+            EvidenceKind::None => "none",
+        }
+    }
+
     /// The prefix of an item's id: `note-1`, `file-2`, `cmd-1`, `none`.
     pub fn id_prefix(self) -> &'static str {
         match self {
@@ -51,7 +61,8 @@ pub struct EvidenceRecord {
     pub command: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// A command ran out of time (always false for other kinds).
+    #[serde(default)]
     pub timed_out: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,

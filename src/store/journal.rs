@@ -141,8 +141,9 @@ pub enum EventKind {
         command: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_code: Option<i32>,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        timed_out: bool,
+        /// Whether a command ran out of time; absent for other kinds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timed_out: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seconds: Option<f64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,7 +198,7 @@ impl EventKind {
             source: e.source.clone(),
             command: e.command.clone(),
             exit_code: e.exit_code,
-            timed_out: e.timed_out,
+            timed_out: (e.kind == EvidenceKind::Command).then_some(e.timed_out),
             seconds: e.seconds,
             stderr_path: e.stderr_path.clone(),
             stderr_sha256: e.stderr_sha256.clone(),
