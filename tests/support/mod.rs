@@ -8,7 +8,7 @@ mod sandbox;
 mod tripwire;
 
 pub use fake_server::FakeServer;
-pub use requests::{system_message, user_message};
+pub use requests::{requested_artifact, system_message, user_message};
 pub use sandbox::{files_under, pending, temp_files_under, Cmd, Sandbox};
 pub use tripwire::Tripwire;
 
