@@ -1,7 +1,7 @@
 //! The structure check run on every draft: which of the template's
 //! section headings the draft lacks.
 
-use crate::markdown::{headings, step_heading};
+use crate::markdown::{headings, step_heading, strip_emphasis};
 
 /// The part of a heading that a draft must reproduce: the text before the
 /// first placeholder (`### Step 1: <Name>` needs "Step 1:"). Headings made
@@ -9,7 +9,7 @@ use crate::markdown::{headings, step_heading};
 /// not required.
 fn required_prefix(text: &str) -> Option<String> {
     let prefix = text.split('<').next().unwrap_or("").trim();
-    let prefix = normalize(prefix);
+    let prefix = heading_words(prefix);
     if prefix.is_empty() {
         None
     } else {
@@ -17,8 +17,10 @@ fn required_prefix(text: &str) -> Option<String> {
     }
 }
 
-fn normalize(s: &str) -> String {
-    s.replace(['*', '`'], "")
+/// A heading's words as drafts and templates are compared: without
+/// emphasis, single-spaced, lower case.
+fn heading_words(s: &str) -> String {
+    strip_emphasis(s)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -28,7 +30,10 @@ fn normalize(s: &str) -> String {
 /// The template's section headings that the draft lacks, as written in the
 /// template. Heading levels are not compared, only their words.
 pub fn missing_sections(template: &str, draft: &str) -> Vec<String> {
-    let drafted: Vec<String> = headings(draft).iter().map(|h| normalize(&h.text)).collect();
+    let drafted: Vec<String> = headings(draft)
+        .iter()
+        .map(|h| heading_words(&h.text))
+        .collect();
     let mut missing = Vec::new();
     let template_headings = headings(template);
     let first_step = template_headings

@@ -1,7 +1,9 @@
 //! The one place that reads Markdown's block structure: code fences,
-//! headings and the `Step N: Name` headings of plans. Workflows, templates,
-//! plans and drafts are all read through it, so they agree on what is a
-//! heading and what sits inside a fence.
+//! headings (one line at a time, or a whole document's `Outline`), the
+//! `Step N: Name` headings of plans, and the emphasis that is dropped when
+//! words are compared. Workflows, templates, plans and drafts are all read
+//! through it, so they agree on what is a heading and what sits inside a
+//! fence.
 
 use std::sync::LazyLock;
 
@@ -59,6 +61,106 @@ pub fn first_fenced_block(lines: &[&str]) -> Result<Option<String>, usize> {
     }
 }
 
+/// A heading line: a run of 1 to 6 `#`s followed by a space, after any
+/// leading whitespace. Returns its level and its text, trimmed; closing
+/// `#`s are kept as part of the text. Whether the line sits in a fence is
+/// the caller's business ([`Outline`] and [`headings`] skip fenced lines).
+pub(crate) fn heading(line: &str) -> Option<(usize, &str)> {
+    let t = line.trim_start();
+    let level = t.chars().take_while(|c| *c == '#').count();
+    // `#` is one byte, so `level` is a char boundary.
+    if (1..=6).contains(&level) && t[level..].starts_with(' ') {
+        Some((level, t[level..].trim()))
+    } else {
+        None
+    }
+}
+
+/// A document's lines, each marked as inside a fence or not and, outside
+/// fences, as a heading or not. Documents are cut into sections by their
+/// headings; marking every line once lets the template compiler, the
+/// artifact reader and the workflow parser all cut the same way.
+#[derive(Debug)]
+pub(crate) struct Outline<'a> {
+    lines: Vec<&'a str>,
+    headings: Vec<Option<(usize, &'a str)>>,
+    fenced: Vec<bool>,
+}
+
+impl<'a> Outline<'a> {
+    pub(crate) fn new(text: &'a str) -> Outline<'a> {
+        Outline::from_lines(text.lines())
+    }
+
+    /// For a caller that has already split (or trimmed) its lines.
+    pub(crate) fn from_lines(lines: impl IntoIterator<Item = &'a str>) -> Outline<'a> {
+        let lines: Vec<&'a str> = lines.into_iter().collect();
+        let mut fence = FenceTracker::default();
+        let mut headings = Vec::with_capacity(lines.len());
+        let mut fenced = Vec::with_capacity(lines.len());
+        for l in &lines {
+            let inside = fence.feed(l);
+            fenced.push(inside);
+            headings.push(if inside { None } else { heading(l) });
+        }
+        Outline {
+            lines,
+            headings,
+            fenced,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub(crate) fn line(&self, i: usize) -> Option<&'a str> {
+        self.lines.get(i).copied()
+    }
+
+    /// Lines `start..end`; empty when the range is out of bounds.
+    pub(crate) fn lines(&self, start: usize, end: usize) -> &[&'a str] {
+        self.lines.get(start..end).unwrap_or(&[])
+    }
+
+    /// Line `i`'s level and text if it is a heading outside a fence.
+    pub(crate) fn heading(&self, i: usize) -> Option<(usize, &'a str)> {
+        self.headings.get(i).copied().flatten()
+    }
+
+    pub(crate) fn level(&self, i: usize) -> Option<usize> {
+        self.heading(i).map(|(level, _)| level)
+    }
+
+    pub(crate) fn is_fenced(&self, i: usize) -> bool {
+        self.fenced.get(i) == Some(&true)
+    }
+
+    /// Cuts lines `start..end` at every heading that `at(level, line)`
+    /// accepts: returns where the intro (the lines before the first cut)
+    /// ends, and each part as `(heading line, end)`.
+    pub(crate) fn split(
+        &self,
+        start: usize,
+        end: usize,
+        at: impl Fn(usize, &str) -> bool,
+    ) -> (usize, Vec<(usize, usize)>) {
+        let cuts: Vec<usize> = (start..end)
+            .filter(|i| match (self.heading(*i), self.line(*i)) {
+                (Some((level, _)), Some(line)) => at(level, line),
+                _ => false,
+            })
+            .collect();
+        let intro_end = cuts.first().copied().unwrap_or(end);
+        let parts = cuts
+            .iter()
+            .enumerate()
+            .map(|(k, h)| (*h, cuts.get(k + 1).copied().unwrap_or(end)))
+            .collect();
+        (intro_end, parts)
+    }
+}
+
 /// A Markdown heading found outside code fences.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heading {
@@ -66,23 +168,31 @@ pub struct Heading {
     pub text: String,
 }
 
+/// Every heading outside code fences, in order.
 pub fn headings(markdown: &str) -> Vec<Heading> {
-    let mut fence = FenceTracker::default();
-    let mut out = Vec::new();
-    for line in markdown.lines() {
-        if fence.feed(line) {
-            continue;
-        }
-        let t = line.trim_start();
-        let level = t.chars().take_while(|c| *c == '#').count();
-        if (1..=6).contains(&level) && t[level..].starts_with(' ') {
-            out.push(Heading {
-                level,
-                text: t[level..].trim().to_string(),
-            });
-        }
-    }
-    out
+    let outline = Outline::new(markdown);
+    (0..outline.len())
+        .filter_map(|i| outline.heading(i))
+        .map(|(level, text)| Heading {
+            level,
+            text: text.to_string(),
+        })
+        .collect()
+}
+
+/// Text without emphasis or code marks: every `*` and backtick goes, and
+/// the ends are trimmed. Templates and artifacts compare words this way,
+/// so `**SEV2**`, `*SEV2*` and `` `SEV2` `` all read as `SEV2`.
+pub(crate) fn strip_emphasis(text: &str) -> String {
+    text.replace(['*', '`'], "").trim().to_string()
+}
+
+/// Text without `**` bold markers and backticks, trimmed. Unlike
+/// [`strip_emphasis`] a single `*` stays (`*.sql` keeps its star, and
+/// `***x***` becomes `*x*`): the workflow parser has always shown input
+/// items this way.
+pub(crate) fn strip_bold(text: &str) -> String {
+    text.replace("**", "").replace('`', "").trim().to_string()
 }
 
 // The pattern is a literal: `expect` cannot fire once the tests have
@@ -102,16 +212,12 @@ pub fn step_heading(text: &str) -> Option<(&str, &str)> {
 pub fn strip_outer_fence(draft: &str) -> String {
     let trimmed = draft.trim();
     let lines: Vec<&str> = trimmed.lines().collect();
-    if lines.len() >= 2 {
-        let first = lines[0].trim();
-        let last = lines[lines.len() - 1].trim();
+    if let [first, inner @ .., last] = lines.as_slice() {
+        let (first, last) = (first.trim(), last.trim());
         let opens =
             first.starts_with("```") && first[3..].chars().all(|c| c.is_ascii_alphanumeric());
-        if opens && last == "```" {
-            let inner = &lines[1..lines.len() - 1];
-            if !inner.iter().any(|l| l.trim_start().starts_with("```")) {
-                return inner.join("\n").trim().to_string() + "\n";
-            }
+        if opens && last == "```" && !inner.iter().any(|l| l.trim_start().starts_with("```")) {
+            return inner.join("\n").trim().to_string() + "\n";
         }
     }
     let mut out = trimmed.to_string();

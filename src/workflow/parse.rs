@@ -45,33 +45,34 @@ struct Line<'a> {
 
 /// Splits lines into headed blocks at heading level `level`, ignoring
 /// headings inside fenced code. Lines before the first heading go in the
-/// first block with no title.
+/// first block with no title. The seed format writes its headings at the
+/// margin, so an indented `## ` line stays body text (unlike in templates
+/// and artifacts, where [`markdown::heading`] allows leading whitespace).
 fn split_headed<'a>(lines: &[Line<'a>], level: usize) -> Vec<(Option<Line<'a>>, Vec<Line<'a>>)> {
-    let marker = "#".repeat(level) + " ";
-    let mut blocks: Vec<(Option<Line<'a>>, Vec<Line<'a>>)> = vec![(None, Vec::new())];
-    let mut fence = markdown::FenceTracker::default();
-    for &line in lines {
-        let in_fence = fence.feed(line.text);
-        if !in_fence && line.text.starts_with(&marker) {
-            blocks.push((Some(line), Vec::new()));
-        } else if let Some(last) = blocks.last_mut() {
-            last.1.push(line);
-        }
-    }
+    let outline = markdown::Outline::from_lines(lines.iter().map(|l| l.text));
+    let (intro_end, parts) = outline.split(0, lines.len(), |l, text| {
+        l == level && text.starts_with('#')
+    });
+    let block = |start: usize, end: usize| lines.get(start..end).unwrap_or(&[]).to_vec();
+    let mut blocks = vec![(None, block(0, intro_end))];
+    blocks.extend(
+        parts
+            .into_iter()
+            .map(|(h, end)| (lines.get(h).copied(), block(h + 1, end))),
+    );
     blocks
 }
 
+/// The text of a heading line that [`split_headed`] cut at `level`.
 fn heading_text<'a>(line: &Line<'a>, level: usize) -> &'a str {
-    line.text[level..].trim()
+    markdown::heading(line.text)
+        .filter(|(l, _)| *l == level)
+        .map_or("", |(_, text)| text)
 }
 
 fn join_text(lines: &[Line<'_>]) -> String {
     let text: Vec<&str> = lines.iter().map(|l| l.text).collect();
     text.join("\n").trim().to_string()
-}
-
-fn strip_emphasis(s: &str) -> String {
-    s.replace("**", "").replace('`', "").trim().to_string()
 }
 
 struct Parser {
@@ -373,7 +374,7 @@ fn parse_inputs(lines: &[Line<'_>]) -> Vec<Input> {
         };
         inputs.push(Input {
             kind,
-            text: strip_emphasis(item),
+            text: markdown::strip_bold(item),
             line: line.no,
         });
     }
