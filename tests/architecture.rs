@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 /// Lines of code before a file's `#[cfg(test)]` that a source file may hold.
 const MAX_CODE_LINES: usize = 600;
 
-/// One source file: its top-level module, path and the code before its
-/// tests, line by line.
+/// One source file: its top-level module, path and its code, line by line,
+/// without its tests.
 struct Source {
     module: String,
     path: PathBuf,
@@ -22,9 +22,18 @@ fn sources() -> Vec<Source> {
     let mut files = Vec::new();
     collect(&src, &mut files);
     files.sort();
-    files
+    let texts: Vec<(PathBuf, String)> = files
         .into_iter()
         .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("readable source");
+            (path, text)
+        })
+        .collect();
+    let test_files = test_only_files(&texts);
+    texts
+        .into_iter()
+        .filter(|(path, _)| !test_files.contains(path))
+        .map(|(path, text)| {
             let rel = path.strip_prefix(&src).expect("under src");
             let first = rel.components().next().expect("a component");
             let module = Path::new(first.as_os_str())
@@ -32,15 +41,60 @@ fn sources() -> Vec<Source> {
                 .expect("a name")
                 .to_string_lossy()
                 .into_owned();
-            let text = std::fs::read_to_string(&path).expect("readable source");
-            let code = text
-                .lines()
-                .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
-                .map(str::to_string)
-                .collect();
-            Source { module, path, code }
+            Source {
+                module,
+                code: code_lines(&text),
+                path,
+            }
         })
         .collect()
+}
+
+/// A file's lines without its tests: a `#[cfg(test)] mod x;` declaration
+/// is left out, and a `#[cfg(test)]` inline module ends the code (tests
+/// come last in this crate's files).
+fn code_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_start().starts_with("#[cfg(test)]") {
+            let next = lines.get(i + 1).map_or("", |l| l.trim());
+            if next.starts_with("mod ") && next.ends_with(';') {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        out.push(lines[i].to_string());
+        i += 1;
+    }
+    out
+}
+
+/// Files that are test modules, declared as `#[cfg(test)] mod x;` by their
+/// parent (`engine/tests.rs`).
+fn test_only_files(texts: &[(PathBuf, String)]) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    for (path, text) in texts {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let dir = match name {
+            "mod.rs" | "lib.rs" | "main.rs" => path.parent().map(Path::to_path_buf),
+            _ => Some(path.with_extension("")),
+        };
+        let Some(dir) = dir else { continue };
+        let lines: Vec<&str> = text.lines().collect();
+        for w in lines.windows(2) {
+            if w[0].trim_start().starts_with("#[cfg(test)]") {
+                let next = w[1].trim();
+                if let Some(m) = next.strip_prefix("mod ").and_then(|m| m.strip_suffix(';')) {
+                    out.insert(dir.join(format!("{m}.rs")));
+                    out.insert(dir.join(m).join("mod.rs"));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -246,4 +300,9 @@ fn the_rules_see_what_they_check() {
         ["llm", "store"]
     );
     assert!(crate_refs("use migagent_crate::llm").is_empty());
+    let code = code_lines("a\n#[cfg(test)]\nmod tests;\nb\n#[cfg(test)]\nmod tests {\nc\n}\n");
+    assert_eq!(code, ["a", "b"]);
+    assert!(sources()
+        .iter()
+        .all(|s| !s.path.ends_with("engine/tests.rs")));
 }

@@ -123,3 +123,29 @@ fn object_schema(props: Vec<(String, Value)>) -> Value {
     m.insert("additionalProperties".to_string(), false.into());
     Value::Object(m)
 }
+
+/// The enum fields of a JSON Schema, as dotted paths with their values.
+pub(super) fn enum_paths(schema: &Value, path: &str, out: &mut Vec<(String, Vec<String>)>) {
+    if let Some(values) = schema["enum"].as_array() {
+        out.push((
+            path.to_string(),
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        ));
+    }
+    if let Some(props) = schema["properties"].as_object() {
+        for (k, v) in props {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            enum_paths(v, &p, out);
+        }
+    }
+    if schema["items"].is_object() {
+        enum_paths(&schema["items"], &format!("{path}[]"), out);
+    }
+}

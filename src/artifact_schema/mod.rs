@@ -202,6 +202,16 @@ impl ArtifactSchema {
         json_schema::json_schema(&self.root, &self.bounds, false)
     }
 
+    /// Every choice the schema offers, as a dotted path (`risk_level.value`,
+    /// `health_checks[].status`) with its allowed values, in schema order;
+    /// `workflows validate` lists them so a reviewer sees what the model may
+    /// pick.
+    pub fn choices(&self) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        json_schema::enum_paths(&self.json_schema(), "", &mut out);
+        out
+    }
+
     /// Problems in a model's JSON, each as `path: what is wrong`. Empty means
     /// valid. Servers do not all enforce schemas, so this is the real check;
     /// it also refuses values that would not read back the same once

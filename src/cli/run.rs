@@ -11,7 +11,7 @@ use super::{
 };
 use crate::engine::{self, Engine, Outcome, RunStart};
 use crate::llm::connect::{connect, Connection};
-use crate::llm::OpenAiCompatible;
+use crate::llm::{OpenAiCompatible, StructuredStyle};
 use crate::terminal::{ProgressSink, TerminalReviewer, TerminalSink};
 
 pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
@@ -85,7 +85,7 @@ fn describe(connection: &Connection) -> String {
         t.found_by
     );
     line.push_str(match e.structured {
-        crate::llm::StructuredStyle::None => "; artifacts drafted as Markdown",
+        StructuredStyle::None => "; artifacts drafted as Markdown",
         _ => "; artifacts drafted as schema-checked JSON",
     });
     for note in &connection.notes {

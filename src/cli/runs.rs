@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 
 use super::{Ctx, ShowArgs};
 use crate::engine::{self, Engine};
+use crate::store::ArtifactState;
 use crate::terminal;
 
 pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
@@ -147,9 +148,7 @@ pub(super) fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
         rec.latest_draft().map(|d| d.path.clone())
     } else {
         match rec.state {
-            crate::store::ArtifactState::Approved | crate::store::ArtifactState::Accepted => {
-                Some(rec.approved_path())
-            }
+            ArtifactState::Approved | ArtifactState::Accepted => Some(rec.approved_path()),
             _ => None,
         }
     };

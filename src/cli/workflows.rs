@@ -4,20 +4,18 @@
 use anyhow::{bail, Result};
 
 use super::{load_workflow, Ctx, WorkflowsCommand};
-use crate::artifact_schema::{ArtifactSchema, Bounds};
+use crate::artifact_schema::{ArtifactSchema, Bounds, SchemaError};
 use crate::library::validate::{self, LoadError};
 use crate::library::Library;
-use crate::workflow::InputKind;
+use crate::prompt::PromptAssembler;
+use crate::workflow::{self, InputKind, Workflow};
 
 /// Each artifact's template compiled to a schema; a per-step template is
 /// shown as for a step named by its placeholder.
 fn artifact_schemas(
-    workflow: &crate::workflow::Workflow,
+    workflow: &Workflow,
     bounds: &Bounds,
-) -> Vec<(
-    String,
-    Result<ArtifactSchema, crate::artifact_schema::SchemaError>,
-)> {
+) -> Vec<(String, Result<ArtifactSchema, SchemaError>)> {
     workflow
         .phases
         .iter()
@@ -31,32 +29,6 @@ fn artifact_schemas(
         .collect()
 }
 
-/// The enum fields of a JSON Schema, as dotted paths with their values.
-fn enum_paths(schema: &serde_json::Value, path: &str, out: &mut Vec<(String, Vec<String>)>) {
-    if let Some(values) = schema["enum"].as_array() {
-        out.push((
-            path.to_string(),
-            values
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-        ));
-    }
-    if let Some(props) = schema["properties"].as_object() {
-        for (k, v) in props {
-            let p = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            enum_paths(v, &p, out);
-        }
-    }
-    if schema["items"].is_object() {
-        enum_paths(&schema["items"], &format!("{path}[]"), out);
-    }
-}
-
 pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
     match cmd {
         WorkflowsCommand::List => {
@@ -66,7 +38,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                     .find_workflow(&name)
                     .ok()
                     .and_then(|f| {
-                        crate::workflow::parse_lenient(&f.text, &origin.as_path())
+                        workflow::parse_lenient(&f.text, &origin.as_path())
                             .0
                             .name
                             .into()
@@ -78,7 +50,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
         }
         WorkflowsCommand::Validate { file } => match validate::load(&file, &ctx.cwd) {
             Ok(loaded) => {
-                if let Err(e) = crate::prompt::PromptAssembler::load(&loaded.library) {
+                if let Err(e) = PromptAssembler::load(&loaded.library) {
                     println!("{e}");
                     return Ok(1);
                 }
@@ -97,9 +69,8 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                 for (id, schema) in artifact_schemas(w, &Bounds::default()) {
                     match schema {
                         Ok(schema) => {
-                            let mut enums = Vec::new();
-                            enum_paths(&schema.json_schema(), "", &mut enums);
-                            let enums: Vec<String> = enums
+                            let enums: Vec<String> = schema
+                                .choices()
                                 .iter()
                                 .map(|(path, values)| format!("{path} ({})", values.join(" / ")))
                                 .collect();
@@ -172,7 +143,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
     }
 }
 
-fn print_workflow(w: &crate::workflow::Workflow, library: &Library) {
+fn print_workflow(w: &Workflow, library: &Library) {
     println!("Workflow: {}", w.name);
     println!("Source:   {}", w.source.display());
     let roots: Vec<String> = library

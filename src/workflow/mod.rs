@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+mod check;
 pub mod parse;
 pub mod step;
 

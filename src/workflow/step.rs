@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::markdown::{headings, step_heading, FenceTracker};
+use crate::markdown::{headings, step_heading, Outline};
 
 /// One step of a plan, from a `### Step N: Name` heading.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,26 +33,24 @@ pub fn steps(markdown: &str) -> Vec<Step> {
 /// The text of the section whose heading starts with `Step N`, up to the
 /// next heading of the same or a higher level.
 pub fn step_section(markdown: &str, step: &Step) -> String {
-    let mut fence = FenceTracker::default();
+    let outline = Outline::new(markdown);
     let mut out: Vec<&str> = Vec::new();
     let mut level = None;
-    for line in markdown.lines() {
-        let in_fence = fence.feed(line);
-        let t = line.trim_start();
-        let hashes = t.chars().take_while(|c| *c == '#').count();
-        let is_heading = !in_fence && (1..=6).contains(&hashes) && t[hashes..].starts_with(' ');
-        match level {
-            None if is_heading => {
-                if let Some((number, _)) = step_heading(t[hashes..].trim()) {
+    for i in 0..outline.len() {
+        let line = outline.line(i).unwrap_or_default();
+        let heading = outline.heading(i);
+        match (level, heading) {
+            (None, Some((hashes, text))) => {
+                if let Some((number, _)) = step_heading(text) {
                     if number.parse::<u32>().ok() == Some(step.number) {
                         level = Some(hashes);
                         out.push(line);
                     }
                 }
             }
-            Some(l) if is_heading && hashes <= l => break,
-            Some(_) => out.push(line),
-            None => {}
+            (Some(l), Some((hashes, _))) if hashes <= l => break,
+            (Some(_), _) => out.push(line),
+            (None, None) => {}
         }
     }
     out.join("\n").trim().to_string()
