@@ -10,7 +10,9 @@
 //! plan `[MIG-3]` is replaced with the person's own (`migagent edit`) before
 //! it is approved. Commands really run (`sh -c`) in the sandbox folder.
 
-use crate::support::{pending, requested_artifact, user_message, FakeServer, Sandbox, API_KEY};
+use crate::support::{
+    blocking, pending, requested_artifact, user_message, FakeServer, Pty, Sandbox, API_KEY,
+};
 use migagent::store::sha256_hex;
 use serde_json::Value;
 
@@ -204,6 +206,31 @@ None — fully reversible
 - **Before:** notify the consumers
 - **During:** update #ops
 - **After:** confirm to finance
+"#;
+
+/// One step for the terminal: two commands, each leaving its own file.
+const PLAN_TERMINAL: &str = r#"## Pre-Migration Checklist
+- [ ] The volume has room for a snapshot
+
+## Steps
+
+### Step 1: Take the snapshot
+- **Action:** Snapshot the volume with `touch ran-one`
+- **Pre-condition:** The volume has room
+- **Verification:** Compare the sizes with `touch ran-two`
+- **Rollback:** Delete the snapshot
+- **Duration estimate:** 4 minutes
+
+## Point of No Return
+None — fully reversible
+
+## Monitoring Plan
+- Disk latency
+
+## Communication Plan
+- **Before:** notify storage
+- **During:** update nobody
+- **After:** confirm to storage
 "#;
 
 /// Enum values that claim success, which a draft without proof may not use.
@@ -1013,4 +1040,97 @@ async fn a_large_file_is_kept_whole_and_cut_for_the_prompt() {
             || user.contains("19999 restore: table invoices chunk 19999 copied"),
         "the cut carries the file's head or tail"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_terminal_the_card_then_a_yes_per_command_then_the_draft_and_the_gate() {
+    let sandbox = Sandbox::new().with_api_key().env("TERM", "xterm");
+    let fake = FakeServer::new().start().await;
+    let run = "tty";
+    reach_step_one(&sandbox, &fake, run, &[], PLAN_TERMINAL).await;
+    let note = "snapshot snap-0412 taken, 38 GB";
+    let base = fake.base_url();
+    let cmd = sandbox.cmd(&["resume", run, "--base-url", &base]);
+    let (code, out) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        // The card, as the plan gives the step.
+        pty.expect("Step 1: Take the snapshot");
+        pty.expect("Snapshot the volume with `touch ran-one`");
+        pty.expect("Delete the snapshot");
+        pty.expect("4 minutes");
+        // A yes for the first command, a no for the second.
+        pty.expect("touch ran-one");
+        pty.expect("Run it now?");
+        pty.send("y\r");
+        pty.expect("touch ran-two");
+        pty.expect("Run it now?");
+        pty.send("n\r");
+        // A note, then the draft and the gate.
+        pty.expect("What did you do and see at this step?");
+        pty.expect("  | ");
+        pty.send(&format!("{note}\r"));
+        pty.expect("  | ");
+        pty.send("\r");
+        pty.expect("fake-MIG-4.1-call");
+        let menu = pty.menu("MIG-4.1");
+        assert!(menu.contains("1) Approved"), "{menu}");
+        pty.send("1\r");
+        pty.menu("MIG-5");
+        pty.send("q\r");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 10, "{out}");
+    assert!(
+        sandbox.path().join("ran-one").exists(),
+        "the command answered y ran"
+    );
+    assert!(
+        !sandbox.path().join("ran-two").exists(),
+        "the command answered n did not run"
+    );
+
+    let added = events(&sandbox, run, "evidence_added");
+    let kinds: Vec<(&str, &str)> = added
+        .iter()
+        .map(|e| {
+            (
+                e["evidence"].as_str().unwrap_or_default(),
+                e["kind"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("cmd-1", "command"), ("note-1", "note")],
+        "{added:#?}"
+    );
+    assert_eq!(added[0]["command"], "touch ran-one");
+    assert_eq!(added[0]["exit_code"], 0);
+    assert_eq!(added[0]["by"], "tester");
+    assert_eq!(added[1]["by"], "tester");
+
+    let request = fake
+        .request_bodies()
+        .await
+        .into_iter()
+        .map(|b| user_message(&b))
+        .find(|u| requested_artifact(u) == "MIG-4.1")
+        .expect("MIG-4.1 was drafted");
+    let evidence = request
+        .split("## Evidence for [MIG-4.1]")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no evidence section:\n{request}"));
+    assert!(evidence.contains("$ touch ran-one"), "{evidence}");
+    assert!(!evidence.contains("$ touch ran-two"), "{evidence}");
+    assert!(evidence.contains(note), "{evidence}");
+
+    let approved = events(&sandbox, run, "approved");
+    assert!(
+        approved
+            .iter()
+            .any(|e| e["artifact"] == "MIG-4.1" && e["approver"] == "tester"),
+        "{approved:#?}"
+    );
+    assert_eq!(pending(&sandbox.status(run).await), "MIG-5");
 }
