@@ -518,7 +518,7 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
             );
             let sha = e["sha256"].as_str().unwrap();
             assert!(
-                user.contains(e["evidence"].as_str().unwrap()) && user.contains(sha),
+                user.contains(&id) && user.contains(sha),
                 "Phase 5's request lists {id} with its sha256:\n{user}"
             );
         }
@@ -536,6 +536,7 @@ async fn a_command_without_a_yes_is_listed_and_never_run() {
     // --exec alone lists the command and where it would run.
     let (code, out) = migagent(&sandbox, &["evidence", run, "--exec"]).await;
     assert_eq!(code, 0, "{out}");
+    assert!(!marker.exists(), "--exec without --yes ran the command");
     assert!(
         out.contains("touch marker"),
         "the command is listed:\n{out}"
@@ -545,7 +546,6 @@ async fn a_command_without_a_yes_is_listed_and_never_run() {
         out.contains(cwd.to_str().unwrap()) || out.contains(sandbox.path().to_str().unwrap()),
         "the working directory is listed:\n{out}"
     );
-    assert!(!marker.exists(), "--exec without --yes ran the command");
 
     // --no-exec refuses even with --yes.
     let (code, out) = migagent(&sandbox, &["evidence", run, "--exec", "--yes", "--no-exec"]).await;
