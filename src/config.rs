@@ -39,6 +39,7 @@ pub struct Config {
     pub offline_allowed_hosts: Vec<String>,
     pub profiles: BTreeMap<String, Profile>,
     pub run: RunConfig,
+    pub evidence: EvidenceConfig,
     /// Which file the settings came from, for error messages.
     #[serde(skip)]
     pub source: String,
@@ -116,6 +117,21 @@ mod defaults {
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     pub state_dir: PathBuf,
+}
+
+/// How a step's evidence is gathered: `[evidence]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// Whether migagent may run the plan's commands (each after a yes).
+    pub exec: bool,
+    /// How long one command may run before it is killed.
+    pub command_timeout_secs: u64,
+    /// Values that claim success, besides the built-in ones (Pass, Met,
+    /// Verified, Complete, Functioning, Migration successful).
+    pub success_words: Vec<String>,
+    /// How many characters of one evidence item a prompt carries.
+    pub prompt_chars: usize,
 }
 
 fn merge(base: &mut toml::Value, over: toml::Value) {

@@ -16,6 +16,9 @@
 //! - [`llm`]: the `ModelClient` trait and the OpenAI-compatible client,
 //!   server kinds and probing, and the choice of server for a command;
 //! - [`store`]: the run folder, its records and the journal;
+//! - [`evidence`]: a step's card read from the approved plan, commands run
+//!   with a person's yes, and the rule that no result claims success
+//!   without proof;
 //! - [`engine`]: moves a run forward through `ModelClient` and `Reviewer`;
 //! - [`terminal`]: the gate at a terminal and the live draft display;
 //! - [`doctor`]: checks a setup;
@@ -26,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod engine;
+pub mod evidence;
 pub mod library;
 pub mod llm;
 pub mod markdown;

@@ -296,6 +296,11 @@ async fn rollback_a_step_at_the_terminal_and_continue() {
             pty.menu(id);
             pty.send("1\r");
         }
+        // A step shows its card and asks what happened before drafting.
+        pty.expect("step 1 of the plan");
+        pty.expect("What did you do and see at this step?");
+        pty.send("Promoted the replica\r");
+        pty.send("\r");
         let menu = pty.menu("MIG-4.1");
         assert!(menu.contains("2) Rollback"), "{menu}");
         pty.send("2\r");
@@ -306,6 +311,9 @@ async fn rollback_a_step_at_the_terminal_and_continue() {
         pty.send("x\r");
         pty.expect("Please answer c or a.");
         pty.send("c\r");
+        pty.expect("What did you do and see at this step?");
+        pty.send("Switched traffic\r");
+        pty.send("\r");
         pty.menu("MIG-4.2");
         pty.send("q\r");
         pty.finish()
@@ -324,4 +332,9 @@ async fn rollback_a_step_at_the_terminal_and_continue() {
         .join("artifacts/MIG-4.1.md")
         .exists());
     assert_awaiting(&sandbox, "MIG-4.2").await;
+    let notes = events(&journal, "evidence_added");
+    assert_eq!(notes.len(), 2, "{journal:#?}");
+    assert_eq!(notes[0]["artifact"], "MIG-4.1");
+    assert_eq!(notes[0]["kind"], "note");
+    assert_eq!(notes[1]["artifact"], "MIG-4.2");
 }

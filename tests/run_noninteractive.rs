@@ -161,7 +161,11 @@ async fn full_migration_run_through_every_gate() {
         "the heading marks MIG-3's text"
     );
 
-    // Phase 4: one artifact per plan step, each with its own gate.
+    // Phase 4: one artifact per plan step, each with its own gate, drafted
+    // from the evidence recorded for it.
+    assert_eq!(sandbox.resume(RUN_ID, &base).await.0, 10);
+    assert_eq!(sandbox.status(RUN_ID).await["state"], "awaiting_evidence");
+    sandbox.note(RUN_ID, "step 1: replica promoted").await;
     assert_eq!(sandbox.resume(RUN_ID, &base).await.0, 10);
     assert_eq!(pending(&sandbox.status(RUN_ID).await), "MIG-4.1");
     let reqs = fake.request_bodies().await;
@@ -183,6 +187,8 @@ async fn full_migration_run_through_every_gate() {
         .run()
         .await;
     assert_eq!(code, 0, "{err}");
+    assert_eq!(sandbox.resume(RUN_ID, &base).await.0, 10);
+    sandbox.note(RUN_ID, "step 2: traffic switched").await;
     assert_eq!(sandbox.resume(RUN_ID, &base).await.0, 10);
     assert_eq!(pending(&sandbox.status(RUN_ID).await), "MIG-4.2");
     sandbox.approve(RUN_ID).await;
@@ -458,6 +464,8 @@ async fn another_workflow_runs_with_its_own_prefix_labels_and_a_round_table() {
         .await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(sandbox.resume(run_id, &base).await.0, 10);
+    sandbox.note(run_id, "canary deployed").await;
+    assert_eq!(sandbox.resume(run_id, &base).await.0, 10);
     assert_eq!(pending(&sandbox.status(run_id).await), "UPG-3.1");
     let (code, _, err) = sandbox
         .cmd(&[
@@ -471,6 +479,8 @@ async fn another_workflow_runs_with_its_own_prefix_labels_and_a_round_table() {
         .run()
         .await;
     assert_eq!(code, 0, "{err}");
+    assert_eq!(sandbox.resume(run_id, &base).await.0, 10);
+    sandbox.note(run_id, "fleet upgraded").await;
     assert_eq!(sandbox.resume(run_id, &base).await.0, 10);
     sandbox.approve(run_id).await;
 

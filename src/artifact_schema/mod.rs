@@ -75,6 +75,7 @@
 //!
 //! Headings, fences and emphasis are read through [`crate::markdown`].
 
+pub mod choices;
 pub mod sections;
 
 mod check;

@@ -71,6 +71,8 @@ pub enum Command {
     List(ListArgs),
     /// Print an approved artifact (or with --draft, the latest draft).
     Show(ShowArgs),
+    /// Record what happened at a step of the plan: a note, a file, the plan's commands run with your yes, or none on purpose.
+    Evidence(EvidenceArgs),
     /// List, show and validate workflow files.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -145,6 +147,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
     #[command(flatten)]
+    pub evidence: ExecArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub interaction: InteractionArgs,
@@ -156,10 +160,66 @@ pub struct ResumeArgs {
     /// Add a context file (e.g. what a step printed, the system state after the change); repeatable.
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
+    /// Go past the plan's point of no return at the step waiting for evidence.
+    #[arg(long)]
+    pub confirm_point_of_no_return: bool,
+    #[command(flatten)]
+    pub evidence: ExecArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub interaction: InteractionArgs,
+}
+
+/// Whether the plan's commands may run in this run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExecArgs {
+    /// Never run the plan's commands (config: exec = false under [evidence]).
+    #[arg(long)]
+    pub no_exec: bool,
+}
+
+/// `migagent evidence RUN ...`: exactly one kind of evidence per call.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["note", "note_file", "file", "exec", "none"])))]
+pub struct EvidenceArgs {
+    /// The run whose step waits for evidence.
+    pub run: String,
+    /// What you did and saw, in your words.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Read the note from a file.
+    #[arg(long, value_name = "FILE")]
+    pub note_file: Option<PathBuf>,
+    /// A log or output file; copied whole into the run.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The commands the plan gives for this step: listed, and run only with --yes.
+    #[arg(long)]
+    pub exec: bool,
+    /// With --exec: you have read the commands; run them in the current directory.
+    #[arg(long, requires = "exec")]
+    pub yes: bool,
+    /// With --exec: only command K (1-based, as listed).
+    #[arg(long, value_name = "K", requires = "exec")]
+    pub only: Option<usize>,
+    /// Draft the step's result without evidence, on purpose (needs --reason).
+    #[arg(long, requires = "reason")]
+    pub none: bool,
+    /// Why there is no evidence.
+    #[arg(long, value_name = "TEXT", requires = "none")]
+    pub reason: Option<String>,
+    /// Go past the plan's point of no return at this step.
+    #[arg(long)]
+    pub confirm_point_of_no_return: bool,
+    #[command(flatten)]
+    pub evidence: ExecArgs,
+    /// Your name, recorded with the evidence [default: $USER].
+    #[arg(long = "as", value_name = "NAME")]
+    pub who: Option<String>,
+    /// Print what was recorded as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

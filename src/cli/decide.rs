@@ -18,12 +18,24 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
         Decision::Edit { .. } => "replaced with your edit",
         Decision::Quit => "left undecided",
     };
+    let rolled_back = matches!(decision, Decision::Rollback { .. });
     engine.apply(decision)?;
     let status = engine.status();
     match (&pending, status.state) {
         (_, RunStanding::Aborted) => println!("Run {run} aborted."),
         (Some(id), _) => println!("[{id}] {what}."),
         (None, _) => println!("Run {run}: {what}."),
+    }
+    // A rollback is done by people: show them the plan's own instructions.
+    if let (true, Some(id)) = (rolled_back, &pending) {
+        if let Some(card) = engine.step_card(id)? {
+            if let Some(rollback) = card.field("Rollback") {
+                println!(
+                    "The plan's rollback for step {} ({}): {rollback}",
+                    card.step.number, card.step.name
+                );
+            }
+        }
     }
     match status.state {
         RunStanding::Complete => println!(
@@ -34,6 +46,9 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
             println!("The draft awaits a decision: migagent status {run}")
         }
         RunStanding::ReadyToDraft => println!("Next: migagent resume {run}"),
+        RunStanding::AwaitingEvidence => {
+            println!("The next step waits for evidence: migagent status {run}")
+        }
         RunStanding::Aborted => {}
     }
     Ok(if status.state == RunStanding::Aborted {

@@ -5,6 +5,7 @@
 mod args;
 mod decide;
 mod doctor;
+mod evidence;
 mod interrupt;
 mod run;
 mod runs;
@@ -19,6 +20,7 @@ pub use args::*;
 
 use crate::config::Config;
 use crate::engine::Decision;
+use crate::evidence::EvidenceSettings;
 use crate::library::validate::{self, LoadError};
 use crate::store::RunStore;
 use crate::terminal;
@@ -45,6 +47,30 @@ fn who(explicit: Option<String>) -> Result<String> {
                 .find(|s| !s.is_empty())
         })
         .context("cannot tell who is deciding: pass --as NAME (or set USER)")
+}
+
+/// How a run gathers evidence: `[evidence]` in the config, `--no-exec`, and
+/// the variables a command never sees: `OPENAI_API_KEY` and every key
+/// variable a profile names.
+fn evidence_settings(config: &Config, no_exec: bool) -> EvidenceSettings {
+    let mut settings = EvidenceSettings::default();
+    let c = &config.evidence;
+    settings.exec = c.exec && !no_exec;
+    settings.command_timeout = std::time::Duration::from_secs(c.command_timeout_secs);
+    settings.prompt_chars = c.prompt_chars;
+    settings
+        .success_words
+        .extend(c.success_words.iter().cloned());
+    for env in config
+        .profiles
+        .values()
+        .filter_map(|p| p.api_key_env.clone())
+    {
+        if !settings.scrub_env.contains(&env) {
+            settings.scrub_env.push(env);
+        }
+    }
+    settings
 }
 
 pub(crate) struct Ctx {
@@ -177,6 +203,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Status(args) => runs::cmd_status(&ctx, &args.run, args.json),
         Command::List(args) => runs::cmd_list(&ctx, args.json),
         Command::Show(args) => runs::cmd_show(&ctx, args),
+        Command::Evidence(args) => evidence::cmd_evidence(&ctx, args),
         Command::Workflows(cmd) => workflows::cmd_workflows(&ctx, cmd),
         Command::Doctor(args) => {
             doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await

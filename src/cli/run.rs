@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 
 use super::interrupt::{install_interrupt_handler, set_current_run};
 use super::{
-    load_workflow, who, Ctx, InteractionArgs, ResumeArgs, RunArgs, EXIT_ABORTED, EXIT_AWAITING,
+    evidence_settings, load_workflow, who, Ctx, InteractionArgs, ResumeArgs, RunArgs, EXIT_ABORTED,
+    EXIT_AWAITING,
 };
 use crate::engine::{self, Engine, Outcome, RunStart};
 use crate::llm::connect::{connect, Connection};
@@ -48,6 +49,7 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
         },
     )?;
     engine.set_bounds(connection.target.profile.bounds());
+    engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
     eprintln!(
         "Run {run_id}: workflow '{}', {}",
         engine.workflow().name,
@@ -59,6 +61,13 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
 pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     let mut engine = Engine::open(&ctx.store, &args.run)?;
     engine.add_contexts(&args.context)?;
+    engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
+    if args.confirm_point_of_no_return {
+        let by = who(args.interaction.who.clone())?;
+        if engine.confirm_point_of_no_return(&by)? {
+            eprintln!("Point of no return confirmed by {by}.");
+        }
+    }
     let connection = connect(
         &ctx.config,
         &args.model.options(),
@@ -106,9 +115,7 @@ async fn drive(
     install_interrupt_handler();
     let interactive = !interaction.no_input && std::io::stdin().is_terminal();
     let outcome = if interactive {
-        let mut reviewer = TerminalReviewer {
-            who: who(interaction.who.clone())?,
-        };
+        let mut reviewer = TerminalReviewer::new(who(interaction.who.clone())?);
         let mut sink = TerminalSink::new();
         engine
             .advance(client, Some(&mut reviewer), &mut sink)
@@ -138,6 +145,17 @@ async fn drive(
             }
             EXIT_ABORTED
         }
+        Outcome::AwaitingEvidence { artifact } => {
+            if !interaction.json {
+                println!("run: {run_id}");
+                println!("awaiting evidence: {artifact}");
+            }
+            if let Some(card) = engine.evidence_card()? {
+                eprintln!("{}", card.text());
+            }
+            print_evidence_help(&run_id, &artifact);
+            EXIT_AWAITING
+        }
         Outcome::AwaitingDecision { artifact, path } | Outcome::Quit { artifact, path } => {
             if !interaction.json {
                 println!("run: {run_id}");
@@ -154,4 +172,14 @@ async fn drive(
             EXIT_AWAITING
         }
     })
+}
+
+/// How to record a step's evidence, for a person without a terminal gate.
+pub(super) fn print_evidence_help(run_id: &str, artifact: &str) {
+    eprintln!("[{artifact}] waits for evidence of what happened. Run the step, then record it:");
+    eprintln!("  migagent evidence {run_id} --note \"what you did and saw\"");
+    eprintln!("  migagent evidence {run_id} --file output.log");
+    eprintln!("  migagent evidence {run_id} --exec            (lists the plan's commands; --exec --yes runs them)");
+    eprintln!("  migagent evidence {run_id} --none --reason \"why there is none\"");
+    eprintln!("then `migagent resume {run_id}` drafts [{artifact}] from it.");
 }

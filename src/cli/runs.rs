@@ -56,6 +56,37 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         }
         println!("  options: {}", p.options.join(", "));
     }
+    if let Some(e) = &status.evidence {
+        println!();
+        println!("Awaiting evidence: [{}]", e.artifact);
+        if let Some(card) = &e.card {
+            print!("{}", card.text());
+        }
+        if let Some(by) = &e.point_of_no_return_confirmed_by {
+            println!("  point of no return confirmed by {by}");
+        }
+        if e.items.is_empty() {
+            println!("  evidence: none yet");
+        }
+        for item in &e.items {
+            let exit = match (item.exit_code, item.timed_out) {
+                (_, true) => ", timed out".to_string(),
+                (Some(c), _) => format!(", exit {c}"),
+                (None, _) => String::new(),
+            };
+            println!(
+                "  evidence {}: {}{exit}, by {} ({})",
+                item.id,
+                item.command.as_deref().unwrap_or(&item.path),
+                item.by,
+                item.path
+            );
+        }
+        println!(
+            "  add: migagent evidence {} --note TEXT | --file PATH | --exec [--yes] | --none --reason TEXT",
+            status.run_id
+        );
+    }
     if !status.artifacts.is_empty() {
         println!();
         println!("Artifacts:");

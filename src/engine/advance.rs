@@ -83,12 +83,20 @@ impl Engine {
             title,
             phase_index,
             step: step.cloned(),
-            state: ArtifactState::Drafting,
+            // A step's result is drafted from what really happened, so a
+            // step starts by waiting for evidence, never with a draft.
+            state: if step.is_some() {
+                ArtifactState::AwaitingEvidence
+            } else {
+                ArtifactState::Drafting
+            },
             drafts: Vec::new(),
             pending_feedback: None,
             findings: Vec::new(),
             approval: None,
             rollback: None,
+            evidence: Vec::new(),
+            point_of_no_return_confirmed_by: None,
         });
         self.state.artifacts.len() - 1
     }
@@ -133,6 +141,27 @@ impl Engine {
             };
             let artifact_index = self.find_or_add_record(&id, phase_index, step.as_ref());
             match self.state.artifacts[artifact_index].state {
+                ArtifactState::AwaitingEvidence => {
+                    if let Some(reviewer) = reviewer.as_deref_mut() {
+                        let cwd =
+                            std::env::current_dir().map_err(|source| EngineError::Context {
+                                path: PathBuf::from("."),
+                                source,
+                            })?;
+                        if !self.collect_evidence(artifact_index, reviewer, &cwd)? {
+                            return Ok(Outcome::AwaitingEvidence { artifact: id });
+                        }
+                    }
+                    let rec = &self.state.artifacts[artifact_index];
+                    if rec.evidence.is_empty() || self.needs_point_of_no_return(artifact_index) {
+                        // The step's record may be new: keep it, so `status`
+                        // and `evidence` find the step waiting.
+                        self.save()?;
+                        return Ok(Outcome::AwaitingEvidence { artifact: id });
+                    }
+                    self.state.artifacts[artifact_index].state = ArtifactState::Drafting;
+                    self.save()?;
+                }
                 ArtifactState::Drafting => {
                     self.draft(model, phase_index, step.as_ref(), artifact_index, sink)
                         .await?;

@@ -241,7 +241,7 @@ pub(super) struct Promoted {
 }
 
 /// Feedback, reasons and edits must say something.
-fn require_text(text: &str, what: &str) -> Result<(), EngineError> {
+pub(super) fn require_text(text: &str, what: &str) -> Result<(), EngineError> {
     if text.trim().is_empty() {
         Err(EngineError::EmptyText { what: what.into() })
     } else {

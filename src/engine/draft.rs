@@ -5,8 +5,10 @@
 
 use super::panel::PanelMaterial;
 use super::{Engine, EngineError};
+use crate::artifact_schema::choices::without_choices;
 use crate::artifact_schema::sections::missing_sections;
 use crate::artifact_schema::{ArtifactSchema, Bounds};
+use crate::evidence::claims::{success_claims, UNVERIFIED};
 use crate::llm::{ChatRequest, Completion, ModelClient, StructuredRequest, TokenSink};
 use crate::markdown::strip_outer_fence;
 use crate::prompt::{ArtifactInfo, DraftContext, JsonInfo, RevisionInfo, StepInfo};
@@ -28,8 +30,18 @@ impl Engine {
         sink: &mut dyn TokenSink,
     ) -> Result<(), EngineError> {
         let phase = self.loaded.workflow.phases[phase_index].clone();
-        let (inputs, missing) = self.inputs_for(&phase)?;
-        let template = self.template_for(artifact_index);
+        let (mut inputs, missing) = self.inputs_for(&phase)?;
+        let mut template = self.template_for(artifact_index);
+        let is_step = self.state.artifacts[artifact_index].step.is_some();
+        let proven = is_step && self.has_proof(artifact_index);
+        if is_step {
+            inputs.extend(self.evidence_input(artifact_index)?);
+            if !proven {
+                // No success without proof: the result is drafted in a
+                // template whose choices cannot claim it.
+                template = without_choices(&template, &self.evidence.success_words, UNVERIFIED);
+            }
+        }
         let rec = self.state.artifacts[artifact_index].clone();
         let artifact = ArtifactInfo {
             id: rec.id.clone(),
@@ -169,7 +181,42 @@ impl Engine {
                 }
             }
         };
+        let mut attempt = attempt;
+        if is_step && !proven {
+            attempt
+                .problems
+                .extend(self.unproven_claims(artifact_index, &attempt.markdown));
+        }
         self.save_model_draft(artifact_index, attempt, cuts)
+    }
+
+    /// Claims of success a step's draft makes without proof, or against a
+    /// failed command, each as a problem the gate shows.
+    fn unproven_claims(&self, artifact_index: usize, markdown: &str) -> Vec<String> {
+        let rec = &self.state.artifacts[artifact_index];
+        let failed: Vec<String> = rec
+            .evidence
+            .iter()
+            .filter(|e| e.failed())
+            .map(|e| match (e.exit_code, e.timed_out) {
+                (_, true) => format!("{} timed out", e.id),
+                (Some(c), _) => format!("{} exited {c}", e.id),
+                (None, _) => format!("{} was killed", e.id),
+            })
+            .collect();
+        let why = if failed.is_empty() {
+            "without evidence".to_string()
+        } else {
+            format!("but {}", failed.join(", "))
+        };
+        success_claims(
+            &self.template_for(artifact_index),
+            markdown,
+            &self.evidence.success_words,
+        )
+        .into_iter()
+        .map(|(field, value)| format!("claims '{value}' ({field}) {why}"))
+        .collect()
     }
 
     /// Saves a first attempt that a repair request replaces, so the record

@@ -60,6 +60,26 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{artifact} is not a step of a per-step phase")]
+    NotAStep { artifact: String },
+    #[error("run '{run_id}' has no step awaiting evidence (it is {state}); evidence is recorded for a step of a per-step phase before its result is drafted")]
+    NotAwaitingEvidence { run_id: String, state: String },
+    #[error("step {step} ({artifact}) is the plan's point of no return: after it the migration cannot be undone. Nothing was recorded. To go on, say so: migagent evidence {run_id} ... --confirm-point-of-no-return (or resume {run_id} --confirm-point-of-no-return)")]
+    PointOfNoReturn {
+        run_id: String,
+        artifact: String,
+        step: u32,
+    },
+    #[error("the card of {artifact} has no command {index}; it lists {count}. See `migagent evidence RUN --exec`")]
+    NoSuchCommand {
+        artifact: String,
+        index: usize,
+        count: usize,
+    },
+    #[error("running commands is turned off for this run (--no-exec, or exec = false under [evidence] in the config); record what you ran with --note or --file")]
+    ExecOff,
+    #[error("running a command: {0}")]
+    Command(String),
     #[error("at the gate: {0}")]
     Review(String),
     #[error("the inputs of {artifact} need about {need} tokens even after cutting every context file and shortening every approved artifact, and the server takes {have} tokens per request with {answer} kept for the answer. Raise the server's context (scripts/local-llm: MIGAGENT_LLM_CTX), lower max_tokens, or set context_tokens in the profile if the server takes more")]

@@ -130,6 +130,9 @@ impl Engine {
                             _ => {}
                         }
                     }
+                    if let Some(p) = producer {
+                        inputs.extend(self.evidence_index(p));
+                    }
                 }
                 InputKind::FreeText if input.is_need() => match &self.state.need {
                     Some(need) => inputs.push(PromptInput {

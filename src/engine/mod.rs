@@ -41,6 +41,7 @@ mod context_window;
 mod decide;
 mod draft;
 mod error;
+mod evidence;
 mod inputs;
 mod panel;
 mod reviewer;
@@ -48,11 +49,14 @@ mod run_id;
 mod status;
 
 pub use error::EngineError;
-pub use reviewer::{Decision, GateView, MissingDetail, OptionDetails, Reviewer};
+pub use evidence::NewEvidence;
+pub use reviewer::{
+    Decision, EvidenceAnswer, EvidenceView, GateView, MissingDetail, OptionDetails, Reviewer,
+};
 pub use run_id::make_run_id;
 pub use status::{
-    pending_artifact, run_state, status_report, ArtifactReport, PendingReport, RunStanding,
-    StatusReport,
+    pending_artifact, run_state, status_report, ArtifactReport, EvidenceReport, PendingReport,
+    RunStanding, StatusReport,
 };
 
 use std::path::{Path, PathBuf};
@@ -60,6 +64,7 @@ use std::path::{Path, PathBuf};
 use inputs::check_need;
 
 use crate::artifact_schema::Bounds;
+use crate::evidence::EvidenceSettings;
 use crate::library::validate::{self, LoadedWorkflow};
 use crate::library::{self, Library, Origin};
 use crate::prompt::PromptAssembler;
@@ -76,6 +81,10 @@ pub enum Outcome {
     AwaitingDecision {
         artifact: String,
         path: PathBuf,
+    },
+    /// A step waits for evidence of what happened (exit code 10).
+    AwaitingEvidence {
+        artifact: String,
     },
     /// The reviewer chose to save and quit at a gate.
     Quit {
@@ -97,6 +106,8 @@ pub struct Engine {
     prompts: PromptAssembler,
     /// The limits for schemas compiled from templates; see `set_bounds`.
     bounds: Bounds,
+    /// How a step's evidence is gathered; see `set_evidence_settings`.
+    evidence: EvidenceSettings,
 }
 
 /// What a new run starts from.
@@ -176,6 +187,7 @@ impl Engine {
             state,
             prompts,
             bounds: Bounds::default(),
+            evidence: EvidenceSettings::default(),
         };
         engine.add_contexts(start.contexts)?;
         Ok(engine)
@@ -204,6 +216,7 @@ impl Engine {
             state,
             prompts,
             bounds: Bounds::default(),
+            evidence: EvidenceSettings::default(),
         })
     }
 

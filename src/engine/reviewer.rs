@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use super::{Engine, EngineError};
-use crate::store::{AfterRollback, ArtifactRecord, DraftRecord};
+use crate::evidence::StepCard;
+use crate::store::{AfterRollback, ArtifactRecord, DraftRecord, EvidenceRecord};
 use crate::workflow::{Gate, GateAction, GateOption, Phase, Workflow};
 
 /// What a person decided at a gate. `option` names the workflow's own label
@@ -110,6 +111,48 @@ impl Decision {
     }
 }
 
+/// What a reviewer at a terminal is shown while a step waits for evidence.
+pub struct EvidenceView<'a> {
+    pub run_id: &'a str,
+    pub card: &'a StepCard,
+    /// What is recorded so far.
+    pub items: &'a [EvidenceRecord],
+    /// The step is the plan's point of no return and nobody confirmed yet.
+    pub point_of_no_return_pending: bool,
+    /// The card's next command to offer (0-based), while commands may run.
+    pub next_command: Option<usize>,
+    /// Where commands run.
+    pub cwd: &'a std::path::Path,
+}
+
+/// A reviewer's answer while a step waits for evidence. Commands run only
+/// on a `RunCommand` a person gave.
+#[derive(Debug, Clone)]
+pub enum EvidenceAnswer {
+    ConfirmPointOfNoReturn {
+        by: String,
+    },
+    RunCommand {
+        index: usize,
+        by: String,
+    },
+    SkipCommand {
+        index: usize,
+    },
+    Note {
+        text: String,
+        by: String,
+    },
+    NoEvidence {
+        reason: String,
+        by: String,
+    },
+    /// Draft the result from what is recorded.
+    Done,
+    /// Stop for now; the step keeps waiting.
+    Quit,
+}
+
 /// Everything a reviewer needs to decide at a gate.
 pub struct GateView<'a> {
     pub run_id: &'a str,
@@ -131,6 +174,14 @@ pub trait Reviewer {
     /// Asks a person at the gate shown in `view`. [`Decision::Quit`] leaves
     /// the draft pending for a later command.
     fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError>;
+
+    /// Asks a person for a step's evidence, one question at a time. A
+    /// reviewer that cannot gather evidence stops, and the step keeps
+    /// waiting for `migagent evidence`.
+    fn evidence(&mut self, view: &EvidenceView<'_>) -> Result<EvidenceAnswer, EngineError> {
+        let _ = view;
+        Ok(EvidenceAnswer::Quit)
+    }
 }
 
 impl Engine {

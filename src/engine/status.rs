@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Engine;
-use crate::store::{ArtifactRecord, ArtifactState, DraftFormat, ModelRecord, RunState, RunStatus};
+use crate::evidence::StepCard;
+use crate::store::{
+    ArtifactRecord, ArtifactState, DraftFormat, EvidenceRecord, ModelRecord, RunState, RunStatus,
+};
 use crate::workflow::Workflow;
 
 impl Engine {
@@ -14,9 +17,20 @@ impl Engine {
         pending_artifact(&self.state)
     }
 
-    /// A summary for `status` and scripts.
+    /// A summary for `status` and scripts: with the card and evidence of a
+    /// step that waits for evidence.
     pub fn status(&self) -> StatusReport {
-        status_report(&self.state, self.run.path(), &self.loaded.workflow)
+        let mut report = status_report(&self.state, self.run.path(), &self.loaded.workflow);
+        report.evidence = self.awaiting_evidence_index().map(|i| {
+            let rec = &self.state.artifacts[i];
+            EvidenceReport {
+                artifact: rec.id.clone(),
+                card: self.card_for(i).ok(),
+                items: rec.evidence.clone(),
+                point_of_no_return_confirmed_by: rec.point_of_no_return_confirmed_by.clone(),
+            }
+        });
+        report
     }
 }
 
@@ -32,6 +46,18 @@ pub struct StatusReport {
     pub model: ModelRecord,
     pub created_at: String,
     pub updated_at: String,
+    /// The step waiting for evidence: its card and what is recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceReport>,
+}
+
+/// A step waiting for evidence, as `status` shows it.
+#[derive(Debug, Serialize)]
+pub struct EvidenceReport {
+    pub artifact: String,
+    pub card: Option<StepCard>,
+    pub items: Vec<EvidenceRecord>,
+    pub point_of_no_return_confirmed_by: Option<String>,
 }
 
 /// The draft awaiting a decision, with what its gate would show about it
@@ -82,6 +108,7 @@ pub enum RunStanding {
     Complete,
     Aborted,
     AwaitingDecision,
+    AwaitingEvidence,
     ReadyToDraft,
 }
 
@@ -92,6 +119,7 @@ impl RunStanding {
             RunStanding::Complete => "complete",
             RunStanding::Aborted => "aborted",
             RunStanding::AwaitingDecision => "awaiting_decision",
+            RunStanding::AwaitingEvidence => "awaiting_evidence",
             RunStanding::ReadyToDraft => "ready_to_draft",
         }
     }
@@ -109,6 +137,14 @@ pub fn run_state(state: &RunState) -> RunStanding {
         RunStatus::Complete => RunStanding::Complete,
         RunStatus::Aborted => RunStanding::Aborted,
         RunStatus::Active if pending_artifact(state).is_some() => RunStanding::AwaitingDecision,
+        RunStatus::Active
+            if state
+                .artifacts
+                .iter()
+                .any(|a| a.state == ArtifactState::AwaitingEvidence) =>
+        {
+            RunStanding::AwaitingEvidence
+        }
         RunStatus::Active => RunStanding::ReadyToDraft,
     }
 }
@@ -182,5 +218,6 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
         model: state.model.clone(),
         created_at: state.created_at.clone(),
         updated_at: state.updated_at.clone(),
+        evidence: None,
     }
 }

@@ -5,7 +5,9 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use super::{Decision, Engine, EngineError, GateView, Reviewer, RunStart};
+use super::{
+    Decision, Engine, EngineError, EvidenceAnswer, EvidenceView, GateView, Reviewer, RunStart,
+};
 use crate::library::{self, validate, Library, Origin};
 use crate::llm::{Capabilities, ChatRequest, Completion, ModelClient, ModelError, TokenSink};
 use crate::store::{ModelRecord, RunStore};
@@ -73,6 +75,18 @@ impl Reviewer for ScriptedReviewer {
         self.seen
             .push((view.artifact.id.clone(), view.draft.revision));
         Ok(self.answers.pop_front().unwrap_or(Decision::Quit))
+    }
+
+    /// At a step: reports one note ("did STEP-N as planned"), then is done,
+    /// so whole runs go through per-step phases with evidence.
+    fn evidence(&mut self, view: &EvidenceView<'_>) -> Result<EvidenceAnswer, EngineError> {
+        if view.items.is_empty() {
+            return Ok(EvidenceAnswer::Note {
+                text: format!("did STEP-{} as planned", view.card.step.number),
+                by: "ana".into(),
+            });
+        }
+        Ok(EvidenceAnswer::Done)
     }
 }
 

@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 
 use super::context_window::estimate_tokens;
 use super::test_support::{journal_event_names, start_engine, tiny_run, FnModel, ScriptedReviewer};
-use super::{Decision, Outcome};
+use super::{Decision, NewEvidence, Outcome};
 use crate::llm::{Capabilities, ChatRequest, Silent};
-use crate::store::{AfterRollback, DraftFormat};
+use crate::store::{self, AfterRollback, DraftFormat};
 use crate::workflow::step;
 
 #[tokio::test]
@@ -316,4 +316,83 @@ async fn context_cuts_are_recorded_with_the_draft_and_shown_in_status() {
     assert!(pending.problems.is_empty());
     let text = std::fs::read_to_string(&pending.path).unwrap();
     assert_eq!(text.trim(), "## Risk Level\nHigh");
+}
+
+/// Drives the tiny run to its first step without a terminal: T-2 approved.
+async fn to_the_first_step(
+    engine: &mut super::Engine,
+    model: &super::test_support::ScriptedModel,
+) -> Outcome {
+    engine.advance(model, None, &mut Silent).await.unwrap();
+    engine
+        .apply(Decision::Proceed {
+            option: None,
+            by: "ana".into(),
+            note: None,
+        })
+        .unwrap();
+    engine.advance(model, None, &mut Silent).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_step_waits_for_evidence_and_its_draft_carries_it() {
+    let (_dir, mut engine, model) = tiny_run();
+    let outcome = to_the_first_step(&mut engine, &model).await;
+    assert_eq!(
+        outcome,
+        Outcome::AwaitingEvidence {
+            artifact: "T-3.1".into()
+        }
+    );
+    let drafted_before = model.requests.borrow().len();
+    // Nothing recorded: resuming drafts nothing and still waits.
+    let again = engine.advance(&model, None, &mut Silent).await.unwrap();
+    assert_eq!(again, outcome);
+    assert_eq!(model.requests.borrow().len(), drafted_before);
+    assert_eq!(engine.status().state.name(), "awaiting_evidence");
+    let card = engine.evidence_card().unwrap().expect("a card");
+    assert_eq!(card.step.name, "Alpha");
+
+    let added = engine
+        .add_evidence(NewEvidence::Note("NOTE-OF-STEP-ONE".into()), "ana")
+        .unwrap();
+    assert_eq!(added[0].id, "note-1");
+    let stored = engine.run.read(&added[0].path).unwrap();
+    assert_eq!(stored, "NOTE-OF-STEP-ONE");
+    assert_eq!(added[0].sha256, store::sha256_hex(stored.as_bytes()));
+    let outcome = engine.advance(&model, None, &mut Silent).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::AwaitingDecision { ref artifact, .. } if artifact == "T-3.1")
+    );
+    let user = model.requests.borrow().last().unwrap().user.clone();
+    assert!(user.contains("Evidence for [T-3.1]"), "{user}");
+    assert!(user.contains("T-3.1/note-1: reported by ana"), "{user}");
+    assert!(user.contains("NOTE-OF-STEP-ONE"), "{user}");
+    // Proven by a note: the template still offers "Complete".
+    assert!(user.contains("<Complete / Rolled back>"), "{user}");
+    assert!(journal_event_names(&engine).contains(&"evidence_added".to_string()));
+}
+
+#[tokio::test]
+async fn a_step_without_proof_cannot_claim_success() {
+    let (_dir, mut engine, model) = tiny_run();
+    to_the_first_step(&mut engine, &model).await;
+    engine
+        .add_evidence(NewEvidence::None("no access to the box".into()), "ana")
+        .unwrap();
+    engine.advance(&model, None, &mut Silent).await.unwrap();
+    let user = model.requests.borrow().last().unwrap().user.clone();
+    assert!(user.contains("<Rolled back / Unverified>"), "{user}");
+    assert!(!user.contains("<Complete"), "{user}");
+    // The scripted model claims "Complete" anyway: the gate is told.
+    let status = engine.status();
+    let pending = status.pending.expect("a draft awaits a decision");
+    assert!(
+        pending
+            .problems
+            .iter()
+            .any(|p| p.contains("claims 'Complete'") && p.contains("without evidence")),
+        "{:?}",
+        pending.problems
+    );
 }

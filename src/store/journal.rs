@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::evidence::{EvidenceKind, EvidenceRecord};
 use super::records::{AfterRollback, DraftFormat, DraftRecord};
 use crate::workflow::GateAction;
 
@@ -121,6 +122,42 @@ pub enum EventKind {
         reason: String,
         by: String,
     },
+    /// A step's card was shown; its result waits for evidence.
+    AwaitingEvidence {
+        artifact: String,
+        step: u32,
+    },
+    /// A piece of evidence was stored; `sha256` is of the file at `path`.
+    EvidenceAdded {
+        artifact: String,
+        evidence: String,
+        kind: EvidenceKind,
+        path: String,
+        sha256: String,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        timed_out: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seconds: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr_path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr_sha256: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
+    },
+    /// A person confirmed going past the plan's point of no return.
+    PointOfNoReturnConfirmed {
+        artifact: String,
+        step: u32,
+        by: String,
+    },
     Completed,
 }
 
@@ -145,6 +182,26 @@ impl EventKind {
             format: draft.format,
             problems: draft.problems.clone(),
             cuts: draft.cuts.clone(),
+        }
+    }
+
+    /// The journal's record of one evidence item, read off the item.
+    pub fn evidence_added(artifact: &str, e: &EvidenceRecord) -> EventKind {
+        EventKind::EvidenceAdded {
+            artifact: artifact.to_string(),
+            evidence: e.id.clone(),
+            kind: e.kind,
+            path: e.path.clone(),
+            sha256: e.sha256.clone(),
+            by: e.by.clone(),
+            source: e.source.clone(),
+            command: e.command.clone(),
+            exit_code: e.exit_code,
+            timed_out: e.timed_out,
+            seconds: e.seconds,
+            stderr_path: e.stderr_path.clone(),
+            stderr_sha256: e.stderr_sha256.clone(),
+            rollback: e.rollback,
         }
     }
 }

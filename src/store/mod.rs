@@ -9,6 +9,7 @@
 //! Files: [`run_dir`] is the run folder and its lock, [`records`] the state
 //! kept in `run.json`, [`journal`] the events of `journal.jsonl`.
 
+mod evidence;
 mod journal;
 mod records;
 mod run_dir;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub use evidence::{EvidenceKind, EvidenceRecord};
 pub use journal::{EventKind, JournalEvent};
 pub use records::*;
 pub use run_dir::{validate_run_id, RunDir, RunStore};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::evidence::{EvidenceKind, EvidenceRecord};
 use crate::workflow::step::Step;
 
 /// The state of a run, saved as `run.json` after every change.
@@ -80,6 +81,9 @@ pub struct StepProgress {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactState {
+    /// A step of a per-step phase, shown as its card: nothing is drafted
+    /// until a person has recorded what happened (or that nothing did).
+    AwaitingEvidence,
     /// Needs a (new) draft from the model.
     Drafting,
     AwaitingDecision,
@@ -104,6 +108,12 @@ pub struct ArtifactRecord {
     pub findings: Vec<FindingRecord>,
     pub approval: Option<Approval>,
     pub rollback: Option<Rollback>,
+    /// What was recorded about a step before its result was drafted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidenceRecord>,
+    /// Who confirmed going past the plan's point of no return at this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_of_no_return_confirmed_by: Option<String>,
 }
 
 impl ArtifactRecord {
@@ -120,6 +130,21 @@ impl ArtifactRecord {
     /// Run-relative path of a draft revision.
     pub fn draft_path(&self, revision: u32) -> String {
         format!("drafts/{}.r{revision}.md", self.id)
+    }
+
+    /// The id the next evidence item of `kind` gets: `note-2` after
+    /// `note-1`; a deliberate "none" is just `none`.
+    pub fn next_evidence_id(&self, kind: EvidenceKind) -> String {
+        if kind == EvidenceKind::None {
+            return "none".into();
+        }
+        let n = self.evidence.iter().filter(|e| e.kind == kind).count() + 1;
+        format!("{}-{n}", kind.id_prefix())
+    }
+
+    /// Run-relative folder of this artifact's evidence.
+    pub fn evidence_dir(&self) -> String {
+        format!("evidence/{}", self.id)
     }
 
     /// Run-relative path of the approved copy.

@@ -143,6 +143,18 @@ impl RunDir {
         Ok(rel.to_string())
     }
 
+    /// Writes raw bytes inside the run (evidence is kept as it was given,
+    /// not as text), returning its run-relative path.
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) -> Result<String, StoreError> {
+        write_atomic(&self.path.join(rel), bytes)?;
+        Ok(rel.to_string())
+    }
+
+    pub fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.path.join(rel);
+        fs::read(&path).map_err(io_err("read", &path))
+    }
+
     pub fn read(&self, rel: &str) -> Result<String, StoreError> {
         let path = self.path.join(rel);
         fs::read_to_string(&path).map_err(io_err("read", &path))

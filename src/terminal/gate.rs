@@ -4,7 +4,9 @@
 use std::io::{self, BufRead, Write};
 
 use super::{print_markdown, rule, use_color};
-use crate::engine::{Decision, EngineError, GateView, OptionDetails, Reviewer};
+use crate::engine::{
+    Decision, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails, Reviewer,
+};
 use crate::store::AfterRollback;
 use crate::workflow::GateAction;
 
@@ -12,6 +14,18 @@ use crate::workflow::GateAction;
 pub struct TerminalReviewer {
     /// The name recorded with each decision.
     pub who: String,
+    /// Where the questions about a step's evidence have got to.
+    pub(super) evidence: super::evidence::Progress,
+}
+
+impl TerminalReviewer {
+    /// A reviewer who decides, and reports evidence, as `who`.
+    pub fn new(who: String) -> TerminalReviewer {
+        TerminalReviewer {
+            who,
+            evidence: Default::default(),
+        }
+    }
 }
 
 enum Choice {
@@ -22,7 +36,7 @@ enum Choice {
     Quit,
 }
 
-fn read_line(prompt: &str) -> Result<Option<String>, EngineError> {
+pub(super) fn read_line(prompt: &str) -> Result<Option<String>, EngineError> {
     print!("{prompt}");
     io::stdout()
         .flush()
@@ -40,7 +54,7 @@ fn read_line(prompt: &str) -> Result<Option<String>, EngineError> {
 
 /// Reads lines until an empty line. End of input returns `None`, even after
 /// some lines: only a finished answer counts as a decision.
-fn read_paragraph(prompt: &str) -> Result<Option<String>, EngineError> {
+pub(super) fn read_paragraph(prompt: &str) -> Result<Option<String>, EngineError> {
     println!("{prompt}");
     let mut lines = Vec::new();
     loop {
@@ -199,6 +213,10 @@ impl TerminalReviewer {
 }
 
 impl Reviewer for TerminalReviewer {
+    fn evidence(&mut self, view: &EvidenceView<'_>) -> Result<EvidenceAnswer, EngineError> {
+        self.ask_evidence(view)
+    }
+
     fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError> {
         self.show(view);
         loop {

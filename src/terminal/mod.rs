@@ -9,6 +9,7 @@
 //! draft display and the progress lines for runs without a terminal.
 
 mod display;
+mod evidence;
 mod gate;
 
 use std::io::{self, IsTerminal};

@@ -164,6 +164,13 @@ impl Sandbox {
         assert_eq!(code, 0, "approve failed: {out}{err}");
     }
 
+    /// `migagent evidence RUN --note TEXT` on the step awaiting evidence;
+    /// asserts it was recorded.
+    pub async fn note(&self, run_id: &str, text: &str) {
+        let (code, out, err) = self.cmd(&["evidence", run_id, "--note", text]).run().await;
+        assert_eq!(code, 0, "evidence --note failed: {out}{err}");
+    }
+
     /// `migagent status RUN --json`, parsed.
     pub async fn status(&self, run_id: &str) -> Value {
         let (code, out, err) = self.cmd(&["status", run_id, "--json"]).run().await;

@@ -1,0 +1,103 @@
+//! `evidence`: records what happened at a step of the plan before its
+//! result is drafted. Commands come from the approved plan and run only
+//! with `--yes`, which says the person has read them.
+
+use anyhow::{Context, Result};
+
+use super::run::print_evidence_help;
+use super::{evidence_settings, who, Ctx, EvidenceArgs};
+use crate::engine::{Engine, NewEvidence};
+use crate::store::EvidenceRecord;
+
+pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
+    let mut engine = Engine::open(&ctx.store, &args.run)?;
+    engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
+    let by = who(args.who.clone())?;
+    if args.confirm_point_of_no_return && engine.confirm_point_of_no_return(&by)? {
+        eprintln!("Point of no return confirmed by {by}.");
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let evidence = if let Some(text) = args.note {
+        NewEvidence::Note(text)
+    } else if let Some(path) = args.note_file {
+        NewEvidence::Note(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read note file {}", path.display()))?,
+        )
+    } else if let Some(path) = args.file {
+        NewEvidence::File(path)
+    } else if args.none {
+        NewEvidence::None(args.reason.unwrap_or_default())
+    } else if args.yes {
+        NewEvidence::Commands {
+            only: args.only,
+            cwd: cwd.clone(),
+        }
+    } else {
+        return list_commands(&engine, &args.run, &cwd, args.only);
+    };
+    let added = engine.add_evidence(evidence, &by)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&added)?);
+    } else {
+        for e in &added {
+            println!("{}", describe(e));
+        }
+    }
+    if let Some(card) = engine.evidence_card()? {
+        eprintln!(
+            "Next: `migagent resume {}` drafts [{}] from its evidence, or add more.",
+            args.run, card.artifact
+        );
+    }
+    Ok(0)
+}
+
+/// `--exec` without `--yes`: what would run, where, and nothing else.
+fn list_commands(
+    engine: &Engine,
+    run: &str,
+    cwd: &std::path::Path,
+    only: Option<usize>,
+) -> Result<u8> {
+    let Some(card) = engine.evidence_card()? else {
+        anyhow::bail!("run '{run}' has no step awaiting evidence; see `migagent status {run}`");
+    };
+    if card.commands.is_empty() {
+        println!("The plan gives no commands for [{}].", card.artifact);
+        print_evidence_help(run, &card.artifact);
+        return Ok(0);
+    }
+    println!(
+        "Commands the plan gives for [{}], to run in {}:",
+        card.artifact,
+        cwd.display()
+    );
+    for (i, c) in card.commands.iter().enumerate() {
+        if only.is_none_or(|k| k == i + 1) {
+            println!("  {}) [{}] {}", i + 1, c.source, c.command);
+        }
+    }
+    println!("Nothing was run. Read them, then: migagent evidence {run} --exec --yes [--only K]");
+    Ok(0)
+}
+
+/// One line on what was recorded.
+fn describe(e: &EvidenceRecord) -> String {
+    match (&e.command, e.exit_code, e.timed_out) {
+        (Some(cmd), _, true) => format!("{}: `{cmd}` timed out; output in {}", e.id, e.path),
+        (Some(cmd), Some(code), _) => format!(
+            "{}: `{cmd}` exited {code} in {:.1} s; output in {}",
+            e.id,
+            e.seconds.unwrap_or_default(),
+            e.path
+        ),
+        (Some(cmd), None, _) => format!("{}: `{cmd}` was killed; output in {}", e.id, e.path),
+        (None, _, _) => format!(
+            "{}: recorded as {} (sha256 {})",
+            e.id,
+            e.path,
+            &e.sha256[..12.min(e.sha256.len())]
+        ),
+    }
+}

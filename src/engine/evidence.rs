@@ -1,0 +1,495 @@
+//! Evidence for a step: the card a step shows before anything is drafted,
+//! collecting what a person reports, supplies or lets migagent run, and
+//! what the draft request then carries. Commands run only on a person's
+//! yes, from the approved plan; model output never runs anything.
+
+use std::path::Path;
+
+use super::reviewer::{EvidenceAnswer, EvidenceView};
+use super::{Engine, EngineError, Reviewer};
+use crate::evidence::command::{self, CommandRun};
+use crate::evidence::{EvidenceSettings, StepCard};
+use crate::markdown::headings;
+use crate::prompt::{InputSource, PromptInput};
+use crate::store::{self, ArtifactState, EventKind, EvidenceKind, EvidenceRecord};
+use crate::workflow::InputKind;
+
+/// Evidence a person gives for the step awaiting it.
+#[derive(Debug, Clone)]
+pub enum NewEvidence {
+    /// What they report, in their words.
+    Note(String),
+    /// A file they supply; copied whole.
+    File(std::path::PathBuf),
+    /// The card's commands to run (all, or only the 1-based `only`), in `cwd`.
+    Commands {
+        only: Option<usize>,
+        cwd: std::path::PathBuf,
+    },
+    /// No evidence, on purpose, with the reason.
+    None(String),
+}
+
+impl Engine {
+    /// How evidence is gathered: whether commands may run, their timeout,
+    /// the variables they never see, the values that claim success.
+    pub fn set_evidence_settings(&mut self, settings: EvidenceSettings) {
+        self.evidence = settings;
+    }
+
+    pub fn evidence_settings(&self) -> &EvidenceSettings {
+        &self.evidence
+    }
+
+    /// The index of the step awaiting evidence, if the run waits for one.
+    pub(super) fn awaiting_evidence_index(&self) -> Option<usize> {
+        self.state
+            .artifacts
+            .iter()
+            .rposition(|a| a.state == ArtifactState::AwaitingEvidence)
+    }
+
+    /// The card of the step awaiting evidence, if any.
+    pub fn evidence_card(&self) -> Result<Option<StepCard>, EngineError> {
+        self.awaiting_evidence_index()
+            .map(|i| self.card_for(i))
+            .transpose()
+    }
+
+    /// The card of step artifact `id` (any state), from the approved plan.
+    pub fn step_card(&self, id: &str) -> Result<Option<StepCard>, EngineError> {
+        match self.state.artifacts.iter().position(|a| a.id == id) {
+            Some(i) if self.state.artifacts[i].step.is_some() => self.card_for(i).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// What the approved plan says about the step at `artifact_index`, with
+    /// the health checks of an approved artifact the phase's inputs reach.
+    pub(super) fn card_for(&self, artifact_index: usize) -> Result<StepCard, EngineError> {
+        let rec = &self.state.artifacts[artifact_index];
+        let phase = &self.loaded.workflow.phases[rec.phase_index];
+        let Some(step) = rec.step.as_ref() else {
+            return Err(EngineError::NotAStep {
+                artifact: rec.id.clone(),
+            });
+        };
+        let plan_id = match self.loaded.workflow.plan_for(phase).map(|i| &i.kind) {
+            Some(InputKind::Artifact(id)) => id.clone(),
+            _ => String::new(),
+        };
+        let plan = self.approved_text(&plan_id, phase.number)?;
+        let mut strategy = None;
+        for id in self.reachable_artifacts(rec.phase_index) {
+            if let Ok(text) = self.approved_text(&id, phase.number) {
+                if headings(&text)
+                    .iter()
+                    .any(|h| h.text.to_lowercase().starts_with("health check"))
+                {
+                    strategy = Some(text);
+                    break;
+                }
+            }
+        }
+        Ok(StepCard::read(&rec.id, &plan, step, strategy.as_deref()))
+    }
+
+    /// The artifacts a phase's inputs reach, directly or through the inputs
+    /// of the phases producing them, nearest first.
+    fn reachable_artifacts(&self, phase_index: usize) -> Vec<String> {
+        let workflow = &self.loaded.workflow;
+        let mut out: Vec<String> = Vec::new();
+        let mut queue = vec![phase_index];
+        while let Some(p) = queue.pop() {
+            for input in &workflow.phases[p].inputs {
+                if let InputKind::Artifact(id) = &input.kind {
+                    if !out.contains(id) {
+                        out.push(id.clone());
+                        if let Some((i, _)) = workflow.producer(id) {
+                            queue.insert(0, i);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the step at `artifact_index` is the plan's point of no
+    /// return and nobody has confirmed going on.
+    pub(super) fn needs_point_of_no_return(&self, artifact_index: usize) -> bool {
+        self.state.artifacts[artifact_index]
+            .point_of_no_return_confirmed_by
+            .is_none()
+            && self
+                .card_for(artifact_index)
+                .is_ok_and(|c| c.point_of_no_return)
+    }
+
+    /// Records that `by` confirmed going past the point of no return at the
+    /// step awaiting evidence.
+    pub fn confirm_point_of_no_return(&mut self, by: &str) -> Result<bool, EngineError> {
+        let index = self.require_awaiting_evidence()?;
+        if !self.needs_point_of_no_return(index) {
+            return Ok(false);
+        }
+        let rec = &mut self.state.artifacts[index];
+        rec.point_of_no_return_confirmed_by = Some(by.to_string());
+        let event = EventKind::PointOfNoReturnConfirmed {
+            artifact: rec.id.clone(),
+            step: rec.step.as_ref().map_or(0, |s| s.number),
+            by: by.to_string(),
+        };
+        self.journal(event)?;
+        self.save()?;
+        Ok(true)
+    }
+
+    fn require_awaiting_evidence(&self) -> Result<usize, EngineError> {
+        self.awaiting_evidence_index()
+            .ok_or_else(|| EngineError::NotAwaitingEvidence {
+                run_id: self.state.run_id.clone(),
+                state: super::run_state(&self.state).name().to_string(),
+            })
+    }
+
+    /// Records evidence for the step awaiting it, by `by`. Refused past an
+    /// unconfirmed point of no return, and for commands when running them
+    /// is turned off.
+    pub fn add_evidence(
+        &mut self,
+        evidence: NewEvidence,
+        by: &str,
+    ) -> Result<Vec<EvidenceRecord>, EngineError> {
+        let index = self.require_awaiting_evidence()?;
+        if self.needs_point_of_no_return(index) {
+            let rec = &self.state.artifacts[index];
+            return Err(EngineError::PointOfNoReturn {
+                run_id: self.state.run_id.clone(),
+                artifact: rec.id.clone(),
+                step: rec.step.as_ref().map_or(0, |s| s.number),
+            });
+        }
+        let added = match evidence {
+            NewEvidence::Note(text) => {
+                super::decide::require_text(&text, "a note")?;
+                vec![self.store_evidence(index, EvidenceKind::Note, by, |path| {
+                    Ok((format!("{path}.md"), text.clone().into_bytes(), None))
+                })?]
+            }
+            NewEvidence::None(reason) => {
+                super::decide::require_text(&reason, "the reason for drafting without evidence")?;
+                vec![self.store_evidence(index, EvidenceKind::None, by, |path| {
+                    Ok((format!("{path}.md"), reason.clone().into_bytes(), None))
+                })?]
+            }
+            NewEvidence::File(source) => {
+                let bytes = std::fs::read(&source).map_err(|e| EngineError::Context {
+                    path: source.clone(),
+                    source: e,
+                })?;
+                let name = source
+                    .file_name()
+                    .map_or("file".into(), |n| n.to_string_lossy().into_owned());
+                vec![self.store_evidence(index, EvidenceKind::File, by, |path| {
+                    Ok((
+                        format!("{path}-{name}"),
+                        bytes.clone(),
+                        Some(source.display().to_string()),
+                    ))
+                })?]
+            }
+            NewEvidence::Commands { only, cwd } => {
+                let card = self.card_for(index)?;
+                let chosen: Vec<usize> = match only {
+                    Some(k) if k >= 1 && k <= card.commands.len() => vec![k - 1],
+                    Some(k) => {
+                        return Err(EngineError::NoSuchCommand {
+                            artifact: card.artifact.clone(),
+                            index: k,
+                            count: card.commands.len(),
+                        })
+                    }
+                    None => (0..card.commands.len()).collect(),
+                };
+                let mut out = Vec::new();
+                for k in chosen {
+                    out.push(self.run_card_command(index, &card, k, by, &cwd)?);
+                }
+                out
+            }
+        };
+        self.save()?;
+        Ok(added)
+    }
+
+    /// Runs command `k` of the card, with the person's yes already given.
+    fn run_card_command(
+        &mut self,
+        index: usize,
+        card: &StepCard,
+        k: usize,
+        by: &str,
+        cwd: &Path,
+    ) -> Result<EvidenceRecord, EngineError> {
+        if !self.evidence.exec {
+            return Err(EngineError::ExecOff);
+        }
+        let Some(cmd) = card.commands.get(k).cloned() else {
+            return Err(EngineError::NoSuchCommand {
+                artifact: card.artifact.clone(),
+                index: k + 1,
+                count: card.commands.len(),
+            });
+        };
+        let rec = &self.state.artifacts[index];
+        let id = rec.next_evidence_id(EvidenceKind::Command);
+        let dir = rec.evidence_dir();
+        std::fs::create_dir_all(self.run.path().join(&dir)).map_err(|source| {
+            store::StoreError::Io {
+                action: "create",
+                path: self.run.path().join(&dir),
+                source,
+            }
+        })?;
+        let stdout = format!("{dir}/{id}.stdout");
+        let stderr = format!("{dir}/{id}.stderr");
+        let settings = &self.evidence;
+        let run: CommandRun = command::run(
+            &cmd.command,
+            cwd,
+            &settings.scrub_env,
+            settings.command_timeout,
+            &self.run.path().join(&stdout),
+            &self.run.path().join(&stderr),
+        )
+        .map_err(|e| EngineError::Command(e.to_string()))?;
+        let out_bytes = self.run.read_bytes(&stdout)?;
+        let err_bytes = self.run.read_bytes(&stderr)?;
+        let record = EvidenceRecord {
+            id,
+            kind: EvidenceKind::Command,
+            by: by.to_string(),
+            at: store::now_rfc3339(),
+            path: stdout,
+            sha256: store::sha256_hex(&out_bytes),
+            source: Some(cmd.source.clone()),
+            command: Some(cmd.command.clone()),
+            exit_code: run.exit_code,
+            timed_out: run.timed_out,
+            seconds: Some(run.seconds),
+            stderr_path: Some(stderr),
+            stderr_sha256: Some(store::sha256_hex(&err_bytes)),
+            rollback: false,
+        };
+        self.record_evidence(index, record)
+    }
+
+    /// Stores one item's bytes at the path `place` gives for its id, and
+    /// records it.
+    fn store_evidence(
+        &mut self,
+        index: usize,
+        kind: EvidenceKind,
+        by: &str,
+        place: impl FnOnce(&str) -> Result<(String, Vec<u8>, Option<String>), EngineError>,
+    ) -> Result<EvidenceRecord, EngineError> {
+        let rec = &self.state.artifacts[index];
+        let id = rec.next_evidence_id(kind);
+        let (path, bytes, source) = place(&format!("{}/{id}", rec.evidence_dir()))?;
+        self.run.write_bytes(&path, &bytes)?;
+        let record = EvidenceRecord {
+            id,
+            kind,
+            by: by.to_string(),
+            at: store::now_rfc3339(),
+            sha256: store::sha256_hex(&bytes),
+            path,
+            source,
+            command: None,
+            exit_code: None,
+            timed_out: false,
+            seconds: None,
+            stderr_path: None,
+            stderr_sha256: None,
+            rollback: false,
+        };
+        self.record_evidence(index, record)
+    }
+
+    /// Journals an item, then keeps it in the run's state.
+    fn record_evidence(
+        &mut self,
+        index: usize,
+        record: EvidenceRecord,
+    ) -> Result<EvidenceRecord, EngineError> {
+        let artifact = self.state.artifacts[index].id.clone();
+        self.journal(EventKind::evidence_added(&artifact, &record))?;
+        self.state.artifacts[index].evidence.push(record.clone());
+        self.save()?;
+        Ok(record)
+    }
+
+    /// Asks a reviewer at the terminal for a step's evidence until they
+    /// are done (`true`) or stop for now (`false`).
+    pub(super) fn collect_evidence(
+        &mut self,
+        index: usize,
+        reviewer: &mut dyn Reviewer,
+        cwd: &Path,
+    ) -> Result<bool, EngineError> {
+        let mut next_command = 0;
+        loop {
+            let card = self.card_for(index)?;
+            let answer = {
+                let view = EvidenceView {
+                    run_id: &self.state.run_id,
+                    card: &card,
+                    items: &self.state.artifacts[index].evidence,
+                    point_of_no_return_pending: self.needs_point_of_no_return(index),
+                    next_command: (self.evidence.exec && next_command < card.commands.len())
+                        .then_some(next_command),
+                    cwd,
+                };
+                reviewer.evidence(&view)?
+            };
+            match answer {
+                EvidenceAnswer::ConfirmPointOfNoReturn { by } => {
+                    self.confirm_point_of_no_return(&by)?;
+                }
+                EvidenceAnswer::RunCommand { index: k, by } => {
+                    self.run_card_command(index, &card, k, &by, cwd)?;
+                    next_command = k + 1;
+                }
+                EvidenceAnswer::SkipCommand { index: k } => next_command = k + 1,
+                EvidenceAnswer::Note { text, by } => {
+                    self.add_evidence(NewEvidence::Note(text), &by)?;
+                }
+                EvidenceAnswer::NoEvidence { reason, by } => {
+                    self.add_evidence(NewEvidence::None(reason), &by)?;
+                }
+                EvidenceAnswer::Done => return Ok(true),
+                EvidenceAnswer::Quit => return Ok(false),
+            }
+        }
+    }
+
+    /// Whether the evidence of a step proves anything: at least one item
+    /// that is not a deliberate "none", and no failed command.
+    pub(super) fn has_proof(&self, index: usize) -> bool {
+        let items = &self.state.artifacts[index].evidence;
+        items.iter().any(EvidenceRecord::is_proof) && !items.iter().any(EvidenceRecord::failed)
+    }
+
+    /// The evidence of a step as a prompt input, marked as evidence: who
+    /// reported it or which command printed it, with its exit code. Long
+    /// content is cut here, with a marker; the files stay whole.
+    pub(super) fn evidence_input(&self, index: usize) -> Result<Option<PromptInput>, EngineError> {
+        let rec = &self.state.artifacts[index];
+        if rec.evidence.is_empty() {
+            return Ok(None);
+        }
+        let limit = self.evidence.prompt_chars;
+        let mut text = format!(
+            "Cite the evidence behind each claim by its id, e.g. (evidence: {}/cmd-1, exit 0). Claim success only where this evidence shows it.\n",
+            rec.id
+        );
+        for e in &rec.evidence {
+            let content = String::from_utf8_lossy(&self.run.read_bytes(&e.path)?).into_owned();
+            let head = match e.kind {
+                EvidenceKind::Note => format!("reported by {}", e.by),
+                EvidenceKind::File => format!(
+                    "file {} supplied by {}",
+                    e.source.as_deref().unwrap_or("?"),
+                    e.by
+                ),
+                EvidenceKind::None => format!("no evidence, on purpose, said {}", e.by),
+                EvidenceKind::Command => format!(
+                    "command run by migagent, approved by {}, {}, {:.1} s",
+                    e.by,
+                    match (e.exit_code, e.timed_out) {
+                        (_, true) => "timed out".to_string(),
+                        (Some(c), _) => format!("exit {c}"),
+                        (None, _) => "killed by a signal".to_string(),
+                    },
+                    e.seconds.unwrap_or_default()
+                ),
+            };
+            text.push_str(&format!("\n### {}/{}: {head}\n", rec.id, e.id));
+            if let Some(cmd) = &e.command {
+                text.push_str(&format!("$ {cmd}\nstdout:\n"));
+            }
+            text.push_str(&cut(&content, limit, &e.path));
+            if let Some(err_path) = &e.stderr_path {
+                let err = String::from_utf8_lossy(&self.run.read_bytes(err_path)?).into_owned();
+                if !err.trim().is_empty() {
+                    text.push_str("\nstderr:\n");
+                    text.push_str(&cut(&err, limit, err_path));
+                }
+            }
+            text.push('\n');
+        }
+        Ok(Some(PromptInput {
+            label: format!("Evidence for [{}]", rec.id),
+            origin: Some("recorded in the run, with sha256 in its journal".into()),
+            content: text,
+            source: InputSource::Fixed,
+        }))
+    }
+
+    /// One line per step of a per-step phase: its evidence ids, kinds, exit
+    /// codes and hashes, so a later phase reviews what was recorded, not
+    /// only what was drafted.
+    pub(super) fn evidence_index(&self, producer: usize) -> Option<PromptInput> {
+        let mut lines = Vec::new();
+        for rec in self
+            .state
+            .artifacts
+            .iter()
+            .filter(|a| a.phase_index == producer && a.step.is_some())
+        {
+            let items: Vec<String> = rec
+                .evidence
+                .iter()
+                .map(|e| {
+                    let exit = e.exit_code.map_or(String::new(), |c| format!(", exit {c}"));
+                    format!(
+                        "{}/{} ({:?}{exit}, sha256 {})",
+                        rec.id,
+                        e.id,
+                        e.kind,
+                        &e.sha256[..e.sha256.len().min(12)]
+                    )
+                    .to_lowercase()
+                })
+                .collect();
+            lines.push(format!(
+                "- [{}]: {}",
+                rec.id,
+                if items.is_empty() {
+                    "no evidence recorded".to_string()
+                } else {
+                    items.join("; ")
+                }
+            ));
+        }
+        (!lines.is_empty()).then(|| PromptInput {
+            label: "Evidence index of the steps".into(),
+            origin: Some("recorded in the run".into()),
+            content: lines.join("\n"),
+            source: InputSource::Fixed,
+        })
+    }
+}
+
+/// `text` cut to `limit` characters with a marker naming the whole file.
+fn cut(text: &str, limit: usize, path: &str) -> String {
+    if text.chars().count() <= limit {
+        return text.trim_end().to_string();
+    }
+    let kept: String = text.chars().take(limit).collect();
+    format!(
+        "{kept}\n[... cut by migagent: {} more characters; the whole output is in {path}]",
+        text.chars().count() - limit
+    )
+}

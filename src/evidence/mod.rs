@@ -1,0 +1,47 @@
+//! Evidence for a step of a per-step phase: the step card read from the
+//! approved plan ([`card`]), commands run with a person's yes
+//! ([`command`]), and the rule that a result may not claim success without
+//! proof ([`claims`]).
+//!
+//! The engine decides when evidence is asked for and records it; this
+//! module only reads plans, runs what it is told to run and checks claims.
+
+pub mod card;
+pub mod claims;
+pub mod command;
+
+use std::time::Duration;
+
+pub use card::{CardCommand, StepCard};
+
+/// How evidence is gathered and judged, from `[evidence]` in the config.
+#[derive(Debug, Clone)]
+pub struct EvidenceSettings {
+    /// Whether migagent may run the plan's commands at all.
+    pub exec: bool,
+    /// How long one command may run before its process group is killed.
+    pub command_timeout: Duration,
+    /// Variables a command never sees: the model's API key and any other
+    /// the profile names.
+    pub scrub_env: Vec<String>,
+    /// Values a result may not pick without proof.
+    pub success_words: Vec<String>,
+    /// How much of one evidence item a prompt carries; the file on disk
+    /// stays whole.
+    pub prompt_chars: usize,
+}
+
+impl Default for EvidenceSettings {
+    fn default() -> Self {
+        EvidenceSettings {
+            exec: true,
+            command_timeout: Duration::from_secs(600),
+            scrub_env: vec!["OPENAI_API_KEY".into()],
+            success_words: claims::DEFAULT_SUCCESS_WORDS
+                .iter()
+                .map(|w| w.to_string())
+                .collect(),
+            prompt_chars: 4000,
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! A step's evidence at the terminal: the card, the point of no return, a
+//! yes or no for each of the plan's commands, a note, and only then the
+//! draft. Nothing runs without a typed yes.
+
+use super::gate::{read_line, read_paragraph, TerminalReviewer};
+use super::rule;
+use crate::engine::{EngineError, EvidenceAnswer, EvidenceView};
+
+/// Which questions a step's card has been through.
+#[derive(Debug, Default)]
+pub(super) struct Progress {
+    /// The artifact whose card is on screen.
+    artifact: Option<String>,
+    /// Evidence items already reported on screen.
+    shown_items: usize,
+    note_asked: bool,
+}
+
+impl TerminalReviewer {
+    pub(super) fn ask_evidence(
+        &mut self,
+        view: &EvidenceView<'_>,
+    ) -> Result<EvidenceAnswer, EngineError> {
+        let card = view.card;
+        if self.evidence.artifact.as_deref() != Some(card.artifact.as_str()) {
+            self.evidence = Progress {
+                artifact: Some(card.artifact.clone()),
+                shown_items: view.items.len(),
+                note_asked: false,
+            };
+            println!();
+            println!(
+                "{}",
+                rule(&format!("step {} of the plan", card.step.number))
+            );
+            print!("{}", card.text());
+            println!("Run the step, then record what happened; the result is drafted from it.");
+        }
+        for item in &view.items[self.evidence.shown_items.min(view.items.len())..] {
+            match (&item.command, item.exit_code, item.timed_out) {
+                (Some(_), _, true) => println!("  {} timed out; output in {}", item.id, item.path),
+                (Some(_), Some(code), _) => println!(
+                    "  {} exited {code} in {:.1} s; output in {}",
+                    item.id,
+                    item.seconds.unwrap_or_default(),
+                    item.path
+                ),
+                (Some(_), None, _) => println!("  {} was killed; output in {}", item.id, item.path),
+                (None, _, _) => println!("  {} recorded ({})", item.id, item.path),
+            }
+        }
+        self.evidence.shown_items = view.items.len();
+        let by = self.who.clone();
+        if view.point_of_no_return_pending {
+            let n = card.step.number;
+            println!();
+            println!(
+                "Step {n} is the plan's POINT OF NO RETURN: after it the migration cannot be undone."
+            );
+            loop {
+                match read_line(&format!("Type {n} to go on, or q to stop here: "))? {
+                    None => return Ok(EvidenceAnswer::Quit),
+                    Some(a) if a.trim() == n.to_string() => {
+                        return Ok(EvidenceAnswer::ConfirmPointOfNoReturn { by })
+                    }
+                    Some(a) if a.trim().eq_ignore_ascii_case("q") => {
+                        return Ok(EvidenceAnswer::Quit)
+                    }
+                    Some(_) => println!("That is not {n}; nothing was confirmed."),
+                }
+            }
+        }
+        if let Some(k) = view.next_command {
+            let c = &card.commands[k];
+            println!();
+            println!(
+                "Command {} [{}], in {}:",
+                k + 1,
+                c.source,
+                view.cwd.display()
+            );
+            println!("  {}", c.command);
+            loop {
+                match read_line("Run it now? [y/n, q to stop] ")? {
+                    None => return Ok(EvidenceAnswer::Quit),
+                    Some(a) if a.trim().eq_ignore_ascii_case("y") => {
+                        return Ok(EvidenceAnswer::RunCommand { index: k, by })
+                    }
+                    Some(a) if a.trim().eq_ignore_ascii_case("n") => {
+                        return Ok(EvidenceAnswer::SkipCommand { index: k })
+                    }
+                    Some(a) if a.trim().eq_ignore_ascii_case("q") => {
+                        return Ok(EvidenceAnswer::Quit)
+                    }
+                    Some(_) => println!("Please answer y, n or q."),
+                }
+            }
+        }
+        if !self.evidence.note_asked {
+            self.evidence.note_asked = true;
+            let Some(text) = read_paragraph(
+                "What did you do and see at this step? (finish with an empty line; an empty answer adds nothing)",
+            )?
+            else {
+                return Ok(EvidenceAnswer::Quit);
+            };
+            if !text.trim().is_empty() {
+                return Ok(EvidenceAnswer::Note { text, by });
+            }
+        }
+        if view.items.is_empty() {
+            let Some(reason) = read_paragraph(
+                "Nothing is recorded for this step. Why draft it without evidence? (an empty answer stops here)",
+            )?
+            else {
+                return Ok(EvidenceAnswer::Quit);
+            };
+            if reason.trim().is_empty() {
+                return Ok(EvidenceAnswer::Quit);
+            }
+            return Ok(EvidenceAnswer::NoEvidence { reason, by });
+        }
+        Ok(EvidenceAnswer::Done)
+    }
+}
