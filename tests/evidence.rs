@@ -233,6 +233,31 @@ None — fully reversible
 - **After:** confirm to storage
 "#;
 
+/// One step whose Action hangs and whose Verification is quick.
+const PLAN_SLOW: &str = r#"## Pre-Migration Checklist
+- [ ] Nothing
+
+## Steps
+
+### Step 1: Wait for the vacuum
+- **Action:** Wait with `sleep 30`
+- **Pre-condition:** None
+- **Verification:** `echo vacuum-checked`
+- **Rollback:** Nothing to undo
+- **Duration estimate:** 30 seconds
+
+## Point of No Return
+None — fully reversible
+
+## Monitoring Plan
+- Nothing
+
+## Communication Plan
+- **Before:** notify nobody
+- **During:** update nobody
+- **After:** confirm to nobody
+"#;
+
 /// Enum values that claim success, which a draft without proof may not use.
 const SUCCESS_WORDS: [&str; 6] = [
     "Pass",
@@ -433,6 +458,17 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
         !s1.contains("Evidence for [MIG-4.2]") && !s1.contains("Evidence for [MIG-4.3]"),
         "{s1}"
     );
+    // The draft awaits a decision now, not evidence: `evidence` says so.
+    let (code, out, err) = sandbox
+        .cmd(&["evidence", run, "--note", "too late"])
+        .run()
+        .await;
+    assert_eq!(code, 1, "evidence at a decision gate:\n{out}{err}");
+    assert!(
+        err.contains("decision"),
+        "the error names the state:\n{err}"
+    );
+    assert_eq!(events(&sandbox, run, "evidence_added").len(), 1);
     sandbox.approve(run).await;
 
     // Step 2: a log file, copied whole.
@@ -1133,4 +1169,65 @@ async fn at_the_terminal_the_card_then_a_yes_per_command_then_the_draft_and_the_
         "{approved:#?}"
     );
     assert_eq!(pending(&sandbox.status(run).await), "MIG-5");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_runs_one_command_and_a_hanging_command_times_out() {
+    let sandbox = Sandbox::new().with_api_key();
+    let fake = FakeServer::new().start().await;
+    let run = "slow";
+    reach_step_one(&sandbox, &fake, run, &[], PLAN_SLOW).await;
+    sandbox.write_config("[evidence]\ncommand_timeout_secs = 1\n");
+
+    // --only 2 runs the Verification alone.
+    add_evidence(&sandbox, run, &["--exec", "--yes", "--only", "2"]).await;
+    let added = events(&sandbox, run, "evidence_added");
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!(added[0]["command"], "echo vacuum-checked");
+    assert_eq!(added[0]["exit_code"], 0);
+
+    // `sleep 30` is stopped at the configured timeout and recorded so.
+    let started = std::time::Instant::now();
+    add_evidence(&sandbox, run, &["--exec", "--yes", "--only", "1"]).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the command ran past its timeout"
+    );
+    let added = events(&sandbox, run, "evidence_added");
+    assert_eq!(added.len(), 2, "{added:#?}");
+    assert_eq!(added[1]["evidence"], "cmd-2");
+    assert_eq!(added[1]["command"], "sleep 30");
+    assert_eq!(added[1]["timed_out"], true, "{:#}", added[1]);
+
+    let user = user_message(&resume_drafts(&sandbox, &fake, run, "MIG-4.1").await);
+    assert!(
+        user.contains("MIG-4.1/cmd-2") && user.contains("timed out"),
+        "the request says the command timed out:\n{user}"
+    );
+    // A command's event always says whether it timed out.
+    assert_eq!(added[0]["timed_out"], false, "{:#}", added[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_without_evidence_is_drafted_in_markdown_mode_too() {
+    let sandbox = Sandbox::new().with_api_key();
+    let fake = FakeServer::new().start().await;
+    let run = "none-md";
+    reach_step_one(&sandbox, &fake, run, &[], PLAN_WALK).await;
+    add_evidence(
+        &sandbox,
+        run,
+        &["--none", "--reason", "the console log was lost"],
+    )
+    .await;
+    let added = events(&sandbox, run, "evidence_added");
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!(added[0]["evidence"], "none");
+    assert_eq!(added[0]["kind"], "none");
+    let body = resume_drafts(&sandbox, &fake, run, "MIG-4.1").await;
+    assert!(
+        body["response_format"].is_null(),
+        "Markdown mode sends no schema"
+    );
+    assert!(sandbox.run_dir(run).join("drafts/MIG-4.1.r1.md").is_file());
 }
