@@ -84,16 +84,14 @@ fn list_commands(
 
 /// One line on what was recorded.
 fn describe(e: &EvidenceRecord) -> String {
-    match (&e.command, e.exit_code, e.timed_out) {
-        (Some(cmd), _, true) => format!("{}: `{cmd}` timed out; output in {}", e.id, e.path),
-        (Some(cmd), Some(code), _) => format!(
-            "{}: `{cmd}` exited {code} in {:.1} s; output in {}",
+    match (&e.command, e.command_outcome()) {
+        (Some(cmd), Some(outcome)) => format!(
+            "{}: `{cmd}`: {outcome}, {:.1} s; output in {}",
             e.id,
             e.seconds.unwrap_or_default(),
             e.path
         ),
-        (Some(cmd), None, _) => format!("{}: `{cmd}` was killed; output in {}", e.id, e.path),
-        (None, _, _) => format!(
+        _ => format!(
             "{}: recorded as {} (sha256 {})",
             e.id,
             e.path,

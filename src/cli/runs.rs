@@ -69,11 +69,9 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             println!("  evidence: none yet");
         }
         for item in &e.items {
-            let exit = match (item.exit_code, item.timed_out) {
-                (_, true) => ", timed out".to_string(),
-                (Some(c), _) => format!(", exit {c}"),
-                (None, _) => String::new(),
-            };
+            let exit = item
+                .command_outcome()
+                .map_or(String::new(), |o| format!(", {o}"));
             println!(
                 "  evidence {}: {}{exit}, by {} ({})",
                 item.id,

@@ -198,10 +198,12 @@ impl Engine {
             .evidence
             .iter()
             .filter(|e| e.failed())
-            .map(|e| match (e.exit_code, e.timed_out) {
-                (_, true) => format!("{} timed out", e.id),
-                (Some(c), _) => format!("{} exited {c}", e.id),
-                (None, _) => format!("{} was killed", e.id),
+            .map(|e| {
+                format!(
+                    "{} ended with {}",
+                    e.id,
+                    e.command_outcome().unwrap_or_default()
+                )
             })
             .collect();
         let why = if failed.is_empty() {

@@ -407,11 +407,7 @@ impl Engine {
                 EvidenceKind::Command => format!(
                     "command run by migagent, approved by {}, {}, {:.1} s",
                     e.by,
-                    match (e.exit_code, e.timed_out) {
-                        (_, true) => "timed out".to_string(),
-                        (Some(c), _) => format!("exit {c}"),
-                        (None, _) => "killed by a signal".to_string(),
-                    },
+                    e.command_outcome().unwrap_or_default(),
                     e.seconds.unwrap_or_default()
                 ),
             };
@@ -452,7 +448,9 @@ impl Engine {
                 .evidence
                 .iter()
                 .map(|e| {
-                    let exit = e.exit_code.map_or(String::new(), |c| format!(", exit {c}"));
+                    let exit = e
+                        .command_outcome()
+                        .map_or(String::new(), |o| format!(", {o}"));
                     format!(
                         "{}/{} ({:?}{exit}, sha256 {})",
                         rec.id,

@@ -75,6 +75,17 @@ impl EvidenceRecord {
         self.kind == EvidenceKind::Command && (self.timed_out || self.exit_code != Some(0))
     }
 
+    /// How a command ended, in words the gate, `status` and the prompt all
+    /// use: "exit 0", "timed out", "killed by a signal". `None` for evidence
+    /// that is not a command.
+    pub fn command_outcome(&self) -> Option<String> {
+        (self.kind == EvidenceKind::Command).then(|| match (self.exit_code, self.timed_out) {
+            (_, true) => "timed out".to_string(),
+            (Some(code), _) => format!("exit {code}"),
+            (None, _) => "killed by a signal".to_string(),
+        })
+    }
+
     /// Evidence that something was observed: anything but a deliberate
     /// "none".
     pub fn is_proof(&self) -> bool {

@@ -37,16 +37,14 @@ impl TerminalReviewer {
             println!("Run the step, then record what happened; the result is drafted from it.");
         }
         for item in &view.items[self.evidence.shown_items.min(view.items.len())..] {
-            match (&item.command, item.exit_code, item.timed_out) {
-                (Some(_), _, true) => println!("  {} timed out; output in {}", item.id, item.path),
-                (Some(_), Some(code), _) => println!(
-                    "  {} exited {code} in {:.1} s; output in {}",
+            match item.command_outcome() {
+                Some(outcome) => println!(
+                    "  {}: {outcome}, {:.1} s; output in {}",
                     item.id,
                     item.seconds.unwrap_or_default(),
                     item.path
                 ),
-                (Some(_), None, _) => println!("  {} was killed; output in {}", item.id, item.path),
-                (None, _, _) => println!("  {} recorded ({})", item.id, item.path),
+                None => println!("  {} recorded ({})", item.id, item.path),
             }
         }
         self.evidence.shown_items = view.items.len();
