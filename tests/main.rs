@@ -7,6 +7,7 @@
 //! | `cli_workflows`      | `migagent workflows …` (list, show, validate, schema) from a folder |
 //! | `crash_safety`       | kill -9 in the middle of a draft; a full disk at a decision       |
 //! | `doctor`             | `migagent doctor` against live, dead, keyless and refused servers |
+//! | `evidence`           | per-step evidence: the step card, notes, files, approved commands, no success without proof |
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
 //! | `offline_mode`       | `--offline` never lets a request leave the machine                |
@@ -28,6 +29,7 @@ mod architecture;
 mod cli_workflows;
 mod crash_safety;
 mod doctor;
+mod evidence;
 mod gate_pty;
 mod offline_e2e;
 mod offline_mode;

@@ -3,12 +3,14 @@
 //! `migagent` binary in an isolated folder, and the offline tripwire.
 
 mod fake_server;
+mod pty;
 mod requests;
 mod sandbox;
 mod tripwire;
 
 pub use fake_server::FakeServer;
-pub use requests::{system_message, user_message};
+pub use pty::{blocking, Pty};
+pub use requests::{requested_artifact, system_message, user_message};
 pub use sandbox::{files_under, pending, temp_files_under, Cmd, Sandbox};
 pub use tripwire::Tripwire;
 
