@@ -132,6 +132,8 @@ pub struct EvidenceConfig {
     pub success_words: Vec<String>,
     /// How many characters of one evidence item a prompt carries.
     pub prompt_chars: usize,
+    /// The largest file (`--file`, `--note-file`) taken as evidence, in MiB.
+    pub max_file_mb: u64,
 }
 
 fn merge(base: &mut toml::Value, over: toml::Value) {

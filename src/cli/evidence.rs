@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use super::run::print_evidence_help;
 use super::{evidence_settings, who, Ctx, EvidenceArgs};
 use crate::engine::{Engine, NewEvidence};
+use crate::evidence::read_supplied;
 use crate::store::EvidenceRecord;
 
 pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
@@ -20,9 +21,10 @@ pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
     let evidence = if let Some(text) = args.note {
         NewEvidence::Note(text)
     } else if let Some(path) = args.note_file {
+        let bytes = read_supplied(&path, engine.evidence_settings().max_file_bytes)?;
         NewEvidence::Note(
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read note file {}", path.display()))?,
+            String::from_utf8(bytes)
+                .with_context(|| format!("note file {} is not UTF-8 text", path.display()))?,
         )
     } else if let Some(path) = args.file {
         NewEvidence::File(path)

@@ -58,6 +58,7 @@ fn evidence_settings(config: &Config, no_exec: bool) -> EvidenceSettings {
     settings.exec = c.exec && !no_exec;
     settings.command_timeout = std::time::Duration::from_secs(c.command_timeout_secs);
     settings.prompt_chars = c.prompt_chars;
+    settings.max_file_bytes = c.max_file_mb.saturating_mul(1024 * 1024);
     settings
         .success_words
         .extend(c.success_words.iter().cloned());

@@ -78,6 +78,8 @@ pub enum EngineError {
     },
     #[error("running commands is turned off for this run (--no-exec, or exec = false under [evidence] in the config); record what you ran with --note or --file")]
     ExecOff,
+    #[error(transparent)]
+    SuppliedFile(#[from] crate::evidence::SuppliedFileError),
     #[error("running a command: {0}")]
     Command(String),
     #[error("at the gate: {0}")]

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::reviewer::{EvidenceAnswer, EvidenceView};
 use super::{Engine, EngineError, Reviewer};
 use crate::evidence::command::{self, CommandRun};
-use crate::evidence::{EvidenceSettings, StepCard};
+use crate::evidence::{read_supplied, EvidenceSettings, StepCard};
 use crate::markdown::headings;
 use crate::prompt::{InputSource, PromptInput};
 use crate::store::{self, ArtifactState, EventKind, EvidenceKind, EvidenceRecord};
@@ -193,10 +193,7 @@ impl Engine {
                 )
             }
             NewEvidence::File(path) => {
-                let bytes = std::fs::read(&path).map_err(|source| EngineError::Context {
-                    path: path.clone(),
-                    source,
-                })?;
+                let bytes = read_supplied(&path, self.evidence.max_file_bytes)?;
                 let name = path
                     .file_name()
                     .map_or("file".into(), |n| n.to_string_lossy().into_owned());
@@ -238,7 +235,6 @@ impl Engine {
             seconds: None,
             stderr_path: None,
             stderr_sha256: None,
-            rollback: false,
         }])
     }
 
@@ -280,10 +276,7 @@ impl Engine {
                 })?]
             }
             NewEvidence::File(source) => {
-                let bytes = std::fs::read(&source).map_err(|e| EngineError::Context {
-                    path: source.clone(),
-                    source: e,
-                })?;
+                let bytes = read_supplied(&source, self.evidence.max_file_bytes)?;
                 let name = source
                     .file_name()
                     .map_or("file".into(), |n| n.to_string_lossy().into_owned());
@@ -360,23 +353,22 @@ impl Engine {
             &self.run.path().join(&stderr),
         )
         .map_err(|e| EngineError::Command(e.to_string()))?;
-        let out_bytes = self.run.read_bytes(&stdout)?;
-        let err_bytes = self.run.read_bytes(&stderr)?;
+        let stdout_sha = self.run.sha256_of(&stdout)?;
+        let stderr_sha = self.run.sha256_of(&stderr)?;
         let record = EvidenceRecord {
             id,
             kind: EvidenceKind::Command,
             by: by.to_string(),
             at: store::now_rfc3339(),
             path: stdout,
-            sha256: store::sha256_hex(&out_bytes),
+            sha256: stdout_sha,
             source: Some(cmd.source.clone()),
             command: Some(cmd.command.clone()),
             exit_code: run.exit_code,
             timed_out: run.timed_out,
             seconds: Some(run.seconds),
             stderr_path: Some(stderr),
-            stderr_sha256: Some(store::sha256_hex(&err_bytes)),
-            rollback: false,
+            stderr_sha256: Some(stderr_sha),
         };
         self.record_evidence(index, record)
     }
@@ -408,7 +400,6 @@ impl Engine {
             seconds: None,
             stderr_path: None,
             stderr_sha256: None,
-            rollback: false,
         };
         self.record_evidence(index, record)
     }
@@ -491,7 +482,7 @@ impl Engine {
             rec.id
         );
         for e in &rec.evidence {
-            let content = String::from_utf8_lossy(&self.run.read_bytes(&e.path)?).into_owned();
+            let content = self.read_for_prompt(&e.path, limit)?;
             let head = match e.kind {
                 EvidenceKind::Note => format!("reported by {}", e.by),
                 EvidenceKind::File => format!(
@@ -511,12 +502,12 @@ impl Engine {
             if let Some(cmd) = &e.command {
                 text.push_str(&format!("$ {cmd}\nstdout:\n"));
             }
-            text.push_str(&cut(&content, limit, &e.path));
+            text.push_str(&content);
             if let Some(err_path) = &e.stderr_path {
-                let err = String::from_utf8_lossy(&self.run.read_bytes(err_path)?).into_owned();
+                let err = self.read_for_prompt(err_path, limit)?;
                 if !err.trim().is_empty() {
                     text.push_str("\nstderr:\n");
-                    text.push_str(&cut(&err, limit, err_path));
+                    text.push_str(&err);
                 }
             }
             text.push('\n');
@@ -527,6 +518,22 @@ impl Engine {
             content: text,
             source: InputSource::Fixed,
         }))
+    }
+
+    /// At most `limit` characters of an evidence file for a prompt, with a
+    /// marker naming the whole file when it is longer; only the head is
+    /// read, so a huge output costs no more than a small one.
+    fn read_for_prompt(&self, path: &str, limit: usize) -> Result<String, EngineError> {
+        // A character is at most four bytes.
+        let (head, more) = self.run.read_head(path, limit.saturating_mul(4))?;
+        let text = String::from_utf8_lossy(&head);
+        let kept: String = text.chars().take(limit).collect();
+        if !more && kept.len() == text.len() {
+            return Ok(kept.trim_end().to_string());
+        }
+        Ok(format!(
+            "{kept}\n[... cut by migagent to {limit} characters; the whole output is in {path}]"
+        ))
     }
 
     /// One line per step of a per-step phase: its evidence ids, kinds, exit
@@ -573,16 +580,4 @@ impl Engine {
             source: InputSource::Fixed,
         })
     }
-}
-
-/// `text` cut to `limit` characters with a marker naming the whole file.
-fn cut(text: &str, limit: usize, path: &str) -> String {
-    if text.chars().count() <= limit {
-        return text.trim_end().to_string();
-    }
-    let kept: String = text.chars().take(limit).collect();
-    format!(
-        "{kept}\n[... cut by migagent: {} more characters; the whole output is in {path}]",
-        text.chars().count() - limit
-    )
 }

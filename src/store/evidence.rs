@@ -70,13 +70,6 @@ pub struct EvidenceRecord {
     pub stderr_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr_sha256: Option<String>,
-    /// Gathered while rolling the step back, not while running it.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub rollback: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 impl EvidenceRecord {

@@ -150,8 +150,6 @@ pub enum EventKind {
         stderr_path: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stderr_sha256: Option<String>,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        rollback: bool,
     },
     /// A person confirmed going past the plan's point of no return.
     PointOfNoReturnConfirmed {
@@ -202,7 +200,6 @@ impl EventKind {
             seconds: e.seconds,
             stderr_path: e.stderr_path.clone(),
             stderr_sha256: e.stderr_sha256.clone(),
-            rollback: e.rollback,
         }
     }
 }

@@ -150,9 +150,38 @@ impl RunDir {
         Ok(rel.to_string())
     }
 
-    pub fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, StoreError> {
+    /// The first `max` bytes of a file inside the run, and whether there
+    /// was more: evidence files are kept whole, but only their head is read.
+    pub fn read_head(&self, rel: &str, max: usize) -> Result<(Vec<u8>, bool), StoreError> {
+        use std::io::Read;
         let path = self.path.join(rel);
-        fs::read(&path).map_err(io_err("read", &path))
+        let file = File::open(&path).map_err(io_err("read", &path))?;
+        let mut head = Vec::new();
+        file.take(max as u64 + 1)
+            .read_to_end(&mut head)
+            .map_err(io_err("read", &path))?;
+        let more = head.len() > max;
+        head.truncate(max);
+        Ok((head, more))
+    }
+
+    /// The sha256 of a file inside the run, read in pieces, so a large
+    /// command output is hashed without holding it in memory.
+    pub fn sha256_of(&self, rel: &str) -> Result<String, StoreError> {
+        use sha2::{Digest, Sha256};
+        use std::io::Read;
+        let path = self.path.join(rel);
+        let mut file = File::open(&path).map_err(io_err("read", &path))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf).map_err(io_err("read", &path))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(format!("{:x}", hasher.finalize()))
     }
 
     pub fn read(&self, rel: &str) -> Result<String, StoreError> {
