@@ -535,6 +535,22 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
     assert!(!s3.contains("checksum 9f2c41d7"), "{s3}");
     sandbox.approve(run).await;
 
+    // Phase 5 is next: no step waits, so a note fills its free-text input
+    // "Current system state", which status names.
+    let status = sandbox.status(run).await;
+    assert_eq!(status["state"], "ready_to_draft", "{status}");
+    assert_eq!(
+        status["context_inputs"],
+        serde_json::json!(["Current system state"]),
+        "{status}"
+    );
+    let state_note = "SYSTEM-STATE-AFTER: replication lag 0 s, 0 errors";
+    let (code, out) = migagent(&sandbox, &["evidence", run, "--note", state_note]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Current system state"), "{out}");
+    let (code, out) = migagent(&sandbox, &["evidence", run, "--exec", "--yes"]).await;
+    assert_eq!(code, 1, "commands run only at a step: {out}");
+
     // On to Phase 5: every panel request carries the evidence index.
     let before = fake.request_bodies().await.len();
     let (code, out, err) = sandbox.resume(run, &fake.base_url()).await;
@@ -558,6 +574,10 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
                 "Phase 5's request lists {id} with its sha256:\n{user}"
             );
         }
+        assert!(
+            user.contains(state_note),
+            "the state note fills Current system state:\n{user}"
+        );
     }
 }
 
