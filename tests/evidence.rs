@@ -1251,3 +1251,109 @@ async fn a_step_without_evidence_is_drafted_in_markdown_mode_too() {
     );
     assert!(sandbox.run_dir(run).join("drafts/MIG-4.1.r1.md").is_file());
 }
+
+/// A plan whose first step's Rollback is a command.
+const PLAN_ROLLBACK: &str = r#"## Pre-Migration Checklist
+- [ ] Sessions drained
+
+## Steps
+
+### Step 1: Move sessions
+- **Action:** Start the session copier
+- **Pre-condition:** Valkey 8 is up
+- **Verification:** Session count matches
+- **Rollback:** Stop the copier, then run `echo "restored=old-redis" > rollback-marker.txt`
+- **Duration estimate:** 10 minutes
+
+### Step 2: Retire Redis 6
+- **Action:** Stop Redis 6
+- **Pre-condition:** No client uses Redis 6
+- **Verification:** Port 6379 is closed
+- **Rollback:** Start Redis 6 again
+- **Duration estimate:** 2 minutes
+
+## Point of No Return
+None — fully reversible
+
+## Monitoring Plan
+- Session errors
+
+## Communication Plan
+- **Before:** notify support
+- **During:** update #ops hourly
+- **After:** confirm to product
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_gathers_its_own_evidence_before_the_choice() {
+    let sandbox = Sandbox::new().with_api_key();
+    let fake = FakeServer::new().start().await;
+    let run = "rb2";
+    reach_step_one(&sandbox, &fake, run, &[], PLAN_ROLLBACK).await;
+    add_evidence(&sandbox, run, &["--note", "copier started, 3% errors"]).await;
+    resume_drafts(&sandbox, &fake, run, "MIG-4.1").await;
+
+    // Rollback without --then starts it: the plan's rollback is shown.
+    let (code, out) = migagent(
+        &sandbox,
+        &[
+            "decide",
+            run,
+            "--option",
+            "Rollback",
+            "--reason",
+            "error rate",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Stop the copier"), "{out}");
+    let status = sandbox.status(run).await;
+    assert_eq!(status["state"], "rolling_back", "{status}");
+    assert_eq!(status["evidence"]["rollback"]["reason"], "error rate");
+    assert!(
+        status["pending"].is_null(),
+        "the draft is no longer up for approval"
+    );
+    let (code, out) = migagent(&sandbox, &["approve", run]).await;
+    assert_ne!(
+        code, 0,
+        "a step being rolled back cannot be approved: {out}"
+    );
+
+    // Its evidence: the Rollback's own command, listed, then run with a yes.
+    let (code, out) = migagent(&sandbox, &["evidence", run, "--exec"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("rollback-marker.txt"), "{out}");
+    assert!(!sandbox.path().join("rollback-marker.txt").exists());
+    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    let marker = std::fs::read_to_string(sandbox.path().join("rollback-marker.txt")).unwrap();
+    assert_eq!(marker.trim(), "restored=old-redis");
+    add_evidence(
+        &sandbox,
+        run,
+        &["--note", "sessions served by Redis 6 again"],
+    )
+    .await;
+
+    // The choice ends it, with the reason it started with.
+    let (code, out) = migagent(
+        &sandbox,
+        &["decide", run, "--option", "Rollback", "--then", "continue"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let started = events(&sandbox, run, "rollback_started");
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0]["reason"], "error rate");
+    let added = events(&sandbox, run, "evidence_added");
+    let rollback_items: Vec<&Value> = added.iter().filter(|e| e["rollback"] == true).collect();
+    assert_eq!(rollback_items.len(), 2, "{added:#?}");
+    assert_eq!(rollback_items[0]["source"], "Rollback");
+    assert_eq!(rollback_items[0]["exit_code"], 0);
+    let rolled = events(&sandbox, run, "rolled_back");
+    assert_eq!(rolled.len(), 1);
+    assert_eq!(rolled[0]["reason"], "error rate");
+    assert_eq!(rolled[0]["then"], "continue");
+    resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.2").await;
+}

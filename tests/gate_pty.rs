@@ -307,6 +307,11 @@ async fn rollback_a_step_at_the_terminal_and_continue() {
         pty.expect("Reason (finish with an empty line):");
         pty.send("Replica lag stayed above 30 s\r");
         pty.send("\r");
+        // The rollback's own evidence comes before the choice.
+        pty.expect("rolling back step 1");
+        pty.expect("What did the rollback do?");
+        pty.send("Pointed the app back at the old primary\r");
+        pty.send("\r");
         pty.expect("Continue with the next step, or abort the run? [c/a]");
         pty.send("x\r");
         pty.expect("Please answer c or a.");
@@ -333,8 +338,14 @@ async fn rollback_a_step_at_the_terminal_and_continue() {
         .exists());
     assert_awaiting(&sandbox, "MIG-4.2").await;
     let notes = events(&journal, "evidence_added");
-    assert_eq!(notes.len(), 2, "{journal:#?}");
+    assert_eq!(notes.len(), 3, "{journal:#?}");
     assert_eq!(notes[0]["artifact"], "MIG-4.1");
     assert_eq!(notes[0]["kind"], "note");
-    assert_eq!(notes[1]["artifact"], "MIG-4.2");
+    assert!(notes[0].get("rollback").is_none(), "{:?}", notes[0]);
+    assert_eq!(notes[1]["artifact"], "MIG-4.1");
+    assert_eq!(notes[1]["rollback"], true, "the rollback's own evidence");
+    assert_eq!(notes[2]["artifact"], "MIG-4.2");
+    let started = events(&journal, "rollback_started");
+    assert_eq!(started.len(), 1, "{journal:#?}");
+    assert_eq!(started[0]["reason"], "Replica lag stayed above 30 s");
 }

@@ -9,16 +9,21 @@ use crate::workflow::GateAction;
 
 pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
     let mut engine = Engine::open(&ctx.store, run)?;
-    let pending = engine.pending().map(|a| a.id.clone());
+    let pending = engine
+        .pending()
+        .or(engine.rolling_back_artifact())
+        .map(|a| a.id.clone());
     let what = match &decision {
         Decision::Proceed { .. } => "approved",
         Decision::Revise { .. } => "sent back for revision",
         Decision::Rollback { .. } => "rolled back",
+        Decision::BeginRollback { .. } => "is being rolled back",
         Decision::Abort { .. } => "aborted",
         Decision::Edit { .. } => "replaced with your edit",
         Decision::Quit => "left undecided",
     };
-    let rolled_back = matches!(decision, Decision::Rollback { .. });
+    let began = matches!(decision, Decision::BeginRollback { .. });
+    let rolled_back = began || matches!(decision, Decision::Rollback { .. });
     engine.apply(decision)?;
     let status = engine.status();
     match (&pending, status.state) {
@@ -49,6 +54,17 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
         RunStanding::AwaitingEvidence => {
             println!("The next step waits for evidence: migagent status {run}")
         }
+        RunStanding::RollingBack => {
+            println!("Roll the step back as the plan says, and record what you did:");
+            println!("  migagent evidence {run} --note TEXT | --file PATH | --exec [--yes]");
+            println!(
+                "then end the rollback: migagent decide {run} --option {} --then continue|abort",
+                engine
+                    .rolling_back_artifact()
+                    .and_then(|r| r.rolling_back.as_ref())
+                    .map_or("Rollback", |s| s.option.as_str())
+            );
+        }
         RunStanding::Aborted => {}
     }
     Ok(if status.state == RunStanding::Aborted {
@@ -60,7 +76,8 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
 
 pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
     let engine = Engine::open(&ctx.store, &args.run)?;
-    let Some(pending) = engine.pending() else {
+    let rolling = engine.rolling_back_artifact();
+    let Some(pending) = engine.pending().or(rolling) else {
         bail!(
             "run '{}' has no draft awaiting a decision; see `migagent status {}`",
             args.run,
@@ -83,7 +100,10 @@ pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
     let details = OptionDetails {
         note: args.note,
         feedback: args.feedback,
-        reason: args.reason,
+        // Ending a rollback that was started keeps its reason.
+        reason: args
+            .reason
+            .or_else(|| rolling.and_then(|r| r.rolling_back.as_ref().map(|s| s.reason.clone()))),
         then: args.then,
     };
     let decision = Decision::for_option(option, who(args.who)?, details).map_err(|missing| {
@@ -94,7 +114,6 @@ pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
                 "this option rolls back: give --reason TEXT"
             }
             (MissingDetail::Reason, _) => "this option aborts: give --reason TEXT",
-            (MissingDetail::Then, _) => "after a rollback, say --then continue or --then abort",
         })
     })?;
     drop(engine);

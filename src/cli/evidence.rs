@@ -70,17 +70,26 @@ fn list_commands(
     let Some(card) = engine.evidence_card()? else {
         anyhow::bail!("run '{run}' has no step awaiting evidence; see `migagent status {run}`");
     };
-    if card.commands.is_empty() {
-        println!("The plan gives no commands for [{}].", card.artifact);
-        print_evidence_help(run, &card.artifact);
+    // While a step is rolled back, the commands offered are its Rollback's.
+    let rolling = engine.rolling_back_artifact().is_some();
+    let (commands, what) = if rolling {
+        (&card.rollback_commands, "the rollback of ")
+    } else {
+        (&card.commands, "")
+    };
+    if commands.is_empty() {
+        println!("The plan gives no commands for {what}[{}].", card.artifact);
+        if !rolling {
+            print_evidence_help(run, &card.artifact);
+        }
         return Ok(0);
     }
     println!(
-        "Commands the plan gives for [{}], to run in {}:",
+        "Commands the plan gives for {what}[{}], to run in {}:",
         card.artifact,
         cwd.display()
     );
-    for (i, c) in card.commands.iter().enumerate() {
+    for (i, c) in commands.iter().enumerate() {
         if only.is_none_or(|k| k == i + 1) {
             println!("  {}) [{}] {}", i + 1, c.source, c.command);
         }

@@ -156,6 +156,22 @@ async fn drive(
             print_evidence_help(&run_id, &artifact);
             EXIT_AWAITING
         }
+        Outcome::RollingBack { artifact } => {
+            if !interaction.json {
+                println!("run: {run_id}");
+                println!("rolling back: {artifact}");
+            }
+            eprintln!(
+                "[{artifact}] is being rolled back. Record what the rollback did, then end it:"
+            );
+            eprintln!("  migagent evidence {run_id} --note TEXT | --file PATH | --exec [--yes]");
+            let option = engine
+                .rolling_back_artifact()
+                .and_then(|r| r.rolling_back.as_ref())
+                .map_or_else(|| "Rollback".to_string(), |s| s.option.clone());
+            eprintln!("  migagent decide {run_id} --option \"{option}\" --then continue|abort");
+            EXIT_AWAITING
+        }
         Outcome::AwaitingDecision { artifact, path } | Outcome::Quit { artifact, path } => {
             if !interaction.json {
                 println!("run: {run_id}");

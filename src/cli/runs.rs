@@ -58,7 +58,13 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     }
     if let Some(e) = &status.evidence {
         println!();
-        println!("Awaiting evidence: [{}]", e.artifact);
+        match &e.rollback {
+            Some(r) => println!(
+                "Rolling back: [{}], started by {} ({}); record what the rollback did, then `decide --option \"{}\" --then continue|abort`",
+                e.artifact, r.by, r.reason, r.option
+            ),
+            None => println!("Awaiting evidence: [{}]", e.artifact),
+        }
         if let Some(card) = &e.card {
             print!("{}", card.text());
         }

@@ -97,6 +97,7 @@ impl Engine {
             rollback: None,
             evidence: Vec::new(),
             point_of_no_return_confirmed_by: None,
+            rolling_back: None,
         });
         self.state.artifacts.len() - 1
     }
@@ -161,6 +162,33 @@ impl Engine {
                     }
                     self.state.artifacts[artifact_index].state = ArtifactState::Drafting;
                     self.save()?;
+                }
+                ArtifactState::RollingBack => {
+                    let Some(reviewer) = reviewer.as_deref_mut() else {
+                        return Ok(Outcome::RollingBack { artifact: id });
+                    };
+                    let cwd = std::env::current_dir().map_err(|source| EngineError::Context {
+                        path: PathBuf::from("."),
+                        source,
+                    })?;
+                    if !self.collect_evidence(artifact_index, reviewer, &cwd)? {
+                        return Ok(Outcome::RollingBack { artifact: id });
+                    }
+                    let card = self.card_for(artifact_index)?;
+                    let Some((then, by)) = reviewer.after_rollback(&card)? else {
+                        return Ok(Outcome::RollingBack { artifact: id });
+                    };
+                    let option = self.state.artifacts[artifact_index]
+                        .rolling_back
+                        .as_ref()
+                        .map(|s| s.option.clone());
+                    self.apply(Decision::Rollback {
+                        option,
+                        by,
+                        // Empty: the rollback keeps the reason it started with.
+                        reason: String::new(),
+                        then,
+                    })?;
                 }
                 ArtifactState::Drafting => {
                     self.draft(model, phase_index, step.as_ref(), artifact_index, sink)

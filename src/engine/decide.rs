@@ -3,7 +3,9 @@
 
 use super::status::finished_status_name;
 use super::{Decision, Engine, EngineError};
-use crate::store::{self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RunStatus};
+use crate::store::{
+    self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RollbackStart, RunStatus,
+};
 use crate::workflow::{Gate, GateAction};
 
 impl Engine {
@@ -38,12 +40,12 @@ impl Engine {
                 status: finished_status_name(self.state.status),
             });
         }
-        let Some(artifact_index) = self
-            .state
-            .artifacts
-            .iter()
-            .rposition(|a| a.state == ArtifactState::AwaitingDecision)
-        else {
+        let Some(artifact_index) = self.state.artifacts.iter().rposition(|a| {
+            matches!(
+                a.state,
+                ArtifactState::AwaitingDecision | ArtifactState::RollingBack
+            )
+        }) else {
             return Err(EngineError::NothingPending {
                 run_id: self.state.run_id.clone(),
                 state: "the next artifact has not been drafted".into(),
@@ -60,8 +62,45 @@ impl Engine {
         let revision = self.state.artifacts[artifact_index]
             .latest_draft()
             .map_or(0, |d| d.revision);
+        let started = self.state.artifacts[artifact_index].rolling_back.clone();
+        // A step being rolled back takes only the rollback's end (or an
+        // abort): its draft is no longer up for approval.
+        if started.is_some()
+            && !matches!(
+                decision,
+                Decision::Rollback { .. } | Decision::Abort { .. } | Decision::Quit
+            )
+        {
+            return Err(EngineError::RollingBack {
+                run_id: self.state.run_id.clone(),
+                artifact: id,
+            });
+        }
         match decision {
             Decision::Quit => Ok(()),
+            Decision::BeginRollback { option, by, reason } => {
+                require_text(&reason, "the rollback reason")?;
+                if self.state.artifacts[artifact_index].step.is_none() || started.is_some() {
+                    return Err(EngineError::RollbackNeedsThen { artifact: id });
+                }
+                let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Rollback)?;
+                self.journal(EventKind::RollbackStarted {
+                    artifact: id,
+                    revision,
+                    option: label.clone(),
+                    reason: reason.clone(),
+                    by: by.clone(),
+                })?;
+                let rec = &mut self.state.artifacts[artifact_index];
+                rec.state = ArtifactState::RollingBack;
+                rec.rolling_back = Some(RollbackStart {
+                    option: label,
+                    by,
+                    at: store::now_rfc3339(),
+                    reason,
+                });
+                self.save()
+            }
             Decision::Edit { by, text } => {
                 require_text(&text, "an edited draft")?;
                 self.save_edited_draft(artifact_index, id, by, &text)
@@ -133,6 +172,11 @@ impl Engine {
                 reason,
                 then,
             } => {
+                // Ending a rollback that was started keeps its reason.
+                let reason = match &started {
+                    Some(s) if reason.trim().is_empty() => s.reason.clone(),
+                    _ => reason,
+                };
                 require_text(&reason, "the rollback reason")?;
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Rollback)?;
                 let mut events = vec![

@@ -80,6 +80,10 @@ pub enum EngineError {
     ExecOff,
     #[error(transparent)]
     SuppliedFile(#[from] crate::evidence::SuppliedFileError),
+    #[error("a rollback of {artifact} needs its outcome: say --then continue or --then abort (only a step of a per-step phase can be rolled back in two parts)")]
+    RollbackNeedsThen { artifact: String },
+    #[error("{artifact} of run '{run_id}' is being rolled back: record the rollback's evidence with `migagent evidence {run_id}`, then end it with `migagent decide {run_id} --option LABEL --then continue|abort`")]
+    RollingBack { run_id: String, artifact: String },
     #[error("running a command: {0}")]
     Command(String),
     #[error("at the gate: {0}")]

@@ -8,9 +8,8 @@ use std::path::Path;
 use super::reviewer::{EvidenceAnswer, EvidenceView};
 use super::{Engine, EngineError, Reviewer};
 use crate::evidence::command::{self, CommandRun};
-use crate::evidence::{read_supplied, EvidenceSettings, StepCard};
+use crate::evidence::{read_supplied, CardCommand, EvidenceSettings, StepCard};
 use crate::markdown::headings;
-use crate::prompt::{InputSource, PromptInput};
 use crate::store::{self, ArtifactState, EventKind, EvidenceKind, EvidenceRecord};
 use crate::workflow::InputKind;
 
@@ -41,12 +40,30 @@ impl Engine {
         &self.evidence
     }
 
-    /// The index of the step awaiting evidence, if the run waits for one.
+    /// The index of the step awaiting evidence, if the run waits for one:
+    /// for its result, or for its rollback.
     pub(super) fn awaiting_evidence_index(&self) -> Option<usize> {
-        self.state
-            .artifacts
-            .iter()
-            .rposition(|a| a.state == ArtifactState::AwaitingEvidence)
+        self.state.artifacts.iter().rposition(|a| {
+            matches!(
+                a.state,
+                ArtifactState::AwaitingEvidence | ArtifactState::RollingBack
+            )
+        })
+    }
+
+    /// Whether the step at `index` is being rolled back.
+    pub(super) fn rolling_back(&self, index: usize) -> bool {
+        self.state.artifacts[index].state == ArtifactState::RollingBack
+    }
+
+    /// The commands offered at the step at `index`: the step's own, or its
+    /// Rollback's while it is rolled back.
+    fn offered<'c>(&self, index: usize, card: &'c StepCard) -> &'c [CardCommand] {
+        if self.rolling_back(index) {
+            &card.rollback_commands
+        } else {
+            &card.commands
+        }
     }
 
     /// The card of the step awaiting evidence, if any.
@@ -118,9 +135,9 @@ impl Engine {
     /// Whether the step at `artifact_index` is the plan's point of no
     /// return and nobody has confirmed going on.
     pub(super) fn needs_point_of_no_return(&self, artifact_index: usize) -> bool {
-        self.state.artifacts[artifact_index]
-            .point_of_no_return_confirmed_by
-            .is_none()
+        let rec = &self.state.artifacts[artifact_index];
+        rec.state == ArtifactState::AwaitingEvidence
+            && rec.point_of_no_return_confirmed_by.is_none()
             && self
                 .card_for(artifact_index)
                 .is_ok_and(|c| c.point_of_no_return)
@@ -235,6 +252,7 @@ impl Engine {
             seconds: None,
             stderr_path: None,
             stderr_sha256: None,
+            rollback: false,
         }])
     }
 
@@ -290,16 +308,17 @@ impl Engine {
             }
             NewEvidence::Commands { only, cwd } => {
                 let card = self.card_for(index)?;
+                let count = self.offered(index, &card).len();
                 let chosen: Vec<usize> = match only {
-                    Some(k) if k >= 1 && k <= card.commands.len() => vec![k - 1],
+                    Some(k) if k >= 1 && k <= count => vec![k - 1],
                     Some(k) => {
                         return Err(EngineError::NoSuchCommand {
                             artifact: card.artifact.clone(),
                             index: k,
-                            count: card.commands.len(),
+                            count,
                         })
                     }
-                    None => (0..card.commands.len()).collect(),
+                    None => (0..count).collect(),
                 };
                 let mut out = Vec::new();
                 for k in chosen {
@@ -324,11 +343,12 @@ impl Engine {
         if !self.evidence.exec {
             return Err(EngineError::ExecOff);
         }
-        let Some(cmd) = card.commands.get(k).cloned() else {
+        let offered = self.offered(index, card);
+        let Some(cmd) = offered.get(k).cloned() else {
             return Err(EngineError::NoSuchCommand {
                 artifact: card.artifact.clone(),
                 index: k + 1,
-                count: card.commands.len(),
+                count: offered.len(),
             });
         };
         let rec = &self.state.artifacts[index];
@@ -369,6 +389,7 @@ impl Engine {
             seconds: Some(run.seconds),
             stderr_path: Some(stderr),
             stderr_sha256: Some(stderr_sha),
+            rollback: self.rolling_back(index),
         };
         self.record_evidence(index, record)
     }
@@ -400,6 +421,7 @@ impl Engine {
             seconds: None,
             stderr_path: None,
             stderr_sha256: None,
+            rollback: self.rolling_back(index),
         };
         self.record_evidence(index, record)
     }
@@ -434,8 +456,10 @@ impl Engine {
                     card: &card,
                     items: &self.state.artifacts[index].evidence,
                     point_of_no_return_pending: self.needs_point_of_no_return(index),
-                    next_command: (self.evidence.exec && next_command < card.commands.len())
-                        .then_some(next_command),
+                    next_command: (self.evidence.exec
+                        && next_command < self.offered(index, &card).len())
+                    .then_some(next_command),
+                    rollback: self.rolling_back(index),
                     cwd,
                 };
                 reviewer.evidence(&view)?
@@ -466,118 +490,5 @@ impl Engine {
     pub(super) fn has_proof(&self, index: usize) -> bool {
         let items = &self.state.artifacts[index].evidence;
         items.iter().any(EvidenceRecord::is_proof) && !items.iter().any(EvidenceRecord::failed)
-    }
-
-    /// The evidence of a step as a prompt input, marked as evidence: who
-    /// reported it or which command printed it, with its exit code. Long
-    /// content is cut here, with a marker; the files stay whole.
-    pub(super) fn evidence_input(&self, index: usize) -> Result<Option<PromptInput>, EngineError> {
-        let rec = &self.state.artifacts[index];
-        if rec.evidence.is_empty() {
-            return Ok(None);
-        }
-        let limit = self.evidence.prompt_chars;
-        let mut text = format!(
-            "Cite the evidence behind each claim by its id, e.g. (evidence: {}/cmd-1, exit 0). Claim success only where this evidence shows it.\n",
-            rec.id
-        );
-        for e in &rec.evidence {
-            let content = self.read_for_prompt(&e.path, limit)?;
-            let head = match e.kind {
-                EvidenceKind::Note => format!("reported by {}", e.by),
-                EvidenceKind::File => format!(
-                    "file {} supplied by {}",
-                    e.source.as_deref().unwrap_or("?"),
-                    e.by
-                ),
-                EvidenceKind::None => format!("no evidence, on purpose, said {}", e.by),
-                EvidenceKind::Command => format!(
-                    "command run by migagent, approved by {}, {}, {:.1} s",
-                    e.by,
-                    e.command_outcome().unwrap_or_default(),
-                    e.seconds.unwrap_or_default()
-                ),
-            };
-            text.push_str(&format!("\n### {}/{}: {head}\n", rec.id, e.id));
-            if let Some(cmd) = &e.command {
-                text.push_str(&format!("$ {cmd}\nstdout:\n"));
-            }
-            text.push_str(&content);
-            if let Some(err_path) = &e.stderr_path {
-                let err = self.read_for_prompt(err_path, limit)?;
-                if !err.trim().is_empty() {
-                    text.push_str("\nstderr:\n");
-                    text.push_str(&err);
-                }
-            }
-            text.push('\n');
-        }
-        Ok(Some(PromptInput {
-            label: format!("Evidence for [{}]", rec.id),
-            origin: Some("recorded in the run, with sha256 in its journal".into()),
-            content: text,
-            source: InputSource::Fixed,
-        }))
-    }
-
-    /// At most `limit` characters of an evidence file for a prompt, with a
-    /// marker naming the whole file when it is longer; only the head is
-    /// read, so a huge output costs no more than a small one.
-    fn read_for_prompt(&self, path: &str, limit: usize) -> Result<String, EngineError> {
-        // A character is at most four bytes.
-        let (head, more) = self.run.read_head(path, limit.saturating_mul(4))?;
-        let text = String::from_utf8_lossy(&head);
-        let kept: String = text.chars().take(limit).collect();
-        if !more && kept.len() == text.len() {
-            return Ok(kept.trim_end().to_string());
-        }
-        Ok(format!(
-            "{kept}\n[... cut by migagent to {limit} characters; the whole output is in {path}]"
-        ))
-    }
-
-    /// One line per step of a per-step phase: its evidence ids, kinds, exit
-    /// codes and hashes, so a later phase reviews what was recorded, not
-    /// only what was drafted.
-    pub(super) fn evidence_index(&self, producer: usize) -> Option<PromptInput> {
-        let mut lines = Vec::new();
-        for rec in self
-            .state
-            .artifacts
-            .iter()
-            .filter(|a| a.phase_index == producer && a.step.is_some())
-        {
-            let items: Vec<String> = rec
-                .evidence
-                .iter()
-                .map(|e| {
-                    let exit = e
-                        .command_outcome()
-                        .map_or(String::new(), |o| format!(", {o}"));
-                    format!(
-                        "{}/{} ({}{exit}, sha256 {})",
-                        rec.id,
-                        e.id,
-                        e.kind.name(),
-                        e.sha256
-                    )
-                })
-                .collect();
-            lines.push(format!(
-                "- [{}]: {}",
-                rec.id,
-                if items.is_empty() {
-                    "no evidence recorded".to_string()
-                } else {
-                    items.join("; ")
-                }
-            ));
-        }
-        (!lines.is_empty()).then(|| PromptInput {
-            label: "Evidence index of the steps".into(),
-            origin: Some("recorded in the run".into()),
-            content: lines.join("\n"),
-            source: InputSource::Fixed,
-        })
     }
 }

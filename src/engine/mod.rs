@@ -26,6 +26,9 @@
 //!   inputs with a note for every cut;
 //! - `draft.rs`: drafting, the one repair request, and saving drafts (the
 //!   model's and a person's edit), with `Attempt` reading an answer;
+//! - `evidence.rs`: a step's card and its evidence (notes, files, commands
+//!   run with a yes, a rollback's evidence), `evidence_prompt.rs` what a
+//!   draft request carries of it;
 //! - `panel.rs`: review panels and their findings;
 //! - `status.rs`: [`StatusReport`], [`run_state`] and [`pending_artifact`],
 //!   and the names of run states;
@@ -42,6 +45,7 @@ mod decide;
 mod draft;
 mod error;
 mod evidence;
+mod evidence_prompt;
 mod inputs;
 mod panel;
 mod reviewer;
@@ -84,6 +88,11 @@ pub enum Outcome {
     },
     /// A step waits for evidence of what happened (exit code 10).
     AwaitingEvidence {
+        artifact: String,
+    },
+    /// A step is being rolled back: its evidence and the choice to continue
+    /// or abort are awaited (exit code 10).
+    RollingBack {
         artifact: String,
     },
     /// The reviewer chose to save and quit at a gate.

@@ -33,6 +33,13 @@ pub enum Decision {
         reason: String,
         then: AfterRollback,
     },
+    /// Starts rolling a step back: the rollback's evidence comes next, then
+    /// the choice to continue or abort (a [`Decision::Rollback`]).
+    BeginRollback {
+        option: Option<String>,
+        by: String,
+        reason: String,
+    },
     /// Ends the run.
     Abort {
         option: Option<String>,
@@ -61,7 +68,6 @@ pub struct OptionDetails {
 pub enum MissingDetail {
     Feedback,
     Reason,
-    Then,
 }
 
 impl std::fmt::Display for MissingDetail {
@@ -69,7 +75,6 @@ impl std::fmt::Display for MissingDetail {
         f.write_str(match self {
             MissingDetail::Feedback => "feedback for the next draft",
             MissingDetail::Reason => "a reason",
-            MissingDetail::Then => "whether to continue or abort after the rollback",
         })
     }
 }
@@ -96,12 +101,24 @@ impl Decision {
                 by,
                 feedback: details.feedback.ok_or(MissingDetail::Feedback)?,
             },
-            GateAction::Rollback => Decision::Rollback {
-                option: label,
-                by,
-                reason: details.reason.ok_or(MissingDetail::Reason)?,
-                then: details.then.ok_or(MissingDetail::Then)?,
-            },
+            GateAction::Rollback => {
+                let reason = details.reason.ok_or(MissingDetail::Reason)?;
+                match details.then {
+                    Some(then) => Decision::Rollback {
+                        option: label,
+                        by,
+                        reason,
+                        then,
+                    },
+                    // Without the choice yet, the rollback starts: its
+                    // evidence is gathered before anyone chooses.
+                    None => Decision::BeginRollback {
+                        option: label,
+                        by,
+                        reason,
+                    },
+                }
+            }
             GateAction::Abort => Decision::Abort {
                 option: label,
                 by,
@@ -119,8 +136,12 @@ pub struct EvidenceView<'a> {
     pub items: &'a [EvidenceRecord],
     /// The step is the plan's point of no return and nobody confirmed yet.
     pub point_of_no_return_pending: bool,
-    /// The card's next command to offer (0-based), while commands may run.
+    /// The card's next command to offer (0-based), while commands may run:
+    /// from `card.commands`, or from `card.rollback_commands` when rolling
+    /// back.
     pub next_command: Option<usize>,
+    /// The step is being rolled back: this is the rollback's evidence.
+    pub rollback: bool,
     /// Where commands run.
     pub cwd: &'a std::path::Path,
 }
@@ -181,6 +202,17 @@ pub trait Reviewer {
     fn evidence(&mut self, view: &EvidenceView<'_>) -> Result<EvidenceAnswer, EngineError> {
         let _ = view;
         Ok(EvidenceAnswer::Quit)
+    }
+
+    /// After a rollback's evidence: continue with the next step or abort
+    /// the run, and who chose. `None` stops for now; the choice can be made
+    /// later with `decide --then`.
+    fn after_rollback(
+        &mut self,
+        card: &StepCard,
+    ) -> Result<Option<(AfterRollback, String)>, EngineError> {
+        let _ = card;
+        Ok(None)
     }
 }
 
@@ -255,9 +287,10 @@ mod tests {
             Decision::for_option(&rollback, by(), OptionDetails::default()).err(),
             Some(MissingDetail::Reason)
         );
-        assert_eq!(
-            Decision::for_option(&rollback, by(), reason_only.clone()).err(),
-            Some(MissingDetail::Then)
+        let d = Decision::for_option(&rollback, by(), reason_only.clone());
+        assert!(
+            matches!(d, Ok(Decision::BeginRollback { ref reason, .. }) if reason == "lag"),
+            "{d:?}"
         );
         let d = Decision::for_option(
             &rollback,

@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::Engine;
 use crate::evidence::StepCard;
 use crate::store::{
-    ArtifactRecord, ArtifactState, DraftFormat, EvidenceRecord, ModelRecord, RunState, RunStatus,
+    ArtifactRecord, ArtifactState, DraftFormat, EvidenceRecord, ModelRecord, RollbackStart,
+    RunState, RunStatus,
 };
 use crate::workflow::Workflow;
 
@@ -17,6 +18,14 @@ impl Engine {
         pending_artifact(&self.state)
     }
 
+    /// The step being rolled back, if any: it takes the rollback's end.
+    pub fn rolling_back_artifact(&self) -> Option<&ArtifactRecord> {
+        self.state
+            .artifacts
+            .iter()
+            .rfind(|a| a.state == ArtifactState::RollingBack)
+    }
+
     /// A summary for `status` and scripts: with the card and evidence of a
     /// step that waits for evidence.
     pub fn status(&self) -> StatusReport {
@@ -24,6 +33,7 @@ impl Engine {
         report.evidence = self.awaiting_evidence_index().map(|i| {
             let rec = &self.state.artifacts[i];
             EvidenceReport {
+                rollback: rec.rolling_back.clone(),
                 artifact: rec.id.clone(),
                 card: self.card_for(i).ok(),
                 items: rec.evidence.clone(),
@@ -62,6 +72,9 @@ pub struct StatusReport {
 #[derive(Debug, Serialize)]
 pub struct EvidenceReport {
     pub artifact: String,
+    /// Set while the step is rolled back: this evidence is the rollback's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackStart>,
     pub card: Option<StepCard>,
     pub items: Vec<EvidenceRecord>,
     pub point_of_no_return_confirmed_by: Option<String>,
@@ -116,6 +129,7 @@ pub enum RunStanding {
     Aborted,
     AwaitingDecision,
     AwaitingEvidence,
+    RollingBack,
     ReadyToDraft,
 }
 
@@ -127,6 +141,7 @@ impl RunStanding {
             RunStanding::Aborted => "aborted",
             RunStanding::AwaitingDecision => "awaiting_decision",
             RunStanding::AwaitingEvidence => "awaiting_evidence",
+            RunStanding::RollingBack => "rolling_back",
             RunStanding::ReadyToDraft => "ready_to_draft",
         }
     }
@@ -144,6 +159,14 @@ pub fn run_state(state: &RunState) -> RunStanding {
         RunStatus::Complete => RunStanding::Complete,
         RunStatus::Aborted => RunStanding::Aborted,
         RunStatus::Active if pending_artifact(state).is_some() => RunStanding::AwaitingDecision,
+        RunStatus::Active
+            if state
+                .artifacts
+                .iter()
+                .any(|a| a.state == ArtifactState::RollingBack) =>
+        {
+            RunStanding::RollingBack
+        }
         RunStatus::Active
             if state
                 .artifacts

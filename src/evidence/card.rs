@@ -33,6 +33,9 @@ pub struct StepCard {
     /// reach one.
     pub health_checks: Vec<String>,
     pub commands: Vec<CardCommand>,
+    /// The commands in the step's Rollback, offered only while it is rolled
+    /// back.
+    pub rollback_commands: Vec<CardCommand>,
     /// The plan names this step as the point of no return: once it has run,
     /// the migration cannot be undone.
     pub point_of_no_return: bool,
@@ -60,12 +63,22 @@ impl StepCard {
                 }
             }
         }
+        let rollback_commands = fields
+            .iter()
+            .filter(|f| f.label.eq_ignore_ascii_case("rollback"))
+            .flat_map(|f| commands_in(&f.text))
+            .map(|command| CardCommand {
+                source: "Rollback".into(),
+                command,
+            })
+            .collect();
         let mut card = StepCard {
             artifact: artifact.to_string(),
             step: step.clone(),
             fields,
             health_checks,
             commands,
+            rollback_commands,
             point_of_no_return: point_of_no_return(plan) == Some(step.number),
         };
         // Health checks written as commands run under the same rules as
@@ -368,6 +381,8 @@ mod tests {
             ]
         );
         assert_eq!(card.field("Rollback"), Some("`./switch.sh --to old`"));
+        assert_eq!(card.rollback_commands.len(), 1);
+        assert_eq!(card.rollback_commands[0].command, "./switch.sh --to old");
         assert!(card.point_of_no_return);
         assert!(
             card.text().contains("POINT OF NO RETURN"),

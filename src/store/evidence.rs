@@ -70,6 +70,9 @@ pub struct EvidenceRecord {
     pub stderr_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr_sha256: Option<String>,
+    /// Gathered while rolling the step back, not while running it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback: bool,
 }
 
 impl EvidenceRecord {

@@ -150,6 +150,17 @@ pub enum EventKind {
         stderr_path: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stderr_sha256: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
+    },
+    /// A person chose to roll a step back; its evidence and the choice to
+    /// continue or abort follow.
+    RollbackStarted {
+        artifact: String,
+        revision: u32,
+        option: String,
+        reason: String,
+        by: String,
     },
     /// A person confirmed going past the plan's point of no return.
     PointOfNoReturnConfirmed {
@@ -200,6 +211,7 @@ impl EventKind {
             seconds: e.seconds,
             stderr_path: e.stderr_path.clone(),
             stderr_sha256: e.stderr_sha256.clone(),
+            rollback: e.rollback,
         }
     }
 }

@@ -90,6 +90,9 @@ pub enum ArtifactState {
     Approved,
     /// Produced by a phase without a gate.
     Accepted,
+    /// A person chose to roll the step back: the rollback's evidence and
+    /// the choice to continue or abort come next.
+    RollingBack,
     RolledBack,
 }
 
@@ -114,6 +117,19 @@ pub struct ArtifactRecord {
     /// Who confirmed going past the plan's point of no return at this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub point_of_no_return_confirmed_by: Option<String>,
+    /// A rollback under way: who started it, why, with which option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_back: Option<RollbackStart>,
+}
+
+/// The start of a step's rollback, before its evidence and the choice to
+/// continue or abort.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RollbackStart {
+    pub option: String,
+    pub by: String,
+    pub at: String,
+    pub reason: String,
 }
 
 impl ArtifactRecord {

@@ -9,8 +9,8 @@ use crate::engine::{EngineError, EvidenceAnswer, EvidenceView};
 /// Which questions a step's card has been through.
 #[derive(Debug, Default)]
 pub(super) struct Progress {
-    /// The artifact whose card is on screen.
-    artifact: Option<String>,
+    /// The artifact whose card is on screen, and whether for its rollback.
+    artifact: Option<(String, bool)>,
     /// Evidence items already reported on screen.
     shown_items: usize,
     note_asked: bool,
@@ -22,19 +22,32 @@ impl TerminalReviewer {
         view: &EvidenceView<'_>,
     ) -> Result<EvidenceAnswer, EngineError> {
         let card = view.card;
-        if self.evidence.artifact.as_deref() != Some(card.artifact.as_str()) {
+        let shown = (card.artifact.clone(), view.rollback);
+        if self.evidence.artifact.as_ref() != Some(&shown) {
             self.evidence = Progress {
-                artifact: Some(card.artifact.clone()),
+                artifact: Some(shown),
                 shown_items: view.items.len(),
                 note_asked: false,
             };
             println!();
-            println!(
-                "{}",
-                rule(&format!("step {} of the plan", card.step.number))
-            );
-            print!("{}", card.text());
-            println!("Run the step, then record what happened; the result is drafted from it.");
+            if view.rollback {
+                println!(
+                    "{}",
+                    rule(&format!("rolling back step {}", card.step.number))
+                );
+                println!(
+                    "The plan's rollback: {}",
+                    card.field("Rollback").unwrap_or("(the plan gives none)")
+                );
+                println!("Roll the step back, then record what the rollback did.");
+            } else {
+                println!(
+                    "{}",
+                    rule(&format!("step {} of the plan", card.step.number))
+                );
+                print!("{}", card.text());
+                println!("Run the step, then record what happened; the result is drafted from it.");
+            }
         }
         for item in &view.items[self.evidence.shown_items.min(view.items.len())..] {
             match item.command_outcome() {
@@ -68,8 +81,15 @@ impl TerminalReviewer {
                 }
             }
         }
-        if let Some(k) = view.next_command {
-            let c = &card.commands[k];
+        let offered = if view.rollback {
+            &card.rollback_commands
+        } else {
+            &card.commands
+        };
+        if let Some((k, c)) = view
+            .next_command
+            .and_then(|k| offered.get(k).map(|c| (k, c)))
+        {
             println!();
             println!(
                 "Command {} [{}], in {}:",
@@ -96,17 +116,21 @@ impl TerminalReviewer {
         }
         if !self.evidence.note_asked {
             self.evidence.note_asked = true;
-            let Some(text) = read_paragraph(
-                "What did you do and see at this step? (finish with an empty line; an empty answer adds nothing)",
-            )?
-            else {
+            let question = if view.rollback {
+                "What did the rollback do? (finish with an empty line; an empty answer adds nothing)"
+            } else {
+                "What did you do and see at this step? (finish with an empty line; an empty answer adds nothing)"
+            };
+            let Some(text) = read_paragraph(question)? else {
                 return Ok(EvidenceAnswer::Quit);
             };
             if !text.trim().is_empty() {
                 return Ok(EvidenceAnswer::Note { text, by });
             }
         }
-        if view.items.is_empty() {
+        // A rollback may end without evidence; a step's result may not be
+        // drafted without some, or a reason.
+        if view.items.is_empty() && !view.rollback {
             let Some(reason) = read_paragraph(
                 "Nothing is recorded for this step. Why draft it without evidence? (an empty answer stops here)",
             )?

@@ -7,6 +7,7 @@ use super::{print_markdown, rule, use_color};
 use crate::engine::{
     Decision, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails, Reviewer,
 };
+use crate::evidence::StepCard;
 use crate::store::AfterRollback;
 use crate::workflow::GateAction;
 
@@ -217,6 +218,26 @@ impl Reviewer for TerminalReviewer {
         self.ask_evidence(view)
     }
 
+    fn after_rollback(
+        &mut self,
+        card: &StepCard,
+    ) -> Result<Option<(AfterRollback, String)>, EngineError> {
+        println!();
+        println!("Step {} is rolled back.", card.step.number);
+        loop {
+            match read_line("Continue with the next step, or abort the run? [c/a] ")? {
+                None => return Ok(None),
+                Some(a) if a.trim().eq_ignore_ascii_case("c") => {
+                    return Ok(Some((AfterRollback::Continue, self.who.clone())))
+                }
+                Some(a) if a.trim().eq_ignore_ascii_case("a") => {
+                    return Ok(Some((AfterRollback::Abort, self.who.clone())))
+                }
+                Some(_) => println!("Please answer c or a."),
+            }
+        }
+    }
+
     fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError> {
         self.show(view);
         loop {
@@ -278,7 +299,9 @@ impl Reviewer for TerminalReviewer {
                         continue;
                     }
                     details.reason = Some(reason);
-                    if option.action == GateAction::Rollback {
+                    // A step's rollback gathers its evidence first; the
+                    // choice to continue or abort comes after it.
+                    if option.action == GateAction::Rollback && view.artifact.step.is_none() {
                         details.then = Some(loop {
                             match read_line(
                                 "Continue with the next step, or abort the run? [c/a] ",
