@@ -238,21 +238,10 @@ impl Engine {
             added_at: store::now_rfc3339(),
         });
         self.save()?;
+        let id = format!("context-{}", self.state.contexts.len());
         Ok(vec![EvidenceRecord {
-            id: format!("context-{}", self.state.contexts.len()),
-            kind,
-            by: by.to_string(),
-            at: store::now_rfc3339(),
-            path: stored,
-            sha256,
             source: Some(original),
-            command: None,
-            exit_code: None,
-            timed_out: false,
-            seconds: None,
-            stderr_path: None,
-            stderr_sha256: None,
-            rollback: false,
+            ..EvidenceRecord::new(id, kind, by, stored, sha256)
         }])
     }
 
@@ -376,12 +365,6 @@ impl Engine {
         let stdout_sha = self.run.sha256_of(&stdout)?;
         let stderr_sha = self.run.sha256_of(&stderr)?;
         let record = EvidenceRecord {
-            id,
-            kind: EvidenceKind::Command,
-            by: by.to_string(),
-            at: store::now_rfc3339(),
-            path: stdout,
-            sha256: stdout_sha,
             source: Some(cmd.source.clone()),
             command: Some(cmd.command.clone()),
             exit_code: run.exit_code,
@@ -390,6 +373,7 @@ impl Engine {
             stderr_path: Some(stderr),
             stderr_sha256: Some(stderr_sha),
             rollback: self.rolling_back(index),
+            ..EvidenceRecord::new(id, EvidenceKind::Command, by, stdout, stdout_sha)
         };
         self.record_evidence(index, record)
     }
@@ -407,21 +391,11 @@ impl Engine {
         let id = rec.next_evidence_id(kind);
         let (path, bytes, source) = place(&format!("{}/{id}", rec.evidence_dir()))?;
         self.run.write_bytes(&path, &bytes)?;
+        let sha256 = store::sha256_hex(&bytes);
         let record = EvidenceRecord {
-            id,
-            kind,
-            by: by.to_string(),
-            at: store::now_rfc3339(),
-            sha256: store::sha256_hex(&bytes),
-            path,
             source,
-            command: None,
-            exit_code: None,
-            timed_out: false,
-            seconds: None,
-            stderr_path: None,
-            stderr_sha256: None,
             rollback: self.rolling_back(index),
+            ..EvidenceRecord::new(id, kind, by, path, sha256)
         };
         self.record_evidence(index, record)
     }

@@ -76,6 +76,27 @@ pub struct EvidenceRecord {
 }
 
 impl EvidenceRecord {
+    /// An item with what every item has: its id, kind, author, file and
+    /// hash, stamped now. Commands add their outcome on top.
+    pub fn new(id: String, kind: EvidenceKind, by: &str, path: String, sha256: String) -> Self {
+        EvidenceRecord {
+            id,
+            kind,
+            by: by.to_string(),
+            at: super::now_rfc3339(),
+            path,
+            sha256,
+            source: None,
+            command: None,
+            exit_code: None,
+            timed_out: false,
+            seconds: None,
+            stderr_path: None,
+            stderr_sha256: None,
+            rollback: false,
+        }
+    }
+
     /// A command that did not succeed: it exited non-zero, was killed, or
     /// ran out of time. Such evidence contradicts any claim of success.
     pub fn failed(&self) -> bool {
