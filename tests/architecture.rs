@@ -32,7 +32,7 @@ fn sources() -> Vec<Source> {
     let test_files = test_only_files(&texts);
     texts
         .into_iter()
-        .filter(|(path, _)| !test_files.contains(path))
+        .filter(|(path, _)| !test_files.iter().any(|t| path.starts_with(t)))
         .map(|(path, text)| {
             let rel = path.strip_prefix(&src).expect("under src");
             let first = rel.components().next().expect("a component");
@@ -72,8 +72,8 @@ fn code_lines(text: &str) -> Vec<String> {
     out
 }
 
-/// Files that are test modules, declared as `#[cfg(test)] mod x;` by their
-/// parent (`engine/tests.rs`).
+/// Files and folders that are test modules, declared as `#[cfg(test)] mod
+/// x;` by their parent (`engine/tests.rs`, `artifact_schema/tests/`).
 fn test_only_files(texts: &[(PathBuf, String)]) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     for (path, text) in texts {
@@ -88,8 +88,10 @@ fn test_only_files(texts: &[(PathBuf, String)]) -> BTreeSet<PathBuf> {
             if w[0].trim_start().starts_with("#[cfg(test)]") {
                 let next = w[1].trim();
                 if let Some(m) = next.strip_prefix("mod ").and_then(|m| m.strip_suffix(';')) {
+                    // The file, or the whole folder of a test module
+                    // with submodules of its own.
                     out.insert(dir.join(format!("{m}.rs")));
-                    out.insert(dir.join(m).join("mod.rs"));
+                    out.insert(dir.join(m));
                 }
             }
         }
@@ -303,7 +305,8 @@ fn the_rules_see_what_they_check() {
     assert!(crate_refs("use migagent_crate::llm").is_empty());
     let code = code_lines("a\n#[cfg(test)]\nmod tests;\nb\n#[cfg(test)]\nmod tests {\nc\n}\n");
     assert_eq!(code, ["a", "b"]);
-    assert!(sources()
-        .iter()
-        .all(|s| !s.path.ends_with("engine/tests.rs")));
+    assert!(sources().iter().all(|s| {
+        !s.path.ends_with("engine/tests.rs")
+            && !s.path.to_string_lossy().contains("artifact_schema/tests/")
+    }));
 }
