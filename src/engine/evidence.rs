@@ -223,25 +223,11 @@ impl Engine {
                 })
             }
         };
-        let stored = format!("context/{:02}-{name}", self.state.contexts.len() + 1);
-        self.run.write_bytes(&stored, &bytes)?;
-        let sha256 = store::sha256_hex(&bytes);
-        self.journal(EventKind::ContextAdded {
-            original: original.clone(),
-            stored: stored.clone(),
-            sha256: sha256.clone(),
-        })?;
-        self.state.contexts.push(store::ContextRecord {
-            original: original.clone(),
-            stored: stored.clone(),
-            sha256: sha256.clone(),
-            added_at: store::now_rfc3339(),
-        });
-        self.save()?;
+        let record = self.record_context(original, &name, &bytes)?;
         let id = format!("context-{}", self.state.contexts.len());
         Ok(vec![EvidenceRecord {
-            source: Some(original),
-            ..EvidenceRecord::new(id, kind, by, stored, sha256)
+            source: Some(record.original),
+            ..EvidenceRecord::new(id, kind, by, record.stored, record.sha256)
         }])
     }
 

@@ -23,26 +23,39 @@ impl Engine {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "context".into());
-            let stored = format!("context/{:02}-{}", self.state.contexts.len() + 1, name);
-            self.run.write(&stored, &text)?;
-            let record = ContextRecord {
-                original: path.display().to_string(),
-                stored: stored.clone(),
-                sha256: store::sha256_hex(text.as_bytes()),
-                added_at: store::now_rfc3339(),
-            };
-            self.run.journal(&journal_event(
-                &self.state.run_id,
-                EventKind::ContextAdded {
-                    original: record.original.clone(),
-                    stored,
-                    sha256: record.sha256.clone(),
-                },
-            ))?;
-            self.state.contexts.push(record);
-            self.save()?;
+            self.record_context(path.display().to_string(), &name, text.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// Stores `bytes` as the run's next context file, named after `name`,
+    /// journals it and keeps its record: a `--context` file and a note or
+    /// file given as a phase's evidence alike.
+    pub(super) fn record_context(
+        &mut self,
+        original: String,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<ContextRecord, EngineError> {
+        let stored = format!("context/{:02}-{}", self.state.contexts.len() + 1, name);
+        self.run.write_bytes(&stored, bytes)?;
+        let record = ContextRecord {
+            original,
+            stored: stored.clone(),
+            sha256: store::sha256_hex(bytes),
+            added_at: store::now_rfc3339(),
+        };
+        self.run.journal(&journal_event(
+            &self.state.run_id,
+            EventKind::ContextAdded {
+                original: record.original.clone(),
+                stored,
+                sha256: record.sha256.clone(),
+            },
+        ))?;
+        self.state.contexts.push(record.clone());
+        self.save()?;
+        Ok(record)
     }
 
     /// The text of artifact `id`, an input of phase `phase`. Only an
