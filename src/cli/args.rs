@@ -261,7 +261,7 @@ pub struct DecideArgs {
     /// Reason, for an option that rolls back or aborts.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
-    /// After a rollback: continue with the next step, or abort the run.
+    /// After a rollback: continue with the next step, or abort the run. Without it, a step's rollback starts, its evidence is recorded with `evidence`, and a later `decide --then` ends it.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub then: Option<AfterRollback>,
     /// A note, for an option that proceeds.
