@@ -22,8 +22,10 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
         Decision::Edit { .. } => "replaced with your edit",
         Decision::Quit => "left undecided",
     };
-    let began = matches!(decision, Decision::BeginRollback { .. });
-    let rolled_back = began || matches!(decision, Decision::Rollback { .. });
+    let rolled_back = matches!(
+        decision,
+        Decision::BeginRollback { .. } | Decision::Rollback { .. }
+    );
     engine.apply(decision)?;
     let status = engine.status();
     match (&pending, status.state) {
@@ -58,7 +60,7 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
             println!("Roll the step back as the plan says, and record what you did:");
             println!("  migagent evidence {run} --note TEXT | --file PATH | --exec [--yes]");
             println!(
-                "then end the rollback: migagent decide {run} --option {} --then continue|abort",
+                "then end the rollback: migagent decide {run} --option \"{}\" --then continue|abort",
                 engine
                     .rolling_back_artifact()
                     .and_then(|r| r.rolling_back.as_ref())
