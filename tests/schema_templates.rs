@@ -784,3 +784,25 @@ fn a_free_form_draft_is_read_for_its_enums() {
             && problems[0].contains("Low, Medium, High, Critical")
     );
 }
+
+#[test]
+fn a_step_named_with_markup_still_round_trips() {
+    // A small model's plan named a step with HTML in it; its result must
+    // still render and read back, with no problem at the gate.
+    let t = output("MIG-4.N").template_for(Some(&Step {
+        number: 2,
+        name: "Pre-Condition Check List of Steps (2)</strong></code><br /><a href=".into(),
+    }));
+    let s = ArtifactSchema::compile(&t, &Bounds::default()).expect("compile");
+    let keys = keys(&s);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let v = json!({ keys[0].clone(): mig4()["step_3_cut_over"].clone() });
+    assert_eq!(s.validate(&v), Vec::<String>::new());
+    let md = s.render(&v).expect("render");
+    assert!(
+        md.starts_with("## Step 2: Pre-Condition Check List of Steps (2) a href=\n"),
+        "{md}"
+    );
+    assert!(missing_sections(&t, &md).is_empty());
+    assert_eq!(s.parse(&md), Ok(v));
+}

@@ -61,20 +61,42 @@ pub fn step_section(markdown: &str, step: &Step) -> String {
 /// model is never asked to name the step again; any other `Step N` becomes
 /// `Step 3`.
 pub fn step_template(template: &str, step: &Step) -> String {
-    let named = if step.name.trim().is_empty() {
+    let name = template_safe_name(&step.name);
+    let named = if name.is_empty() {
         template.to_string()
     } else {
-        let replacement = format!(
-            "Step {}${{sep}}{}",
-            step.number,
-            step.name.replace('$', "$$")
-        );
+        let replacement = format!("Step {}${{sep}}{}", step.number, name.replace('$', "$$"));
         NAMED_STEP
             .replace_all(template, replacement.as_str())
             .into_owned()
     };
     named.replace("Step N", &format!("Step {}", step.number))
 }
+
+/// A plan's step name as plain words for a template heading. A name is
+/// whatever a person or a model wrote in the plan; markup in it (`<a href=`,
+/// `**`, backticks) would read as a placeholder or emphasis in the template,
+/// and the artifact would not read back as it was rendered. Tags go, then
+/// the characters the template language gives a meaning; words stay.
+fn template_safe_name(name: &str) -> String {
+    let untagged = TAG.replace_all(name, " ");
+    let plain: String = untagged
+        .chars()
+        .map(|c| {
+            if matches!(
+                c,
+                '<' | '>' | '*' | '`' | '[' | ']' | '|' | '\\' | '#' | '~'
+            ) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^<>\n]*>").expect("static regex"));
 
 static NAMED_STEP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Step N(?P<sep>[ \t]*[:.\-—][ \t]*)<[^>\n]*>").expect("static regex")
@@ -156,6 +178,27 @@ mod tests {
         assert_eq!(
             step_template("# Step N — <Title>", &priced),
             "# Step 2 — Pay $1 fee"
+        );
+        // A name with markup (as a small model writes it) is made plain, so
+        // the template has no stray placeholder or emphasis.
+        let marked = Step {
+            number: 2,
+            name: "Pre-Condition **Check** (2)</strong></code><br /><a href=".into(),
+        };
+        assert_eq!(
+            step_template(
+                "## Step N: <Name>\n### Status\n<Complete / Rolled back>",
+                &marked
+            ),
+            "## Step 2: Pre-Condition Check (2) a href=\n### Status\n<Complete / Rolled back>"
+        );
+        let only_markup = Step {
+            number: 4,
+            name: "<br/>**".into(),
+        };
+        assert_eq!(
+            step_template("## Step N: <Name>", &only_markup),
+            "## Step 4: <Name>"
         );
     }
 }
