@@ -274,15 +274,6 @@ async fn migagent(sandbox: &Sandbox, args: &[&str]) -> (i32, String) {
     (code, format!("{out}{err}"))
 }
 
-/// `migagent evidence RUN ARGS`, which must succeed.
-async fn add_evidence(sandbox: &Sandbox, run_id: &str, args: &[&str]) -> String {
-    let mut all = vec!["evidence", run_id];
-    all.extend_from_slice(args);
-    let (code, out, err) = sandbox.cmd(&all).run().await;
-    assert_eq!(code, 0, "evidence {args:?} failed:\n{out}\n{err}");
-    out
-}
-
 /// Starts run `run_id` (with `extra` arguments such as a profile), approves
 /// MIG-1 and MIG-2 as drafted, replaces the drafted plan with `plan` and
 /// approves it, then resumes: the run must stop at step 1's card, awaiting
@@ -435,7 +426,9 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
 
     // Step 1: a person's note.
     let note = "Maintenance mode on at 02:10; the console's test write got 503";
-    let out = add_evidence(&sandbox, run, &["--note", note, "--as", "ana", "--json"]).await;
+    let out = sandbox
+        .evidence(run, &["--note", note, "--as", "ana", "--json"])
+        .await;
     let record: Value = serde_json::from_str(out.trim())
         .unwrap_or_else(|e| panic!("--json prints the new record ({e}): {out}"));
     let record = record.as_array().and_then(|a| a.first()).unwrap_or(&record);
@@ -475,7 +468,9 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
     resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.2").await;
     let log = "restore finished: 1200 rows in 14 tables, 0 errors\nchecksum 9f2c41d7\n";
     let log_path = sandbox.write("restore.log", log);
-    add_evidence(&sandbox, run, &["--file", log_path.to_str().unwrap()]).await;
+    sandbox
+        .evidence(run, &["--file", log_path.to_str().unwrap()])
+        .await;
     assert_eq!(
         std::fs::read(dir.join("evidence/MIG-4.2/file-1-restore.log")).expect("the file is stored"),
         log.as_bytes()
@@ -496,7 +491,7 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
 
     // Step 3: the plan's three commands, approved with --yes.
     resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.3").await;
-    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    sandbox.evidence(run, &["--exec", "--yes"]).await;
     for (i, expected) in STEP3_STDOUT.iter().enumerate() {
         let stdout =
             std::fs::read_to_string(dir.join(format!("evidence/MIG-4.3/cmd-{}.stdout", i + 1)))
@@ -625,7 +620,7 @@ async fn a_command_without_a_yes_is_listed_and_never_run() {
 
     // The marker does prove a run: with the yes, the command leaves it.
     sandbox.write_config("");
-    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    sandbox.evidence(run, &["--exec", "--yes"]).await;
     assert!(
         marker.exists(),
         "--exec --yes should have run `touch marker`"
@@ -644,7 +639,7 @@ async fn commands_run_without_the_model_api_keys() {
     let fake = FakeServer::new().start().await;
     let run = "keys";
     reach_step_one(&sandbox, &fake, run, &["--profile", "team"], PLAN_ENV).await;
-    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    sandbox.evidence(run, &["--exec", "--yes"]).await;
 
     let dir = sandbox.run_dir(run).join("evidence/MIG-4.1");
     let key = std::fs::read_to_string(dir.join("cmd-1.stdout")).expect("cmd-1 stdout");
@@ -674,7 +669,7 @@ async fn without_proof_the_schema_sent_has_no_success_values() {
     reach_step_one(&sandbox, &fake, run, &["--profile", "local"], PLAN_PROOF).await;
 
     // Control: step 1's verification passes, so its schema keeps "Pass".
-    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    sandbox.evidence(run, &["--exec", "--yes"]).await;
     let s1 = resume_drafts(&sandbox, &fake, run, "MIG-4.1").await;
     let values = enum_values(schema_of(&s1));
     assert!(
@@ -685,16 +680,16 @@ async fn without_proof_the_schema_sent_has_no_success_values() {
 
     // Step 2 is drafted without evidence, on purpose.
     resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.2").await;
-    add_evidence(
-        &sandbox,
-        run,
-        &[
-            "--none",
-            "--reason",
-            "the DNS console was not reachable from here",
-        ],
-    )
-    .await;
+    sandbox
+        .evidence(
+            run,
+            &[
+                "--none",
+                "--reason",
+                "the DNS console was not reachable from here",
+            ],
+        )
+        .await;
     let s2 = resume_drafts(&sandbox, &fake, run, "MIG-4.2").await;
     let values = enum_values(schema_of(&s2));
     for word in SUCCESS_WORDS {
@@ -714,7 +709,7 @@ async fn without_proof_the_schema_sent_has_no_success_values() {
 
     // Step 3's verification fails: no success either.
     resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.3").await;
-    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    sandbox.evidence(run, &["--exec", "--yes"]).await;
     let cmd = events(&sandbox, run, "evidence_added")
         .into_iter()
         .find(|e| e["artifact"] == "MIG-4.3")
@@ -741,17 +736,19 @@ async fn a_step_rolled_back_shows_its_own_rollback_and_the_run_continues() {
     let fake = FakeServer::new().start().await;
     let run = "rollback";
     reach_step_one(&sandbox, &fake, run, &[], PLAN_WALK).await;
-    add_evidence(&sandbox, run, &["--note", "maintenance mode on"]).await;
+    sandbox
+        .evidence(run, &["--note", "maintenance mode on"])
+        .await;
     resume_drafts(&sandbox, &fake, run, "MIG-4.1").await;
     sandbox.approve(run).await;
 
     resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.2").await;
-    add_evidence(
-        &sandbox,
-        run,
-        &["--note", "replica lag reached 45 s during the restore"],
-    )
-    .await;
+    sandbox
+        .evidence(
+            run,
+            &["--note", "replica lag reached 45 s during the restore"],
+        )
+        .await;
     resume_drafts(&sandbox, &fake, run, "MIG-4.2").await;
     let (code, out) = migagent(
         &sandbox,
@@ -780,7 +777,7 @@ async fn a_step_rolled_back_shows_its_own_rollback_and_the_run_continues() {
 
     // The run goes on with step 3.
     resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.3").await;
-    add_evidence(&sandbox, run, &["--note", "app switched"]).await;
+    sandbox.evidence(run, &["--note", "app switched"]).await;
     resume_drafts(&sandbox, &fake, run, "MIG-4.3").await;
     sandbox.approve(run).await;
     let (code, out, err) = sandbox.resume(run, &fake.base_url()).await;
@@ -798,12 +795,9 @@ async fn the_point_of_no_return_needs_a_named_confirmation() {
         sandbox.status(run).await["evidence"]["card"]["point_of_no_return"],
         false
     );
-    add_evidence(
-        &sandbox,
-        run,
-        &["--note", "promoted; pg_is_in_recovery = f"],
-    )
-    .await;
+    sandbox
+        .evidence(run, &["--note", "promoted; pg_is_in_recovery = f"])
+        .await;
     resume_drafts(&sandbox, &fake, run, "MIG-4.1").await;
     sandbox.approve(run).await;
 
@@ -835,12 +829,12 @@ async fn the_point_of_no_return_needs_a_named_confirmation() {
     );
 
     // Confirmed: accepted, and journalled with the person's name.
-    add_evidence(
-        &sandbox,
-        run,
-        &["--note", "x", "--confirm-point-of-no-return", "--as", "ana"],
-    )
-    .await;
+    sandbox
+        .evidence(
+            run,
+            &["--note", "x", "--confirm-point-of-no-return", "--as", "ana"],
+        )
+        .await;
     let confirmed = events(&sandbox, run, "point_of_no_return_confirmed");
     assert_eq!(confirmed.len(), 1, "{confirmed:#?}");
     assert_eq!(confirmed[0]["artifact"], "MIG-4.2");
@@ -951,12 +945,9 @@ async fn status_shows_the_step_card_and_the_evidence_collected() {
         assert!(text.contains(shown), "status shows {shown:?}:\n{text}");
     }
 
-    add_evidence(
-        &sandbox,
-        run,
-        &["--note", "promoted at 02:14", "--as", "ana"],
-    )
-    .await;
+    sandbox
+        .evidence(run, &["--note", "promoted at 02:14", "--as", "ana"])
+        .await;
     let status = sandbox.status(run).await;
     let items = status["evidence"]["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "{status:#}");
@@ -974,20 +965,26 @@ async fn the_journal_hashes_match_the_evidence_files() {
     let run = "hashes";
     // The PROOF plan: step 1 has one command, step 2 none.
     reach_step_one(&sandbox, &fake, run, &[], PLAN_PROOF).await;
-    add_evidence(&sandbox, run, &["--note", "first look: replica streaming"]).await;
-    add_evidence(&sandbox, run, &["--note", "second look: still streaming"]).await;
+    sandbox
+        .evidence(run, &["--note", "first look: replica streaming"])
+        .await;
+    sandbox
+        .evidence(run, &["--note", "second look: still streaming"])
+        .await;
     let log = sandbox.write("lag.csv", "t,lag_ms\n0,12\n1,9\n");
-    add_evidence(&sandbox, run, &["--file", log.to_str().unwrap()]).await;
-    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    sandbox
+        .evidence(run, &["--file", log.to_str().unwrap()])
+        .await;
+    sandbox.evidence(run, &["--exec", "--yes"]).await;
     resume_drafts(&sandbox, &fake, run, "MIG-4.1").await;
     sandbox.approve(run).await;
     resume_awaits_evidence(&sandbox, &fake, run, "MIG-4.2").await;
-    add_evidence(
-        &sandbox,
-        run,
-        &["--none", "--reason", "done by hand, nothing to show"],
-    )
-    .await;
+    sandbox
+        .evidence(
+            run,
+            &["--none", "--reason", "done by hand, nothing to show"],
+        )
+        .await;
 
     let added = events(&sandbox, run, "evidence_added");
     let ids: Vec<(String, String, String)> = added
@@ -1077,7 +1074,9 @@ async fn a_large_file_is_kept_whole_and_cut_for_the_prompt() {
         ));
     }
     let path = sandbox.write("big.log", &log);
-    add_evidence(&sandbox, run, &["--file", path.to_str().unwrap()]).await;
+    sandbox
+        .evidence(run, &["--file", path.to_str().unwrap()])
+        .await;
     let stored = sandbox.run_dir(run).join("evidence/MIG-4.1/file-1-big.log");
     assert_eq!(std::fs::read(&stored).expect("stored"), log.as_bytes());
     let user = user_message(&resume_drafts(&sandbox, &fake, run, "MIG-4.1").await);
@@ -1200,7 +1199,9 @@ async fn only_runs_one_command_and_a_hanging_command_times_out() {
     sandbox.write_config("[evidence]\ncommand_timeout_secs = 1\n");
 
     // --only 2 runs the Verification alone.
-    add_evidence(&sandbox, run, &["--exec", "--yes", "--only", "2"]).await;
+    sandbox
+        .evidence(run, &["--exec", "--yes", "--only", "2"])
+        .await;
     let added = events(&sandbox, run, "evidence_added");
     assert_eq!(added.len(), 1, "{added:#?}");
     assert_eq!(added[0]["command"], "echo vacuum-checked");
@@ -1208,7 +1209,9 @@ async fn only_runs_one_command_and_a_hanging_command_times_out() {
 
     // `sleep 30` is stopped at the configured timeout and recorded so.
     let started = std::time::Instant::now();
-    add_evidence(&sandbox, run, &["--exec", "--yes", "--only", "1"]).await;
+    sandbox
+        .evidence(run, &["--exec", "--yes", "--only", "1"])
+        .await;
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "the command ran past its timeout"
@@ -1234,12 +1237,9 @@ async fn a_step_without_evidence_is_drafted_in_markdown_mode_too() {
     let fake = FakeServer::new().start().await;
     let run = "none-md";
     reach_step_one(&sandbox, &fake, run, &[], PLAN_WALK).await;
-    add_evidence(
-        &sandbox,
-        run,
-        &["--none", "--reason", "the console log was lost"],
-    )
-    .await;
+    sandbox
+        .evidence(run, &["--none", "--reason", "the console log was lost"])
+        .await;
     let added = events(&sandbox, run, "evidence_added");
     assert_eq!(added.len(), 1, "{added:#?}");
     assert_eq!(added[0]["evidence"], "none");
@@ -1290,7 +1290,9 @@ async fn a_rollback_gathers_its_own_evidence_before_the_choice() {
     let fake = FakeServer::new().start().await;
     let run = "rb2";
     reach_step_one(&sandbox, &fake, run, &[], PLAN_ROLLBACK).await;
-    add_evidence(&sandbox, run, &["--note", "copier started, 3% errors"]).await;
+    sandbox
+        .evidence(run, &["--note", "copier started, 3% errors"])
+        .await;
     resume_drafts(&sandbox, &fake, run, "MIG-4.1").await;
 
     // Rollback without --then starts it: the plan's rollback is shown.
@@ -1326,15 +1328,12 @@ async fn a_rollback_gathers_its_own_evidence_before_the_choice() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("rollback-marker.txt"), "{out}");
     assert!(!sandbox.path().join("rollback-marker.txt").exists());
-    add_evidence(&sandbox, run, &["--exec", "--yes"]).await;
+    sandbox.evidence(run, &["--exec", "--yes"]).await;
     let marker = std::fs::read_to_string(sandbox.path().join("rollback-marker.txt")).unwrap();
     assert_eq!(marker.trim(), "restored=old-redis");
-    add_evidence(
-        &sandbox,
-        run,
-        &["--note", "sessions served by Redis 6 again"],
-    )
-    .await;
+    sandbox
+        .evidence(run, &["--note", "sessions served by Redis 6 again"])
+        .await;
 
     // The choice ends it, with the reason it started with.
     let (code, out) = migagent(

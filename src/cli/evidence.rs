@@ -72,11 +72,8 @@ fn list_commands(
     };
     // While a step is rolled back, the commands offered are its Rollback's.
     let rolling = engine.rolling_back_artifact().is_some();
-    let (commands, what) = if rolling {
-        (&card.rollback_commands, "the rollback of ")
-    } else {
-        (&card.commands, "")
-    };
+    let commands = card.commands_for(rolling);
+    let what = if rolling { "the rollback of " } else { "" };
     if commands.is_empty() {
         println!("The plan gives no commands for {what}[{}].", card.artifact);
         if !rolling {

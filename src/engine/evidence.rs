@@ -59,11 +59,7 @@ impl Engine {
     /// The commands offered at the step at `index`: the step's own, or its
     /// Rollback's while it is rolled back.
     fn offered<'c>(&self, index: usize, card: &'c StepCard) -> &'c [CardCommand] {
-        if self.rolling_back(index) {
-            &card.rollback_commands
-        } else {
-            &card.commands
-        }
+        card.commands_for(self.rolling_back(index))
     }
 
     /// The card of the step awaiting evidence, if any.
@@ -164,10 +160,15 @@ impl Engine {
 
     fn require_awaiting_evidence(&self) -> Result<usize, EngineError> {
         self.awaiting_evidence_index()
-            .ok_or_else(|| EngineError::NotAwaitingEvidence {
-                run_id: self.state.run_id.clone(),
-                state: super::run_state(&self.state).name().to_string(),
-            })
+            .ok_or_else(|| self.not_awaiting_evidence())
+    }
+
+    /// The error for evidence the run has no place for, naming its state.
+    fn not_awaiting_evidence(&self) -> EngineError {
+        EngineError::NotAwaitingEvidence {
+            run_id: self.state.run_id.clone(),
+            state: super::run_state(&self.state).name().to_string(),
+        }
     }
 
     /// The free-text inputs of the phase in progress that context fills
@@ -217,10 +218,7 @@ impl Engine {
                 (EvidenceKind::File, path.display().to_string(), name, bytes)
             }
             NewEvidence::Commands { .. } | NewEvidence::None(_) => {
-                return Err(EngineError::NotAwaitingEvidence {
-                    run_id: self.state.run_id.clone(),
-                    state: super::run_state(&self.state).name().to_string(),
-                })
+                return Err(self.not_awaiting_evidence())
             }
         };
         let record = self.record_context(original, &name, &bytes)?;

@@ -88,6 +88,17 @@ impl StepCard {
         card
     }
 
+    /// The commands offered at this step: its own, or its Rollback's while
+    /// it is rolled back. The engine, the terminal and `evidence --exec`
+    /// all offer from here, so they agree on what number K is.
+    pub fn commands_for(&self, rollback: bool) -> &[CardCommand] {
+        if rollback {
+            &self.rollback_commands
+        } else {
+            &self.commands
+        }
+    }
+
     /// A field's text by its label, case-insensitively ("Rollback").
     pub fn field(&self, label: &str) -> Option<&str> {
         self.fields

@@ -81,11 +81,7 @@ impl TerminalReviewer {
                 }
             }
         }
-        let offered = if view.rollback {
-            &card.rollback_commands
-        } else {
-            &card.commands
-        };
+        let offered = card.commands_for(view.rollback);
         if let Some((k, c)) = view
             .next_command
             .and_then(|k| offered.get(k).map(|c| (k, c)))

@@ -167,8 +167,16 @@ impl Sandbox {
     /// `migagent evidence RUN --note TEXT` on the step awaiting evidence;
     /// asserts it was recorded.
     pub async fn note(&self, run_id: &str, text: &str) {
-        let (code, out, err) = self.cmd(&["evidence", run_id, "--note", text]).run().await;
-        assert_eq!(code, 0, "evidence --note failed: {out}{err}");
+        self.evidence(run_id, &["--note", text]).await;
+    }
+
+    /// `migagent evidence RUN ARGS`, which must succeed; returns stdout.
+    pub async fn evidence(&self, run_id: &str, args: &[&str]) -> String {
+        let mut all = vec!["evidence", run_id];
+        all.extend_from_slice(args);
+        let (code, out, err) = self.cmd(&all).run().await;
+        assert_eq!(code, 0, "evidence {args:?} failed:\n{out}\n{err}");
+        out
     }
 
     /// `migagent status RUN --json`, parsed.
