@@ -214,7 +214,14 @@ async fn dispatch(cli: Cli) -> Result<u8> {
 
 fn load_workflow(ctx: &Ctx, name: &str) -> Result<validate::LoadedWorkflow> {
     match validate::load(name, &ctx.cwd) {
-        Ok(w) => Ok(w),
+        Ok(w) => {
+            // Warnings say how the workflow was read; they go to stderr so
+            // that `--json` output stays clean.
+            for warning in &w.warnings {
+                eprintln!("{warning}");
+            }
+            Ok(w)
+        }
         Err(LoadError::Invalid(errors)) => {
             bail!("{errors}Fix these before running; `migagent workflows validate` re-checks.")
         }

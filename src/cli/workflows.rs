@@ -54,6 +54,9 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                     println!("{e}");
                     return Ok(1);
                 }
+                for warning in &loaded.warnings {
+                    println!("{warning}");
+                }
                 let w = &loaded.workflow;
                 println!(
                     "{}: ok: workflow '{}', {} phases, artifacts {}",
@@ -96,15 +99,8 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                 for d in &errors.diagnostics {
                     println!("{d}");
                 }
-                eprintln!(
-                    "{} problem{} found.",
-                    errors.diagnostics.len(),
-                    if errors.diagnostics.len() == 1 {
-                        ""
-                    } else {
-                        "s"
-                    }
-                );
+                let n = errors.diagnostics.iter().filter(|d| d.is_error()).count();
+                eprintln!("{} problem{} found.", n, if n == 1 { "" } else { "s" });
                 Ok(1)
             }
             Err(e) => Err(e.into()),

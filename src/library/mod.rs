@@ -7,9 +7,11 @@
 //! built into the binary. The first hit wins, so a team overrides a persona by
 //! dropping a file of the same path into its repository.
 
+pub mod index;
 pub mod panel;
 pub mod validate;
 
+pub use index::IndexedFile;
 pub use panel::{parse_panel, Panel, PanelMember};
 
 use std::fmt;

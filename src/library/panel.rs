@@ -75,11 +75,7 @@ pub fn parse_panel(file: &LibraryFile) -> (Panel, Vec<Diagnostic>) {
         let rel = match normalize_rel(&target.to_string_lossy()) {
             Ok(rel) => rel,
             Err(e) => {
-                diagnostics.push(Diagnostic {
-                    file: path.clone(),
-                    line: no,
-                    message: e.to_string(),
-                });
+                diagnostics.push(Diagnostic::error(path.clone(), no, e.to_string()));
                 continue;
             }
         };
@@ -91,11 +87,11 @@ pub fn parse_panel(file: &LibraryFile) -> (Panel, Vec<Diagnostic>) {
         };
         if section.starts_with("moderator") {
             if panel.moderator.is_some() {
-                diagnostics.push(Diagnostic {
-                    file: path.clone(),
-                    line: no,
-                    message: "a panel has one moderator; this is a second one".into(),
-                });
+                diagnostics.push(Diagnostic::error(
+                    path.clone(),
+                    no,
+                    "a panel has one moderator; this is a second one",
+                ));
             }
             panel.moderator = Some(member);
         } else if section.starts_with("participant") {
@@ -104,20 +100,14 @@ pub fn parse_panel(file: &LibraryFile) -> (Panel, Vec<Diagnostic>) {
     }
     panel.description = description.join("\n").trim().to_string();
     if panel.participants.is_empty() {
-        diagnostics.push(Diagnostic {
-            file: path.clone(),
-            line: 1,
-            message: "the panel lists no participants: add '## Participants' with '- [Name](persona.md) — focus' lines".into(),
-        });
+        diagnostics.push(Diagnostic::error(path.clone(), 1, "the panel lists no participants: add '## Participants' with '- [Name](persona.md) — focus' lines"));
     }
     if panel.moderator.is_none() {
-        diagnostics.push(Diagnostic {
-            file: path,
-            line: 1,
-            message:
-                "the panel has no moderator: add '## Moderator' with a '- [Name](persona.md)' line"
-                    .into(),
-        });
+        diagnostics.push(Diagnostic::error(
+            path,
+            1,
+            "the panel has no moderator: add '## Moderator' with a '- [Name](persona.md)' line",
+        ));
     }
     (panel, diagnostics)
 }

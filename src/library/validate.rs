@@ -17,6 +17,9 @@ pub struct LoadedWorkflow {
     pub origin: library::Origin,
     /// The workflow file's text, kept so a run can record exactly what ran.
     pub text: String,
+    /// How the workflow or a file it names was read where the author may
+    /// have meant otherwise; shown by `validate`, `show` and `run`.
+    pub warnings: Vec<Diagnostic>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,12 +48,13 @@ pub fn load_file(file: LibraryFile, library: Library) -> Result<LoadedWorkflow, 
     diagnostics.extend(validate(&workflow, &library));
     diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     diagnostics.dedup();
-    if diagnostics.is_empty() {
+    if !diagnostics.iter().any(Diagnostic::is_error) {
         Ok(LoadedWorkflow {
             workflow,
             library,
             origin: file.origin,
             text: file.text,
+            warnings: diagnostics,
         })
     } else {
         Err(LoadError::Invalid(WorkflowErrors {
@@ -64,13 +68,8 @@ pub fn load_file(file: LibraryFile, library: Library) -> Result<LoadedWorkflow, 
 pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
     let file = &workflow.source;
     let mut out = Vec::new();
-    let mut error = |line: usize, message: String| {
-        out.push(Diagnostic {
-            file: file.clone(),
-            line,
-            message,
-        })
-    };
+    let mut error =
+        |line: usize, message: String| out.push(Diagnostic::error(file.clone(), line, message));
 
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for phase in &workflow.phases {
@@ -103,11 +102,11 @@ pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
                         let members = panel.moderator.iter().chain(panel.participants.iter());
                         for member in members {
                             if let Err(e) = library.resolve(&member.path) {
-                                panel_diagnostics.push(Diagnostic {
-                                    file: found.origin.as_path(),
-                                    line: member.line,
-                                    message: format!("panel member '{}': {e}", member.name),
-                                });
+                                panel_diagnostics.push(Diagnostic::error(
+                                    found.origin.as_path(),
+                                    member.line,
+                                    format!("panel member '{}': {e}", member.name),
+                                ));
                             }
                         }
                     }

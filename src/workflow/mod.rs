@@ -15,21 +15,72 @@ pub mod step;
 pub use parse::{parse, parse_lenient};
 pub use step::Step;
 
+/// Whether a diagnostic stops the workflow from running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Severity {
+    /// The workflow must not run until it is fixed.
+    #[default]
+    Error,
+    /// The workflow runs, read the way the message says; the person is told
+    /// so that nothing is misread silently.
+    Warning,
+}
+
 /// One problem in a workflow (or a file it names), located by file and line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub file: PathBuf,
     pub line: usize,
     pub message: String,
+    pub severity: Severity,
+}
+
+impl Diagnostic {
+    pub fn error(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: file.into(),
+            line,
+            message: message.into(),
+            severity: Severity::Error,
+        }
+    }
+
+    pub fn warning(
+        file: impl Into<PathBuf>,
+        line: usize,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            file: file.into(),
+            line,
+            message: message.into(),
+            severity: Severity::Warning,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        let tag = match self.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
+        };
+        write!(
+            f,
+            "{}:{}: {tag}{}",
+            self.file.display(),
+            self.line,
+            self.message
+        )
     }
 }
 
-/// Every problem found in a workflow; never empty.
+/// Every problem found in a workflow; holds at least one error (and the
+/// warnings found with them).
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct WorkflowErrors {
     pub file: PathBuf,
@@ -38,7 +89,7 @@ pub struct WorkflowErrors {
 
 impl fmt::Display for WorkflowErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.diagnostics.len();
+        let n = self.diagnostics.iter().filter(|d| d.is_error()).count();
         writeln!(
             f,
             "{} has {} problem{}:",

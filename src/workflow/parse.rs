@@ -82,16 +82,22 @@ pub(super) struct Parser {
 
 impl Parser {
     pub(super) fn error(&mut self, line: usize, message: impl Into<String>) {
-        self.diagnostics.push(Diagnostic {
-            file: self.file.clone(),
-            line,
-            message: message.into(),
-        });
+        self.diagnostics
+            .push(Diagnostic::error(self.file.clone(), line, message));
+    }
+
+    /// A reading the parser chose that the author may not have meant: the
+    /// workflow runs, and `validate`, `show` and `run` say how it was read.
+    #[allow(dead_code)]
+    pub(super) fn warn(&mut self, line: usize, message: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::warning(self.file.clone(), line, message));
     }
 }
 
 /// Parses a workflow, returning it together with every structural problem
-/// found. A workflow with problems must not be run; `parse` enforces that.
+/// found (errors and warnings). A workflow with errors must not be run;
+/// `parse` enforces that.
 pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
     let mut p = Parser {
         file: file.to_path_buf(),
@@ -188,7 +194,7 @@ pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
 /// Parses a workflow and refuses it if anything is wrong with its structure.
 pub fn parse(text: &str, file: &Path) -> Result<Workflow, WorkflowErrors> {
     let (workflow, diagnostics) = parse_lenient(text, file);
-    if diagnostics.is_empty() {
+    if !diagnostics.iter().any(Diagnostic::is_error) {
         Ok(workflow)
     } else {
         Err(WorkflowErrors {
