@@ -332,8 +332,10 @@ fn seed_phase_one_has_its_template_criteria_and_free_text_inputs() {
             "Target state"
         ]
     );
-    let needs: Vec<bool> = p1.inputs.iter().map(|i| i.is_need()).collect();
-    assert_eq!(needs, [true, false, false]);
+    assert_eq!(
+        wf.request_label(),
+        Some("Migration need (what is being migrated and why)")
+    );
     assert_eq!(
         directives(p1),
         [
@@ -578,7 +580,7 @@ fn upgrade_inventory_phase_has_no_gate() {
     assert!(p1.gate.is_none(), "phase 1 has no '### GATE' section");
     assert!(!p1.is_per_step());
     assert_eq!(input_kinds(p1), [InputKind::FreeText, InputKind::FreeText]);
-    assert!(p1.inputs[0].is_need());
+    assert_eq!(wf.request_label(), Some(p1.inputs[0].text.as_str()));
     assert!(template_of(p1).contains("## Changelog Highlights"));
 }
 

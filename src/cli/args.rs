@@ -134,16 +134,24 @@ pub struct RunArgs {
     /// A workflow name from the library (see `workflows list`) or a path to a workflow file.
     #[arg(default_value = "migration")]
     pub workflow: String,
-    /// What is being migrated and why.
-    #[arg(long, value_name = "TEXT", conflicts_with = "need_file")]
+    /// The request: fills the first free-text input of the workflow's first phase, whatever it is called ("Migration need", "Bug report", "The decision to be made"). `workflows show` says which.
+    #[arg(
+        long,
+        visible_alias = "request",
+        value_name = "TEXT",
+        conflicts_with = "need_file"
+    )]
     pub need: Option<String>,
-    /// Read the migration need from a file.
-    #[arg(long, value_name = "FILE")]
+    /// Read the request from a file.
+    #[arg(long, visible_alias = "request-file", value_name = "FILE")]
     pub need_file: Option<PathBuf>,
-    /// A file describing the current or target system; repeatable. Copied into the run.
+    /// Fill any free-text input: "LABEL=TEXT", or "LABEL=@FILE" to read the text from a file. LABEL is a case-insensitive prefix that names one input ("repro=@steps.txt"); repeatable.
+    #[arg(long = "input", value_name = "LABEL=TEXT")]
+    pub inputs: Vec<String>,
+    /// A file for the free-text inputs nothing else fills (the current system, logs); repeatable. Copied into the run.
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
-    /// Name the run [default: date and a slug of the need].
+    /// Name the run [default: date and a slug of the request].
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
     #[command(flatten)]

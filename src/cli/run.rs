@@ -10,19 +10,19 @@ use super::{
     evidence_settings, load_workflow, who, Ctx, InteractionArgs, ResumeArgs, RunArgs, EXIT_ABORTED,
     EXIT_AWAITING,
 };
-use crate::engine::{self, Engine, Outcome, RunStart};
+use crate::engine::{self, Engine, GivenInput, Outcome, RunStart};
 use crate::llm::connect::{connect, Connection};
 use crate::llm::{OpenAiCompatible, StructuredStyle};
 use crate::terminal::{ProgressSink, TerminalReviewer, TerminalSink};
+use crate::workflow::input::same_label;
+use crate::workflow::Workflow;
 
 pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
     let loaded = load_workflow(ctx, &args.workflow)?;
+    let max_bytes = ctx.config.evidence.max_file_mb.saturating_mul(1024 * 1024);
     let need = match (args.need, args.need_file) {
         (Some(n), _) => Some(n),
-        (None, Some(path)) => Some(
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read need file {}", path.display()))?,
-        ),
+        (None, Some(path)) => Some(read_text_file(&path, max_bytes, "request file")?),
         (None, None) => None,
     };
     for c in &args.context {
@@ -33,17 +33,35 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
             );
         }
     }
+    let given = given_inputs(&loaded.workflow, need.as_deref(), &args.inputs, max_bytes)?;
+    let unfilled =
+        engine::check_first_phase_inputs(&loaded.workflow, &given, !args.context.is_empty())?;
+    for label in &unfilled {
+        eprintln!(
+            "warning: nothing fills phase 1's input '{label}'; pass --input \"{label}=TEXT\" or a --context file, or the model is told it is missing"
+        );
+    }
+    let request = given
+        .iter()
+        .find(|g| {
+            loaded
+                .workflow
+                .request_label()
+                .is_some_and(|r| same_label(r, &g.label))
+        })
+        .map(|g| g.text.clone());
     let connection = connect(&ctx.config, &args.model.options(), None).await?;
     let run_id = args
         .run_id
         .clone()
-        .unwrap_or_else(|| engine::make_run_id(need.as_deref()));
+        .unwrap_or_else(|| engine::make_run_id(request.as_deref()));
     let mut engine = Engine::start(
         loaded,
         &ctx.store,
         RunStart {
             run_id: &run_id,
-            need,
+            need: request,
+            inputs: given,
             contexts: &args.context,
             model: connection.record(),
         },
@@ -56,6 +74,62 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
         describe(&connection)
     );
     drive(&mut engine, &connection.client, &args.interaction).await
+}
+
+/// The request and every `--input`, matched to the workflow's free-text
+/// labels: a label that names no input, or names one twice, is an error
+/// before the run starts.
+fn given_inputs(
+    workflow: &Workflow,
+    need: Option<&str>,
+    inputs: &[String],
+    max_bytes: u64,
+) -> Result<Vec<GivenInput>> {
+    let mut given: Vec<GivenInput> = Vec::new();
+    if let Some(need) = need {
+        given.push(GivenInput {
+            label: workflow.require_request_label()?.to_string(),
+            text: need.to_string(),
+            given_as: "--need".into(),
+        });
+    }
+    for raw in inputs {
+        let Some((label, value)) = raw.split_once('=') else {
+            bail!("--input '{raw}' has no '='; write --input \"LABEL=TEXT\" or --input \"LABEL=@FILE\"");
+        };
+        let label = workflow.match_label(label)?;
+        let (text, given_as) = match value.strip_prefix('@') {
+            Some(path) => (
+                read_text_file(std::path::Path::new(path), max_bytes, "input file")?,
+                format!("--input @{path}"),
+            ),
+            None => (value.to_string(), "--input".to_string()),
+        };
+        if text.trim().is_empty() {
+            bail!("--input for '{label}' is empty");
+        }
+        if let Some(earlier) = given.iter().find(|g| same_label(&g.label, &label)) {
+            bail!(
+                "'{label}' is given twice (by {} and by --input '{raw}'); give it once",
+                earlier.given_as
+            );
+        }
+        given.push(GivenInput {
+            label,
+            text,
+            given_as,
+        });
+    }
+    Ok(given)
+}
+
+/// A text file the person names on the command line, read within the
+/// config's file limit (`max_file_mb` under `[evidence]`).
+fn read_text_file(path: &std::path::Path, max_bytes: u64, what: &str) -> Result<String> {
+    let bytes = crate::evidence::read_supplied(path, max_bytes)
+        .with_context(|| format!("cannot use {what} {}", path.display()))?;
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{what} {} is not UTF-8 text", path.display()))
 }
 
 pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {

@@ -8,6 +8,7 @@ use crate::artifact_schema::{ArtifactSchema, Bounds, SchemaError};
 use crate::library::validate::{self, LoadError};
 use crate::library::Library;
 use crate::prompt::PromptAssembler;
+use crate::workflow::input::same_label;
 use crate::workflow::{self, InputKind, Workflow};
 
 /// Each artifact's template compiled to a schema; a per-step template is
@@ -172,12 +173,18 @@ fn print_workflow(w: &Workflow, library: &Library) {
                 .map_or_else(|e| format!("UNRESOLVED: {e}"), |f| f.origin.to_string());
             println!("  {}: {} ({origin})", d.kind.label(), d.path);
         }
+        let request = w.request_label();
         for i in &phase.inputs {
             let kind = match &i.kind {
-                InputKind::Artifact(_) => "artifact",
-                InputKind::AllSteps(_) => "all steps",
-                InputKind::FreeText if i.is_need() => "the need (--need)",
-                InputKind::FreeText => "context (--context)",
+                InputKind::Artifact(_) => "artifact".to_string(),
+                InputKind::AllSteps(_) => "all steps".to_string(),
+                InputKind::FreeText if request.is_some_and(|r| same_label(r, &i.text)) => {
+                    format!("the request: --need TEXT, or --input \"{}=TEXT\"", i.text)
+                }
+                InputKind::FreeText => format!(
+                    "--input \"{}=TEXT\", else the run's --context files",
+                    i.text
+                ),
             };
             println!("  input: {} [{kind}]", i.text);
         }

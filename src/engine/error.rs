@@ -48,7 +48,7 @@ pub enum EngineError {
     },
     #[error("{what} cannot be empty: say what should change")]
     EmptyText { what: String },
-    #[error("phase {phase} declares the input '{input}', and this run has none: pass --need TEXT or --need-file FILE")]
+    #[error("phase {phase} declares the input '{input}', and this run has none: pass --need TEXT (or --need-file FILE), --input \"{input}=TEXT\", or a --context file")]
     MissingNeed { phase: u32, input: String },
     #[error("the approved plan {plan} lists no steps ('### Step 1: Name' headings), so phase {phase} has nothing to iterate over. The plan is approved; start a new run with a plan that lists its steps")]
     EmptyPlan { plan: String, phase: u32 },

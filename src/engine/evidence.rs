@@ -185,7 +185,7 @@ impl Engine {
             .map(|p| {
                 p.inputs
                     .iter()
-                    .filter(|i| i.kind == InputKind::FreeText && !i.is_need())
+                    .filter(|i| i.kind == InputKind::FreeText && !self.is_supplied(&i.text))
                     .map(|i| i.text.clone())
                     .collect()
             })

@@ -6,8 +6,19 @@ use std::path::PathBuf;
 
 use super::{journal_event, Engine, EngineError};
 use crate::prompt::{InputSource, PhaseInfo, PromptInput, SystemContext};
-use crate::store::{self, ArtifactState, ContextRecord, EventKind};
+use crate::store::{self, ArtifactState, ContextRecord, EventKind, SuppliedInput};
+use crate::workflow::input::same_label;
 use crate::workflow::{DirectiveKind, InputKind, Phase, Workflow};
+
+/// A free-text input given when a run starts, already matched to its label.
+#[derive(Debug, Clone)]
+pub struct GivenInput {
+    /// The label as the workflow writes it (see `Workflow::match_label`).
+    pub label: String,
+    pub text: String,
+    /// How it was given, for the record: `--need`, `--input`, `--input @FILE`.
+    pub given_as: String,
+}
 
 impl Engine {
     /// Copies context files into the run, so the record keeps exactly what the
@@ -56,6 +67,65 @@ impl Engine {
         self.state.contexts.push(record.clone());
         self.save()?;
         Ok(record)
+    }
+
+    /// Stores the free-text inputs given at start, each as a file of the
+    /// run with its journal line.
+    pub(super) fn record_inputs(&mut self, given: &[GivenInput]) -> Result<(), EngineError> {
+        for input in given {
+            let slug = super::run_id::slug(&input.label);
+            let stored = format!(
+                "inputs/{:02}-{}.md",
+                self.state.inputs.len() + 1,
+                if slug.is_empty() { "input" } else { &slug }
+            );
+            self.run.write(&stored, &input.text)?;
+            let record = SuppliedInput {
+                label: input.label.clone(),
+                given_as: input.given_as.clone(),
+                stored: stored.clone(),
+                sha256: store::sha256_hex(input.text.as_bytes()),
+            };
+            self.run.journal(&journal_event(
+                &self.state.run_id,
+                EventKind::InputSupplied {
+                    label: record.label.clone(),
+                    given_as: record.given_as.clone(),
+                    stored,
+                    sha256: record.sha256.clone(),
+                },
+            ))?;
+            self.state.inputs.push(record);
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// The text the person gave for the free-text input `label`, if any. A
+    /// run of migagent 0.1 kept only its `need`, which fills the request.
+    pub(super) fn supplied_text(&self, label: &str) -> Result<Option<String>, EngineError> {
+        if let Some(found) = self
+            .state
+            .inputs
+            .iter()
+            .find(|i| same_label(&i.label, label))
+        {
+            return Ok(Some(self.run.read(&found.stored)?));
+        }
+        let is_request = self
+            .loaded
+            .workflow
+            .request_label()
+            .is_some_and(|r| same_label(r, label));
+        Ok(match &self.state.need {
+            Some(need) if self.state.inputs.is_empty() && is_request => Some(need.clone()),
+            _ => None,
+        })
+    }
+
+    /// Whether the person filled the free-text input `label` at start.
+    pub(super) fn is_supplied(&self, label: &str) -> bool {
+        self.supplied_text(label).ok().flatten().is_some()
     }
 
     /// The text of artifact `id`, an input of phase `phase`. Only an
@@ -147,16 +217,15 @@ impl Engine {
                         inputs.extend(self.evidence_index(p));
                     }
                 }
-                InputKind::FreeText if input.is_need() => match &self.state.need {
-                    Some(need) => inputs.push(PromptInput {
+                InputKind::FreeText => match self.supplied_text(&input.text)? {
+                    Some(text) => inputs.push(PromptInput {
                         label: input.text.clone(),
                         origin: Some("given by the person running migagent".into()),
-                        content: need.clone(),
+                        content: text,
                         source: InputSource::Fixed,
                     }),
-                    None => missing.push(input.text.clone()),
+                    None => context_labels.push(input.text.clone()),
                 },
-                InputKind::FreeText => context_labels.push(input.text.clone()),
             }
         }
         if !context_labels.is_empty() {
@@ -213,20 +282,36 @@ impl Engine {
     }
 }
 
-/// Fails when a phase declares the migration need and the run has none:
-/// checked when the run starts, before any model call, rather than when the
-/// phase is reached.
-pub(super) fn check_need(workflow: &Workflow, need: Option<&str>) -> Result<(), EngineError> {
-    if need.is_some_and(|n| !n.trim().is_empty()) {
-        return Ok(());
+/// Checks what a new run was given against the first phase's free-text
+/// inputs, before any model call: the request (the first of them) must be
+/// filled, by `--need`, `--input` or a context file, or the first draft has
+/// nothing to work from. Returns the labels of the other first-phase inputs
+/// that nothing fills, for the caller to warn about.
+pub fn check_first_phase_inputs(
+    workflow: &Workflow,
+    given: &[GivenInput],
+    has_context: bool,
+) -> Result<Vec<String>, EngineError> {
+    let Some(phase) = workflow.phases.first() else {
+        return Ok(Vec::new());
+    };
+    let unfilled: Vec<String> = phase
+        .inputs
+        .iter()
+        .filter(|i| i.kind == InputKind::FreeText)
+        .filter(|i| !given.iter().any(|g| same_label(&g.label, &i.text)))
+        .map(|i| i.text.clone())
+        .collect();
+    if has_context {
+        return Ok(Vec::new());
     }
-    for phase in &workflow.phases {
-        if let Some(input) = phase.inputs.iter().find(|i| i.is_need()) {
-            return Err(EngineError::MissingNeed {
+    match workflow.request_label() {
+        Some(request) if unfilled.iter().any(|u| same_label(u, request)) => {
+            Err(EngineError::MissingNeed {
                 phase: phase.number,
-                input: input.text.clone(),
-            });
+                input: request.to_string(),
+            })
         }
+        _ => Ok(unfilled),
     }
-    Ok(())
 }

@@ -65,7 +65,7 @@ pub use status::{
 
 use std::path::{Path, PathBuf};
 
-use inputs::check_need;
+pub use inputs::{check_first_phase_inputs, GivenInput};
 
 use crate::artifact_schema::Bounds;
 use crate::evidence::EvidenceSettings;
@@ -122,8 +122,11 @@ pub struct Engine {
 /// What a new run starts from.
 pub struct RunStart<'a> {
     pub run_id: &'a str,
-    /// The migration need, for phases that declare it as an input.
+    /// The request (`--need`), kept in `run.json` for lists and the run id.
     pub need: Option<String>,
+    /// The free-text inputs given, already matched to their labels; the
+    /// request is among them.
+    pub inputs: Vec<GivenInput>,
     /// Context files, copied into the run at start.
     pub contexts: &'a [PathBuf],
     pub model: ModelRecord,
@@ -149,7 +152,7 @@ impl Engine {
         runs: &RunStore,
         start: RunStart<'_>,
     ) -> Result<Engine, EngineError> {
-        check_need(&loaded.workflow, start.need.as_deref())?;
+        check_first_phase_inputs(&loaded.workflow, &start.inputs, !start.contexts.is_empty())?;
         let prompts = PromptAssembler::load(&loaded.library)?;
         let run = runs.create(start.run_id)?;
         run.write(WORKFLOW_SNAPSHOT, &loaded.text)?;
@@ -173,6 +176,7 @@ impl Engine {
             created_at: store::now_rfc3339(),
             updated_at: String::new(),
             need: start.need,
+            inputs: Vec::new(),
             contexts: Vec::new(),
             model: start.model.clone(),
             status: RunStatus::Active,
@@ -198,6 +202,7 @@ impl Engine {
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
         };
+        engine.record_inputs(&start.inputs)?;
         engine.add_contexts(start.contexts)?;
         Ok(engine)
     }

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use super::{
-    Decision, Engine, EngineError, EvidenceAnswer, EvidenceView, GateView, Reviewer, RunStart,
+    Decision, Engine, EngineError, EvidenceAnswer, EvidenceView, GateView, GivenInput, Reviewer,
+    RunStart,
 };
 use crate::library::{self, validate, Library, Origin};
 use crate::llm::{Capabilities, ChatRequest, Completion, ModelClient, ModelError, TokenSink};
@@ -117,12 +118,21 @@ pub(super) fn start_engine(
     };
     let loaded = validate::load_file(file, library).unwrap();
     let store = RunStore::new(&dir.join("state"));
+    let inputs = need
+        .map(|text| GivenInput {
+            label: loaded.workflow.request_label().unwrap().to_string(),
+            text: text.to_string(),
+            given_as: "--need".into(),
+        })
+        .into_iter()
+        .collect();
     Engine::start(
         loaded,
         &store,
         RunStart {
             run_id: "r",
             need: need.map(str::to_string),
+            inputs,
             contexts,
             model: ModelRecord {
                 profile: None,

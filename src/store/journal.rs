@@ -29,6 +29,13 @@ pub enum EventKind {
         stored: String,
         sha256: String,
     },
+    /// A free-text input filled at start (`--need`, `--input`).
+    InputSupplied {
+        label: String,
+        given_as: String,
+        stored: String,
+        sha256: String,
+    },
     Drafted {
         artifact: String,
         revision: u32,

@@ -17,6 +17,11 @@ pub struct RunState {
     pub created_at: String,
     pub updated_at: String,
     pub need: Option<String>,
+    /// Free-text inputs the person filled (`--need`, `--input`), each kept
+    /// as a file of the run; runs of migagent 0.1 have none and fill the
+    /// request from `need`.
+    #[serde(default)]
+    pub inputs: Vec<SuppliedInput>,
     pub contexts: Vec<ContextRecord>,
     pub model: ModelRecord,
     pub status: RunStatus,
@@ -47,6 +52,19 @@ pub struct ContextRecord {
     pub stored: String,
     pub sha256: String,
     pub added_at: String,
+}
+
+/// A free-text input the person filled, copied into the run like a context
+/// file, so the record shows exactly what the model was given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuppliedInput {
+    /// The input's label as the workflow writes it.
+    pub label: String,
+    /// How it was given: `--need`, `--input`, or `--input @FILE`.
+    pub given_as: String,
+    /// Run-relative path of the stored text.
+    pub stored: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

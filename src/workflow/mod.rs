@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 mod check;
+pub mod input;
 pub mod parse;
 pub mod step;
 
@@ -222,14 +223,6 @@ pub struct Input {
     /// The list item as written, without Markdown emphasis.
     pub text: String,
     pub line: usize,
-}
-
-impl Input {
-    /// Free-text inputs naming the "need" are fed the run's `--need`; the
-    /// others are fed the run's context files.
-    pub fn is_need(&self) -> bool {
-        self.kind == InputKind::FreeText && self.text.to_lowercase().contains("need")
-    }
 }
 
 #[derive(Debug, Clone)]
