@@ -40,6 +40,11 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     pub run: RunConfig,
     pub evidence: EvidenceConfig,
+    /// Library folders searched first when neither `--library` nor
+    /// `MIGAGENT_LIBRARY` is given; made absolute against the folder of
+    /// the file that sets them.
+    #[serde(default)]
+    pub library: Vec<PathBuf>,
     /// Which file the settings came from, for error messages.
     #[serde(skip)]
     pub source: String,
@@ -183,12 +188,14 @@ impl Config {
                 .filter(|p| p.is_file()),
         };
         let mut shown = "builtin:config.toml".to_string();
+        let mut base_dir = None;
         if let Some(path) = user_file {
             let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
                 source,
             })?;
             shown = path.display().to_string();
+            base_dir = Some(path.parent().map(Path::to_path_buf).unwrap_or_default());
             let over = parse_value(&text, &shown)?;
             if over.get("model").is_some_and(toml::Value::is_table) {
                 return Err(ConfigError::Invalid {
@@ -208,6 +215,14 @@ impl Config {
                     message: e.to_string(),
                 })?;
         config.source = shown;
+        // Relative library folders are relative to the file that names
+        // them, not to wherever migagent runs; the built-in file names none.
+        if let Some(dir) = base_dir {
+            let dir = std::path::absolute(&dir).unwrap_or(dir);
+            for p in &mut config.library {
+                *p = dir.join(&*p);
+            }
+        }
         Ok(config)
     }
 
@@ -270,6 +285,18 @@ mod tests {
         assert_eq!(gpu.structured, StructuredMode::Auto);
         let err = cfg.profile("nope").unwrap_err().to_string();
         assert!(err.contains("gpu, local, openai"), "{err}");
+    }
+
+    #[test]
+    fn library_folders_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "library = [\"../team-lib\", \"/abs/lib\"]\n").unwrap();
+        let cfg = Config::load(Some(&p)).unwrap();
+        assert_eq!(
+            cfg.library,
+            [dir.path().join("../team-lib"), PathBuf::from("/abs/lib")]
+        );
     }
 
     #[test]

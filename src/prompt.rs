@@ -42,7 +42,23 @@ pub struct SystemContext {
     pub workflow: String,
     pub phase: PhaseInfo,
     pub persona: String,
+    /// The library files the persona links to, each once, right after it.
+    pub persona_links: Vec<LinkedDoc>,
     pub secondary: Option<String>,
+    /// The files the secondary persona links to that the persona does not.
+    pub secondary_links: Vec<LinkedDoc>,
+}
+
+/// A library file a persona links to (a shared policy, a scale), given to
+/// the model with the persona; the first thing cut when a request does not
+/// fit the server's context.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LinkedDoc {
+    /// Library-relative path, e.g. `policies/severity.md`.
+    pub path: String,
+    /// The link's text, e.g. "severity scale".
+    pub label: String,
+    pub content: String,
 }
 
 /// One declared input as given to the model.
@@ -92,7 +108,17 @@ pub struct StepInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct PanelInfo {
     pub title: String,
+    /// The panel file's text before its first section: for everyone.
     pub description: String,
+    /// The sections for the participants (purpose, process, their output
+    /// format, constraints), verbatim.
+    pub participant_instructions: String,
+    /// The sections for the moderator (the consolidated output format,
+    /// conflict resolution), verbatim.
+    pub moderator_instructions: String,
+    /// Whether the participants' instructions say how to write findings;
+    /// the review prompt's own format applies otherwise.
+    pub participant_format: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -144,8 +170,8 @@ pub struct ReviewContext {
 
 impl PromptAssembler {
     /// Loads the three assembly templates through the library, so a file at
-    /// `prompts/assembly/draft.hbs` in the workflow's root overrides the
-    /// built-in one.
+    /// `prompts/assembly/draft.hbs` in a library root overrides the built-in
+    /// one (at that exact path only).
     pub fn load(library: &Library) -> Result<PromptAssembler, PromptError> {
         let mut registry = Handlebars::new();
         let mut origins = Vec::new();
@@ -156,7 +182,7 @@ impl PromptAssembler {
             ("draft", DRAFT_TEMPLATE),
             ("review", REVIEW_TEMPLATE),
         ] {
-            let file = library.resolve(path)?;
+            let file = library.resolve_exact(path)?;
             registry
                 .register_template_string(name, &file.text)
                 .map_err(|e| PromptError::Template {
@@ -188,6 +214,14 @@ impl PromptAssembler {
         let panel = PanelInfo {
             title: "panel".into(),
             description: "description".into(),
+            participant_instructions: "participants".into(),
+            moderator_instructions: "moderator".into(),
+            participant_format: true,
+        };
+        let link = LinkedDoc {
+            path: "policies/x.md".into(),
+            label: "x".into(),
+            content: "linked".into(),
         };
         self.system(&SystemContext {
             workflow: "workflow".into(),
@@ -196,7 +230,9 @@ impl PromptAssembler {
                 name: "phase".into(),
             },
             persona: "persona".into(),
+            persona_links: vec![link.clone()],
             secondary: Some("secondary".into()),
+            secondary_links: vec![link],
         })?;
         self.draft(&DraftContext {
             process: "process".into(),
@@ -385,10 +421,77 @@ mod tests {
                     name: "Plan".into(),
                 },
                 persona: "PRIMARY".into(),
+                persona_links: vec![LinkedDoc {
+                    path: "policies/severity.md".into(),
+                    label: "severity scale".into(),
+                    content: "SEVERITY-TEXT".into(),
+                }],
                 secondary: Some("SECONDARY".into()),
+                secondary_links: vec![LinkedDoc {
+                    path: "policies/style.md".into(),
+                    label: "style".into(),
+                    content: "STYLE-TEXT".into(),
+                }],
             })
             .unwrap();
-        assert!(text.find("PRIMARY").unwrap() < text.find("# Secondary persona").unwrap());
-        assert!(text.contains("SECONDARY"));
+        let order: Vec<usize> = [
+            "PRIMARY",
+            "policies/severity.md",
+            "SEVERITY-TEXT",
+            "# Secondary persona",
+            "SECONDARY",
+            "STYLE-TEXT",
+            "\"W\" workflow",
+        ]
+        .iter()
+        .map(|n| {
+            text.find(n)
+                .unwrap_or_else(|| panic!("{n} missing in\n{text}"))
+        })
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
+    }
+
+    #[test]
+    fn prompts_speak_of_this_workflow_not_a_migration() {
+        let mut c = ctx();
+        c.json = Some(JsonInfo {
+            keys: vec!["a".into()],
+        });
+        c.panel = Some(PanelInfo {
+            title: "P".into(),
+            description: "D".into(),
+            participant_instructions: "PI".into(),
+            moderator_instructions: "MODERATOR-ONLY".into(),
+            participant_format: false,
+        });
+        let a = assembler();
+        for text in [a.draft(&c).unwrap(), a.draft(&ctx()).unwrap()] {
+            assert!(!text.to_lowercase().contains("migration"), "{text}");
+        }
+        assert!(a.draft(&c).unwrap().contains("for this workflow"));
+        assert!(a.draft(&c).unwrap().contains("MODERATOR-ONLY"));
+        let review = a
+            .review(&ReviewContext {
+                panel: c.panel.clone().unwrap(),
+                member: MemberInfo {
+                    name: "M".into(),
+                    focus: "F".into(),
+                },
+                process: "P".into(),
+                inputs: vec![],
+                missing: vec![],
+                artifact: c.artifact.clone(),
+            })
+            .unwrap();
+        assert!(!review.to_lowercase().contains("migration"), "{review}");
+        assert!(
+            review.contains("PI") && !review.contains("MODERATOR-ONLY"),
+            "{review}"
+        );
+        assert!(
+            review.contains("### Blocks sign-off"),
+            "the default findings format: {review}"
+        );
     }
 }

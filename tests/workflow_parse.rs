@@ -686,20 +686,39 @@ fn upgrade_risk_review_convenes_a_round_table_and_offers_abort() {
 }
 
 #[test]
-fn upgrade_workflow_validates_using_builtin_personas_and_panel() {
+fn upgrade_workflow_validates_in_the_repository_library() {
     empty_dir();
     let path = fixture("upgrade.md");
     let loaded = load_ok(&path);
     assert_eq!(loaded.workflow.name, "Dependency Upgrade");
-    // The library root of `fixtures/workflows/upgrade.md` is `fixtures/`;
-    // it holds no personas, so they come from the built-in copies.
+    // The nearest folder above `tests/fixtures/workflows/upgrade.md` with
+    // a `personas/` folder is the repository: its own files serve, and
+    // nothing is announced.
     assert_eq!(
         loaded.library.roots(),
-        [
-            manifest_dir().join("tests/fixtures"),
-            empty_dir().to_path_buf()
-        ]
+        [manifest_dir().to_path_buf(), empty_dir().to_path_buf()]
     );
+    let sre = loaded
+        .library
+        .resolve("personas/operations/sre.md")
+        .unwrap_or_else(|e| panic!("sre persona should resolve: {e}"));
+    assert_eq!(
+        sre.origin,
+        Origin::File(manifest_dir().join("personas/operations/sre.md"))
+    );
+    assert!(loaded.warnings.is_empty(), "{}", listing(&loaded.warnings));
+}
+
+#[test]
+fn another_workflow_gets_the_builtin_copies_announced() {
+    empty_dir();
+    // The same workflow outside any library: only the built-in copies have
+    // its files, and they were written for the Migration workflow.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = tmp.path().join("upgrade.md");
+    std::fs::write(&path, read(&fixture("upgrade.md"))).expect("copy the fixture");
+    let loaded = load_ok(&path);
+    assert_eq!(loaded.library.roots(), [empty_dir().to_path_buf()]);
     let sre = loaded
         .library
         .resolve("personas/operations/sre.md")
@@ -708,6 +727,31 @@ fn upgrade_workflow_validates_using_builtin_personas_and_panel() {
         sre.origin,
         Origin::Builtin("personas/operations/sre.md".into())
     );
+    let lines: Vec<usize> = loaded.warnings.iter().map(|d| d.line).collect();
+    assert_eq!(
+        lines,
+        [22, 23, 55, 56, 99, 100, 142],
+        "{}",
+        listing(&loaded.warnings)
+    );
+    for w in &loaded.warnings {
+        assert!(!w.is_error());
+        assert_eq!(w.file, path);
+        assert!(
+            w.message.contains("is not in this workflow's library; using migagent's built-in copy, written for the Migration workflow"),
+            "{w}"
+        );
+    }
+    assert!(
+        loaded.warnings[1].message.starts_with("prompts/plan.md "),
+        "{}",
+        loaded.warnings[1]
+    );
+    // The seed, titled like the built-in workflow, runs without them.
+    let seed = tmp.path().join("seed.md");
+    std::fs::write(&seed, read(&seed_path())).expect("copy the seed");
+    let loaded = load_ok(&seed);
+    assert!(loaded.warnings.is_empty(), "{}", listing(&loaded.warnings));
 }
 
 // ---------------------------------------------------------------------------

@@ -129,11 +129,21 @@ pub struct InteractionArgs {
     pub json: bool,
 }
 
+/// Where the library is, for the commands that load a workflow.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LibraryArgs {
+    /// A library folder (personas/, prompts/, workflows/ or prompts/workflows/), searched before the workflow's own library, the current directory and the config folder; repeatable, first wins. Replaces MIGAGENT_LIBRARY (a path list) and the config's `library`.
+    #[arg(long = "library", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A workflow name from the library (see `workflows list`) or a path to a workflow file.
     #[arg(default_value = "migration")]
     pub workflow: String,
+    #[command(flatten)]
+    pub library: LibraryArgs,
     /// The request: fills the first free-text input of the workflow's first phase, whatever it is called ("Migration need", "Bug report", "The decision to be made"). `workflows show` says which.
     #[arg(
         long,
@@ -325,17 +335,24 @@ pub struct ShowArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowsCommand {
-    /// List the workflows found on the library path.
-    List,
-    /// Show a workflow's phases, inputs and gates.
+    /// List the workflows found on the library path (workflows/ and prompts/workflows/ of each root, then the built-in ones).
+    List {
+        #[command(flatten)]
+        library: LibraryArgs,
+    },
+    /// Show a workflow's library roots, phases, inputs and gates, and where each file it names resolved.
     Show {
         /// A workflow name or path.
         name: String,
+        #[command(flatten)]
+        library: LibraryArgs,
     },
     /// Check a workflow file and every file it names; reports every problem with file:line.
     Validate {
         /// A workflow file path or name.
         file: String,
+        #[command(flatten)]
+        library: LibraryArgs,
     },
     /// Print the JSON Schema compiled from each artifact template (what a server that enforces schemas receives).
     Schema {
@@ -346,5 +363,7 @@ pub enum WorkflowsCommand {
         /// Use this profile's bounds (max_text_chars, max_list_items, ...) [default: the default profile's].
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
+        #[command(flatten)]
+        library: LibraryArgs,
     },
 }

@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::engine::Decision;
 use crate::evidence::EvidenceSettings;
 use crate::library::validate::{self, LoadError};
+use crate::library::LibraryBuilder;
 use crate::store::RunStore;
 use crate::terminal;
 
@@ -212,8 +213,19 @@ async fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
-fn load_workflow(ctx: &Ctx, name: &str) -> Result<validate::LoadedWorkflow> {
-    match validate::load(name, &ctx.cwd) {
+/// Where the library is for this command: `--library`, else
+/// `MIGAGENT_LIBRARY`, else the config's `library`; then the current
+/// directory and the config folder (see `library::roots`).
+fn library_search(ctx: &Ctx, args: &LibraryArgs) -> Result<LibraryBuilder> {
+    Ok(LibraryBuilder::new(&ctx.cwd).explicit(
+        &args.dirs,
+        std::env::var_os("MIGAGENT_LIBRARY").as_deref(),
+        &ctx.config.library,
+    )?)
+}
+
+fn load_workflow(ctx: &Ctx, name: &str, library: &LibraryArgs) -> Result<validate::LoadedWorkflow> {
+    match validate::load(name, library_search(ctx, library)?) {
         Ok(w) => {
             // Warnings say how the workflow was read; they go to stderr so
             // that `--json` output stays clean.
@@ -232,9 +244,7 @@ fn load_workflow(ctx: &Ctx, name: &str) -> Result<validate::LoadedWorkflow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::library;
     use clap::CommandFactory;
-    use std::path::Path;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -251,8 +261,33 @@ mod tests {
     }
 
     #[test]
-    fn workflow_root_is_used_for_relative_files() {
-        let root = library::root_of_workflow(Path::new("/a/workflows/x.md"), Path::new("/c"));
-        assert_eq!(root, PathBuf::from("/a"));
+    fn library_is_taken_by_the_commands_that_load_a_workflow() {
+        let cli = Cli::try_parse_from([
+            "migagent",
+            "run",
+            "bug-fix",
+            "--library",
+            "a",
+            "--library",
+            "b",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Run(args) => {
+                assert_eq!(args.library.dirs, [PathBuf::from("a"), PathBuf::from("b")])
+            }
+            other => panic!("{other:?}"),
+        }
+        for sub in [
+            vec!["workflows", "list", "--library", "x"],
+            vec!["workflows", "show", "w", "--library", "x"],
+            vec!["workflows", "validate", "w", "--library", "x"],
+            vec!["workflows", "schema", "w", "--library", "x"],
+        ] {
+            let mut argv = vec!["migagent"];
+            argv.extend(sub.iter());
+            assert!(Cli::try_parse_from(&argv).is_ok(), "{sub:?}");
+        }
+        assert!(Cli::try_parse_from(["migagent", "status", "r", "--library", "x"]).is_err());
     }
 }

@@ -18,7 +18,7 @@ use crate::workflow::input::same_label;
 use crate::workflow::Workflow;
 
 pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
-    let loaded = load_workflow(ctx, &args.workflow)?;
+    let loaded = load_workflow(ctx, &args.workflow, &args.library)?;
     let max_bytes = ctx.config.evidence.max_file_mb.saturating_mul(1024 * 1024);
     let need = match (args.need, args.need_file) {
         (Some(n), _) => Some(n),

@@ -3,8 +3,9 @@
 
 use anyhow::{bail, Result};
 
-use super::{load_workflow, Ctx, WorkflowsCommand};
+use super::{library_search, load_workflow, Ctx, WorkflowsCommand};
 use crate::artifact_schema::{ArtifactSchema, Bounds, SchemaError};
+use crate::library::references::{describe, resolve_references, Reference};
 use crate::library::validate::{self, LoadError};
 use crate::library::Library;
 use crate::prompt::PromptAssembler;
@@ -32,8 +33,8 @@ fn artifact_schemas(
 
 pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
     match cmd {
-        WorkflowsCommand::List => {
-            let library = Library::new(ctx.cwd.clone());
+        WorkflowsCommand::List { library } => {
+            let library = library_search(ctx, &library)?.build();
             for (name, origin) in library.workflows() {
                 let title = library
                     .find_workflow(&name)
@@ -49,29 +50,30 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
             }
             Ok(0)
         }
-        WorkflowsCommand::Validate { file } => match validate::load(&file, &ctx.cwd) {
-            Ok(loaded) => {
-                if let Err(e) = PromptAssembler::load(&loaded.library) {
-                    println!("{e}");
-                    return Ok(1);
-                }
-                for warning in &loaded.warnings {
-                    println!("{warning}");
-                }
-                let w = &loaded.workflow;
-                println!(
-                    "{}: ok: workflow '{}', {} phases, artifacts {}",
-                    w.source.display(),
-                    w.name,
-                    w.phases.len(),
-                    w.phases
-                        .iter()
-                        .filter_map(|p| p.artifact_id())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                for (id, schema) in artifact_schemas(w, &Bounds::default()) {
-                    match schema {
+        WorkflowsCommand::Validate { file, library } => {
+            match validate::load(&file, library_search(ctx, &library)?) {
+                Ok(loaded) => {
+                    if let Err(e) = PromptAssembler::load(&loaded.library) {
+                        println!("{e}");
+                        return Ok(1);
+                    }
+                    for warning in &loaded.warnings {
+                        println!("{warning}");
+                    }
+                    let w = &loaded.workflow;
+                    println!(
+                        "{}: ok: workflow '{}', {} phases, artifacts {}",
+                        w.source.display(),
+                        w.name,
+                        w.phases.len(),
+                        w.phases
+                            .iter()
+                            .filter_map(|p| p.artifact_id())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    for (id, schema) in artifact_schemas(w, &Bounds::default()) {
+                        match schema {
                         Ok(schema) => {
                             let enums: Vec<String> = schema
                                 .choices()
@@ -93,25 +95,27 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                             "  [{id}] no JSON schema ({e}); drafted as Markdown with a section check"
                         ),
                     }
+                    }
+                    Ok(0)
                 }
-                Ok(0)
-            }
-            Err(LoadError::Invalid(errors)) => {
-                for d in &errors.diagnostics {
-                    println!("{d}");
+                Err(LoadError::Invalid(errors)) => {
+                    for d in &errors.diagnostics {
+                        println!("{d}");
+                    }
+                    let n = errors.diagnostics.iter().filter(|d| d.is_error()).count();
+                    eprintln!("{} problem{} found.", n, if n == 1 { "" } else { "s" });
+                    Ok(1)
                 }
-                let n = errors.diagnostics.iter().filter(|d| d.is_error()).count();
-                eprintln!("{} problem{} found.", n, if n == 1 { "" } else { "s" });
-                Ok(1)
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        },
+        }
         WorkflowsCommand::Schema {
             name,
             artifact,
             profile,
+            library,
         } => {
-            let loaded = load_workflow(ctx, &name)?;
+            let loaded = load_workflow(ctx, &name, &library)?;
             let profile = ctx
                 .config
                 .profile(profile.as_deref().unwrap_or(&ctx.config.profile))?;
@@ -132,8 +136,8 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(0)
         }
-        WorkflowsCommand::Show { name } => {
-            let loaded = load_workflow(ctx, &name)?;
+        WorkflowsCommand::Show { name, library } => {
+            let loaded = load_workflow(ctx, &name, &library)?;
             print_workflow(&loaded.workflow, &loaded.library);
             Ok(0)
         }
@@ -143,12 +147,14 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
 fn print_workflow(w: &Workflow, library: &Library) {
     println!("Workflow: {}", w.name);
     println!("Source:   {}", w.source.display());
-    let roots: Vec<String> = library
-        .roots()
-        .iter()
-        .map(|r| r.display().to_string())
-        .collect();
-    println!("Library:  {}, then built-in", roots.join(", "));
+    println!("Library roots, first hit wins:");
+    let mut n = 0;
+    for (root, kind) in library.described_roots() {
+        n += 1;
+        println!("  {n}. {} ({kind})", root.display());
+    }
+    println!("  {}. migagent's built-in files", n + 1);
+    let (references, _) = resolve_references(w, library);
     if !w.description.is_empty() {
         println!();
         println!("{}", w.description.lines().next().unwrap_or_default());
@@ -167,11 +173,8 @@ fn print_workflow(w: &Workflow, library: &Library) {
             phase.artifact_id().unwrap_or("?"),
             phase.output.as_ref().map_or("", |o| o.title.as_str())
         );
-        for d in &phase.directives {
-            let origin = library
-                .resolve(&d.path)
-                .map_or_else(|e| format!("UNRESOLVED: {e}"), |f| f.origin.to_string());
-            println!("  {}: {} ({origin})", d.kind.label(), d.path);
+        for r in references.iter().filter(|r| r.phase == phase.number) {
+            print_reference(r);
         }
         let request = w.request_label();
         for i in &phase.inputs {
@@ -191,6 +194,54 @@ fn print_workflow(w: &Workflow, library: &Library) {
         if let Some(g) = &phase.gate {
             let labels: Vec<&str> = g.options.iter().map(|o| o.label.as_str()).collect();
             println!("  options: {}", labels.join(" / "));
+        }
+    }
+}
+
+/// One directive: where its file resolved, and for a panel, each member and
+/// the moderator; for a persona, the files it links to.
+fn print_reference(r: &Reference) {
+    match &r.found {
+        Ok(found) => println!("  {}: {} ({})", r.kind.label(), r.path, describe(found)),
+        Err(e) => println!("  {}: {} (UNRESOLVED: {e})", r.kind.label(), r.path),
+    }
+    let links_of = |path: &str| {
+        r.links
+            .iter()
+            .filter(|(p, _)| p == path)
+            .flat_map(|(_, files)| files.iter())
+            .map(|f| format!("      links to: {} ({})", f.rel, f.origin))
+            .collect::<Vec<_>>()
+    };
+    if let Some(panel) = &r.panel {
+        for m in &panel.participants {
+            let how = match (&m.moved_from, m.by_name) {
+                (Some(asked), _) => format!("; moved: {asked} is not in the library"),
+                (None, true) => "; found by its name".to_string(),
+                (None, false) => String::new(),
+            };
+            println!(
+                "    participant: {} → {} ({}{how})",
+                m.name, m.path, m.origin
+            );
+            for line in links_of(&m.path) {
+                println!("{line}");
+            }
+        }
+        let m = &panel.moderator;
+        println!(
+            "    moderator: {} → {} ({}; {})",
+            m.name,
+            m.path,
+            m.origin,
+            m.describe()
+        );
+        for line in links_of(&m.path) {
+            println!("{line}");
+        }
+    } else if let Ok(found) = &r.found {
+        for line in links_of(&found.rel) {
+            println!("    {}", line.trim_start());
         }
     }
 }

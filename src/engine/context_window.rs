@@ -1,9 +1,19 @@
 //! Fitting a prompt to the server's context window: estimating its size
-//! and cutting inputs, with a note for the gate for every cut.
+//! and cutting, with a note for the gate for every cut. What goes first:
+//! the files personas link to (whole, largest first), then context files
+//! (largest first), then approved artifacts down to their opening part.
 
 use super::{Engine, EngineError};
 use crate::llm::Capabilities;
-use crate::prompt::{DraftContext, InputSource, PromptError, PromptInput};
+use crate::prompt::{DraftContext, InputSource, PromptError, PromptInput, SystemContext};
+
+/// A request fitted to the server's context: its system and user messages,
+/// and a note for the gate for every cut made.
+pub(super) struct Fitted {
+    pub(super) system: String,
+    pub(super) user: String,
+    pub(super) cuts: Vec<String>,
+}
 
 impl Engine {
     /// The draft prompt for `context` with `inputs`, fitted to the context.
@@ -11,10 +21,10 @@ impl Engine {
         &self,
         caps: &Capabilities,
         artifact: &str,
-        system: &str,
+        system: &mut SystemContext,
         inputs: &mut [PromptInput],
         context: &DraftContext,
-    ) -> Result<(String, Vec<String>), EngineError> {
+    ) -> Result<Fitted, EngineError> {
         self.fit_to_context(caps, artifact, system, inputs, |inputs| {
             self.prompts.draft(&DraftContext {
                 inputs: inputs.to_vec(),
@@ -23,22 +33,28 @@ impl Engine {
         })
     }
 
-    /// Renders the prompt and, when it would not fit the server's context,
-    /// cuts inputs until it does: context files first (largest first), then
-    /// approved artifacts down to their opening part. Every cut is returned
-    /// as a note for the gate; nothing is cut silently.
+    /// Renders the system message and the prompt and, when they would not
+    /// fit the server's context, cuts until they do: the files personas
+    /// link to first (largest first, whole), then context files (largest
+    /// first), then approved artifacts down to their opening part. Every
+    /// cut is returned as a note for the gate; nothing is cut silently.
     pub(super) fn fit_to_context(
         &self,
         caps: &Capabilities,
         artifact: &str,
-        system: &str,
+        system: &mut SystemContext,
         inputs: &mut [PromptInput],
         render: impl Fn(&[PromptInput]) -> Result<String, PromptError>,
-    ) -> Result<(String, Vec<String>), EngineError> {
+    ) -> Result<Fitted, EngineError> {
         let mut cuts = Vec::new();
+        let mut system_text = self.prompts.system(system)?;
         let mut user = render(inputs)?;
         let Some(window) = caps.context_tokens else {
-            return Ok((user, cuts));
+            return Ok(Fitted {
+                system: system_text,
+                user,
+                cuts,
+            });
         };
         let answer = caps.max_tokens.unwrap_or(0);
         let budget = u64::from(
@@ -47,9 +63,19 @@ impl Engine {
                 .saturating_sub(PROMPT_OVERHEAD_TOKENS),
         );
         loop {
-            let need = estimate_tokens(system) + estimate_tokens(&user);
+            let need = estimate_tokens(&system_text) + estimate_tokens(&user);
             if need <= budget {
-                return Ok((user, cuts));
+                return Ok(Fitted {
+                    system: system_text,
+                    user,
+                    cuts,
+                });
+            }
+            if let Some(note) = drop_linked(system, window) {
+                tracing::info!(artifact, %note, "left out a linked file to fit the context");
+                cuts.push(note);
+                system_text = self.prompts.system(system)?;
+                continue;
             }
             let excess_chars =
                 usize::try_from((need - budget) * CHARS_PER_TOKEN_NUM / CHARS_PER_TOKEN_DEN)
@@ -85,6 +111,36 @@ const MIN_ARTIFACT_CHARS: usize = 600;
 /// server's tokenizer is not at hand.
 pub(super) fn estimate_tokens(text: &str) -> u64 {
     (text.chars().count() as u64 * CHARS_PER_TOKEN_DEN).div_ceil(CHARS_PER_TOKEN_NUM)
+}
+
+/// Leaves out the largest file a persona links to, whole: a policy cut in
+/// the middle would read as the whole policy. Returns the note for the
+/// gate, or `None` when no linked file is left.
+fn drop_linked(system: &mut SystemContext, window: u32) -> Option<String> {
+    let size = |d: &crate::prompt::LinkedDoc| d.content.chars().count();
+    let primary = system
+        .persona_links
+        .iter()
+        .map(size)
+        .enumerate()
+        .max_by_key(|(_, n)| *n);
+    let secondary = system
+        .secondary_links
+        .iter()
+        .map(size)
+        .enumerate()
+        .max_by_key(|(_, n)| *n);
+    let doc = match (primary, secondary) {
+        (Some((i, a)), Some((_, b))) if a >= b => system.persona_links.remove(i),
+        (_, Some((j, _))) => system.secondary_links.remove(j),
+        (Some((i, _)), None) => system.persona_links.remove(i),
+        (None, None) => return None,
+    };
+    Some(format!(
+        "linked file '{}' ({} characters) left out of the request to fit the server's context ({window} tokens)",
+        doc.path,
+        doc.content.chars().count()
+    ))
 }
 
 /// Shortens one input by about `excess` characters: the largest context file
@@ -130,6 +186,7 @@ const CUT_MARK_END: &str = " (cut by migagent)]";
 mod tests {
     use super::*;
     use crate::engine::test_support::tiny_run;
+    use crate::prompt::{LinkedDoc, PhaseInfo};
 
     fn input(label: &str, source: InputSource, chars: usize) -> PromptInput {
         PromptInput {
@@ -168,6 +225,28 @@ mod tests {
         assert_eq!(inputs[0].content.len(), 5000, "the need is never cut");
     }
 
+    fn system(persona_links: Vec<LinkedDoc>) -> SystemContext {
+        SystemContext {
+            workflow: "W".into(),
+            phase: PhaseInfo {
+                number: 1,
+                name: "P".into(),
+            },
+            persona: "PERSONA".into(),
+            persona_links,
+            secondary: None,
+            secondary_links: Vec::new(),
+        }
+    }
+
+    fn linked(path: &str, chars: usize) -> LinkedDoc {
+        LinkedDoc {
+            path: path.into(),
+            label: String::new(),
+            content: "p".repeat(chars),
+        }
+    }
+
     #[test]
     fn the_prompt_is_fitted_to_the_context_or_refused() {
         let (_dir, engine, _model) = tiny_run();
@@ -183,12 +262,12 @@ mod tests {
             input("[A-1]", InputSource::Artifact, 1200),
             input("ctx", InputSource::ContextFile, 3000),
         ];
-        let (user, cuts) = engine
-            .fit_to_context(&caps, "A-2", "system", &mut inputs, render)
+        let fitted = engine
+            .fit_to_context(&caps, "A-2", &mut system(vec![]), &mut inputs, render)
             .unwrap();
-        assert!(estimate_tokens(&user) + estimate_tokens("system") <= 1000 - 200 - 64);
-        assert_eq!(cuts.len(), 1, "{cuts:?}");
-        assert!(cuts[0].contains("context file 'ctx'"));
+        assert!(estimate_tokens(&fitted.user) + estimate_tokens(&fitted.system) <= 1000 - 200 - 64);
+        assert_eq!(fitted.cuts.len(), 1, "{:?}", fitted.cuts);
+        assert!(fitted.cuts[0].contains("context file 'ctx'"));
         assert_eq!(
             inputs[0].content.len(),
             1200,
@@ -201,8 +280,9 @@ mod tests {
             ..caps
         };
         let err = engine
-            .fit_to_context(&caps, "A-2", "system", &mut too_big, render)
-            .unwrap_err();
+            .fit_to_context(&caps, "A-2", &mut system(vec![]), &mut too_big, render)
+            .err()
+            .unwrap();
         assert!(
             matches!(err, EngineError::ContextTooSmall { have: 300, .. }),
             "{err}"
@@ -210,9 +290,53 @@ mod tests {
 
         let unknown = Capabilities::default();
         let mut inputs = vec![input("ctx", InputSource::ContextFile, 90_000)];
-        let (_, cuts) = engine
-            .fit_to_context(&unknown, "A-2", "system", &mut inputs, render)
+        let mut with_links = system(vec![linked("policies/a.md", 50_000)]);
+        let fitted = engine
+            .fit_to_context(&unknown, "A-2", &mut with_links, &mut inputs, render)
             .unwrap();
-        assert!(cuts.is_empty(), "no limit known, nothing cut");
+        assert!(fitted.cuts.is_empty(), "no limit known, nothing cut");
+        assert!(fitted.system.contains(&"p".repeat(50_000)));
+    }
+
+    #[test]
+    fn linked_files_are_cut_first_and_whole() {
+        let (_dir, engine, _model) = tiny_run();
+        let caps = Capabilities {
+            structured: false,
+            context_tokens: Some(2000),
+            max_tokens: Some(200),
+        };
+        let render = |inputs: &[PromptInput]| -> Result<String, PromptError> {
+            Ok(inputs.iter().map(|i| i.content.as_str()).collect())
+        };
+        let mut inputs = vec![input("ctx", InputSource::ContextFile, 2000)];
+        let mut sys = system(vec![
+            linked("policies/small.md", 1500),
+            linked("policies/big.md", 4000),
+        ]);
+        sys.secondary = Some("SECONDARY".into());
+        sys.secondary_links = vec![linked("policies/other.md", 2500)];
+        let fitted = engine
+            .fit_to_context(&caps, "A-2", &mut sys, &mut inputs, render)
+            .unwrap();
+        assert_eq!(fitted.cuts.len(), 2, "{:?}", fitted.cuts);
+        assert!(
+            fitted.cuts[0].contains("'policies/big.md'"),
+            "{:?}",
+            fitted.cuts
+        );
+        assert!(
+            fitted.cuts[1].contains("'policies/other.md'"),
+            "{:?}",
+            fitted.cuts
+        );
+        assert_eq!(
+            inputs[0].content.len(),
+            2000,
+            "the context file was not cut"
+        );
+        assert!(fitted.system.contains("policies/small.md"));
+        assert!(!fitted.system.contains("policies/big.md"));
+        assert!(estimate_tokens(&fitted.user) + estimate_tokens(&fitted.system) <= 2000 - 200 - 64);
     }
 }

@@ -80,7 +80,7 @@ impl Engine {
             "assembling draft request"
         );
 
-        let (panel_info, findings, persona) = match phase.panel() {
+        let (panel_info, findings, moderator) = match phase.panel() {
             None => (None, Vec::new(), None),
             Some(directive) => {
                 let material = PanelMaterial {
@@ -99,11 +99,11 @@ impl Engine {
                         sink,
                     )
                     .await?;
-                (Some(info), findings, moderator)
+                (Some(info), findings, Some(moderator))
             }
         };
 
-        let system = self.system_message(&phase, persona)?;
+        let mut system = self.system_context(&phase, moderator.as_deref())?;
         let caps = model.capabilities();
         let schema = if caps.structured {
             match ArtifactSchema::compile(&template, &self.bounds) {
@@ -132,7 +132,8 @@ impl Engine {
             repair: None,
         };
         let mut inputs = std::mem::take(&mut context.inputs);
-        let (user, cuts) = self.fit_draft(&caps, &rec.id, &system, &mut inputs, &context)?;
+        let fitted = self.fit_draft(&caps, &rec.id, &mut system, &mut inputs, &context)?;
+        let cuts = fitted.cuts;
         let structured = schema.as_ref().map(|s| StructuredRequest {
             name: schema_name(&rec.id),
             schema: s.json_schema(),
@@ -140,8 +141,8 @@ impl Engine {
         });
         let request = ChatRequest {
             purpose: format!("{} r{rev}", rec.id),
-            system: system.clone(),
-            user,
+            system: fitted.system,
+            user: fitted.user,
             max_tokens: None,
             structured: structured.clone(),
         };
@@ -164,11 +165,11 @@ impl Engine {
                     seconds: first.completion.seconds,
                 })?;
                 context.repair = Some(reason);
-                let (user, _) = self.fit_draft(&caps, &rec.id, &system, &mut inputs, &context)?;
+                let fitted = self.fit_draft(&caps, &rec.id, &mut system, &mut inputs, &context)?;
                 let request = ChatRequest {
                     purpose: format!("{} r{rev} repair", rec.id),
-                    system,
-                    user,
+                    system: fitted.system,
+                    user: fitted.user,
                     max_tokens: None,
                     structured,
                 };

@@ -64,7 +64,7 @@ pub enum EngineError {
     NotAStep { artifact: String },
     #[error("run '{run_id}' has no step awaiting evidence (it is {state}); evidence is recorded for a step of a per-step phase before its result is drafted, and a note or file for a phase whose inputs take free text (such as Current system state)")]
     NotAwaitingEvidence { run_id: String, state: String },
-    #[error("step {step} ({artifact}) is the plan's point of no return: after it the migration cannot be undone. Nothing was recorded. To go on, say so: migagent evidence {run_id} ... --confirm-point-of-no-return (or resume {run_id} --confirm-point-of-no-return)")]
+    #[error("step {step} ({artifact}) is the plan's point of no return: after it the change cannot be undone. Nothing was recorded. To go on, say so: migagent evidence {run_id} ... --confirm-point-of-no-return (or resume {run_id} --confirm-point-of-no-return)")]
     PointOfNoReturn {
         run_id: String,
         artifact: String,

@@ -1,14 +1,14 @@
 //! What a draft is made from: the declared inputs of a phase (approved
-//! artifacts, the need, context files), the template and the system
-//! message.
+//! artifacts, the need, context files) and the template; the system
+//! message is `persona.rs`.
 
 use std::path::PathBuf;
 
 use super::{journal_event, Engine, EngineError};
-use crate::prompt::{InputSource, PhaseInfo, PromptInput, SystemContext};
+use crate::prompt::{InputSource, PromptInput};
 use crate::store::{self, ArtifactState, ContextRecord, EventKind, SuppliedInput};
 use crate::workflow::input::same_label;
-use crate::workflow::{DirectiveKind, InputKind, Phase, Workflow};
+use crate::workflow::{InputKind, Phase, Workflow};
 
 /// A free-text input given when a run starts, already matched to its label.
 #[derive(Debug, Clone)]
@@ -246,39 +246,6 @@ impl Engine {
             }
         }
         Ok((inputs, missing))
-    }
-
-    /// The system message for `phase`: the `persona` given (a panel
-    /// member's or the moderator's), else the phase's own persona, else a
-    /// plain engineer; plus the phase's secondary persona, if any.
-    pub(super) fn system_message(
-        &self,
-        phase: &Phase,
-        persona: Option<String>,
-    ) -> Result<String, EngineError> {
-        let persona = match persona {
-            Some(p) => p,
-            None => match phase.directive(DirectiveKind::Persona) {
-                Some(d) => self.resolve_text(&d.path)?,
-                None => format!(
-                    "You are an experienced engineer helping a team through the \"{}\" workflow.",
-                    self.loaded.workflow.name
-                ),
-            },
-        };
-        let secondary = phase
-            .directive(DirectiveKind::SecondaryPersona)
-            .map(|d| self.resolve_text(&d.path))
-            .transpose()?;
-        Ok(self.prompts.system(&SystemContext {
-            workflow: self.loaded.workflow.name.clone(),
-            phase: PhaseInfo {
-                number: phase.number,
-                name: phase.name.clone(),
-            },
-            persona,
-            secondary,
-        })?)
     }
 }
 

@@ -21,9 +21,11 @@
 //! - `decide.rs`: `apply` (a decision on the pending draft), the check that a
 //!   decision's option belongs to the gate, and `promote`;
 //! - `inputs.rs`: what a draft is made from: declared inputs, context files,
-//!   the template, the system message, and the need check at start;
+//!   the template, and the check of the inputs at start;
+//! - `persona.rs`: the system message: the persona, the secondary one and
+//!   the files they link to;
 //! - `context_window.rs`: fitting a prompt to the server's context, cutting
-//!   inputs with a note for every cut;
+//!   linked files and inputs with a note for every cut;
 //! - `draft.rs`: drafting, the one repair request, and saving drafts (the
 //!   model's and a person's edit), with `Attempt` reading an answer;
 //! - `evidence.rs`: a step's card and its evidence (notes, files, commands
@@ -48,6 +50,7 @@ mod evidence;
 mod evidence_prompt;
 mod inputs;
 mod panel;
+mod persona;
 mod reviewer;
 mod run_id;
 mod status;
@@ -70,7 +73,7 @@ pub use inputs::{check_first_phase_inputs, GivenInput};
 use crate::artifact_schema::Bounds;
 use crate::evidence::EvidenceSettings;
 use crate::library::validate::{self, LoadedWorkflow};
-use crate::library::{self, Library, Origin};
+use crate::library::{self, Library, LibraryBuilder, Origin, RootKind};
 use crate::prompt::PromptAssembler;
 use crate::store::{
     self, ArtifactRecord, DraftRecord, EventKind, JournalEvent, ModelRecord, RunDir, RunState,
@@ -156,13 +159,18 @@ impl Engine {
         let prompts = PromptAssembler::load(&loaded.library)?;
         let run = runs.create(start.run_id)?;
         run.write(WORKFLOW_SNAPSHOT, &loaded.text)?;
-        let library_root = loaded
+        // The roots as found now, canonical, so that a later command run from
+        // another folder resolves the same files.
+        let library_roots: Vec<PathBuf> = loaded
             .library
             .roots()
+            .iter()
+            .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
+            .collect();
+        let library_root = library_roots
             .first()
             .cloned()
             .unwrap_or_else(|| PathBuf::from("."));
-        let library_root = std::fs::canonicalize(&library_root).unwrap_or(library_root);
         let mut state = RunState {
             version: 1,
             run_id: start.run_id.to_string(),
@@ -170,6 +178,7 @@ impl Engine {
                 name: loaded.workflow.name.clone(),
                 source: loaded.origin.to_string(),
                 library_root,
+                library_roots,
                 sha256: store::sha256_hex(loaded.text.as_bytes()),
                 snapshot: WORKFLOW_SNAPSHOT.into(),
             },
@@ -212,11 +221,25 @@ impl Engine {
         let run = runs.open(run_id)?;
         let state = run.load_state()?;
         let text = run.read(&state.workflow.snapshot)?;
-        let library = Library::new(state.workflow.library_root.clone());
+        let library = if state.workflow.library_roots.is_empty() {
+            // A run of an earlier migagent recorded one root; the user's
+            // config folder came after it.
+            LibraryBuilder::new(&state.workflow.library_root).build()
+        } else {
+            Library::with_roots(
+                state
+                    .workflow
+                    .library_roots
+                    .iter()
+                    .map(|r| (r.clone(), RootKind::Recorded))
+                    .collect(),
+            )
+        };
         let file = library::LibraryFile {
             rel: state.workflow.snapshot.clone(),
             origin: Origin::File(run.path().join(&state.workflow.snapshot)),
             text,
+            moved_from: None,
         };
         let loaded =
             validate::load_file(file, library).map_err(|source| EngineError::Workflow {

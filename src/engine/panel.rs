@@ -16,7 +16,8 @@ impl Engine {
     /// Asks each panel member that has not yet reported for this round to
     /// review the inputs, saving each finding as it arrives so an interrupted
     /// panel resumes where it stopped. Returns the panel, every finding of the
-    /// round and the moderator's persona.
+    /// round and the library path of the moderator's persona (the built-in
+    /// moderator when the panel names none).
     pub(super) async fn convene_panel<M: ModelClient>(
         &mut self,
         model: &M,
@@ -25,12 +26,17 @@ impl Engine {
         artifact_index: usize,
         material: PanelMaterial<'_>,
         sink: &mut dyn TokenSink,
-    ) -> Result<(PanelInfo, Vec<Finding>, Option<String>), EngineError> {
+    ) -> Result<(PanelInfo, Vec<Finding>, String), EngineError> {
         let file = self.loaded.library.resolve(panel_path)?;
-        let (panel, _) = library::parse_panel(&file);
+        // The panel's problems were reported when the workflow was
+        // validated, and a panel with errors never starts a run.
+        let (panel, _) = library::read_panel(&self.loaded.library, &file);
         let info = PanelInfo {
             title: panel.title.clone(),
             description: panel.description.clone(),
+            participant_instructions: panel.participant_instructions.clone(),
+            moderator_instructions: panel.moderator_instructions.clone(),
+            participant_format: panel.has_participant_format,
         };
         let id = self.state.artifacts[artifact_index].id.clone();
         for member in &panel.participants {
@@ -41,7 +47,7 @@ impl Engine {
             if reported {
                 continue;
             }
-            let system = self.system_message(phase, Some(self.resolve_text(&member.path)?))?;
+            let mut system = self.system_context(phase, Some(&member.path))?;
             let review = ReviewContext {
                 panel: info.clone(),
                 member: MemberInfo {
@@ -55,16 +61,17 @@ impl Engine {
             };
             let mut inputs = review.inputs.clone();
             let caps = model.capabilities();
-            let (user, cuts) = self.fit_to_context(&caps, &id, &system, &mut inputs, |inputs| {
+            let fitted = self.fit_to_context(&caps, &id, &mut system, &mut inputs, |inputs| {
                 self.prompts.review(&ReviewContext {
                     inputs: inputs.to_vec(),
                     ..review.clone()
                 })
             })?;
+            let cuts = fitted.cuts;
             let request = ChatRequest {
                 purpose: format!("{id} panel: {}", member.name),
-                system,
-                user,
+                system: fitted.system,
+                user: fitted.user,
                 max_tokens: None,
                 structured: caps.structured.then(|| findings_schema(&self.bounds)),
             };
@@ -113,12 +120,7 @@ impl Engine {
                 text: self.run.read(&f.path)?,
             });
         }
-        let moderator = panel
-            .moderator
-            .as_ref()
-            .map(|m| self.resolve_text(&m.path))
-            .transpose()?;
-        Ok((info, findings, moderator))
+        Ok((info, findings, panel.moderator.path))
     }
 }
 

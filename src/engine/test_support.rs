@@ -115,6 +115,7 @@ pub(super) fn start_engine(
         rel: "workflow.md".into(),
         origin: Origin::File(dir.join("workflow.md")),
         text: workflow.into(),
+        moved_from: None,
     };
     let loaded = validate::load_file(file, library).unwrap();
     let store = RunStore::new(&dir.join("state"));

@@ -37,7 +37,7 @@ pub struct StepCard {
     /// back.
     pub rollback_commands: Vec<CardCommand>,
     /// The plan names this step as the point of no return: once it has run,
-    /// the migration cannot be undone.
+    /// the change cannot be undone.
     pub point_of_no_return: bool,
 }
 
@@ -151,7 +151,7 @@ impl StepCard {
         }
         if self.point_of_no_return {
             out.push_str(
-                "  POINT OF NO RETURN: the plan says the migration cannot be undone after this step.\n",
+                "  POINT OF NO RETURN: the plan says the change cannot be undone after this step.\n",
             );
         }
         out

@@ -3,10 +3,10 @@
 //! plan. Run before any model call.
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use crate::library::{self, Library, LibraryError, LibraryFile};
-use crate::workflow::{self, Diagnostic, DirectiveKind, InputKind, Workflow, WorkflowErrors};
+use super::references::resolve_references;
+use crate::library::{self, Library, LibraryBuilder, LibraryError, LibraryFile};
+use crate::workflow::{self, Diagnostic, InputKind, Workflow, WorkflowErrors};
 
 /// A workflow that parsed and validated, with the library it resolves against.
 #[derive(Debug, Clone)]
@@ -31,13 +31,20 @@ pub enum LoadError {
 }
 
 /// Finds, parses and validates a workflow by name or path, collecting every
-/// problem before reporting.
-pub fn load(name_or_path: &str, cwd: &Path) -> Result<LoadedWorkflow, LoadError> {
-    let cwd_library = Library::new(cwd.to_path_buf());
-    let file = cwd_library.find_workflow(name_or_path)?;
+/// problem before reporting. `search` holds the explicit roots, the current
+/// directory and the user's config folder; a workflow file adds its own
+/// library ([`LibraryBuilder::workflow_file`]). A bare `&Path` is a search
+/// from that folder with no explicit roots.
+pub fn load(
+    name_or_path: &str,
+    search: impl Into<LibraryBuilder>,
+) -> Result<LoadedWorkflow, LoadError> {
+    let search = search.into();
+    let base = search.build();
+    let file = base.find_workflow(name_or_path)?;
     let library = match &file.origin {
-        library::Origin::File(path) => Library::new(library::root_of_workflow(path, cwd)),
-        library::Origin::Builtin(_) => cwd_library,
+        library::Origin::File(path) => search.workflow_file(path).build(),
+        library::Origin::Builtin(_) => base,
     };
     load_file(file, library)
 }
@@ -87,44 +94,10 @@ pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
         }
     }
 
-    let mut panel_diagnostics = Vec::new();
+    let (_, references) = resolve_references(workflow, library);
+    // A phase may have a secondary persona, a prompt, or neither without a
+    // primary persona: the default persona is primary then.
     for (index, phase) in workflow.phases.iter().enumerate() {
-        for directive in &phase.directives {
-            match library.resolve(&directive.path) {
-                Err(e) => error(directive.line, format!("{}: {e}", directive.kind.label())),
-                Ok(found) => {
-                    if matches!(
-                        directive.kind,
-                        DirectiveKind::Panel | DirectiveKind::RoundTable
-                    ) {
-                        let (panel, diags) = library::parse_panel(&found);
-                        panel_diagnostics.extend(diags);
-                        let members = panel.moderator.iter().chain(panel.participants.iter());
-                        for member in members {
-                            if let Err(e) = library.resolve(&member.path) {
-                                panel_diagnostics.push(Diagnostic::error(
-                                    found.origin.as_path(),
-                                    member.line,
-                                    format!("panel member '{}': {e}", member.name),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if phase.directive(DirectiveKind::SecondaryPersona).is_some()
-            && phase.directive(DirectiveKind::Persona).is_none()
-        {
-            error(
-                phase.line,
-                format!(
-                    "phase {} has a secondary persona but no 'Adopt persona'",
-                    phase.number
-                ),
-            );
-        }
-
         for input in &phase.inputs {
             match &input.kind {
                 InputKind::FreeText => {}
@@ -170,6 +143,6 @@ pub fn validate(workflow: &Workflow, library: &Library) -> Vec<Diagnostic> {
             );
         }
     }
-    out.extend(panel_diagnostics);
+    out.extend(references);
     out
 }

@@ -37,8 +37,13 @@ pub struct WorkflowRecord {
     pub name: String,
     /// Where it was loaded from, as shown to users.
     pub source: String,
-    /// The library root its references resolve against.
+    /// The first library root (runs of migagent 0.1 recorded only this one).
     pub library_root: PathBuf,
+    /// Every library root its references resolve against, in order and
+    /// canonical; a resumed run uses these, not the folders of the command
+    /// that resumes it. Empty in runs of earlier versions.
+    #[serde(default)]
+    pub library_roots: Vec<PathBuf>,
     pub sha256: String,
     /// Run-relative path of the copy the run follows.
     pub snapshot: String,

@@ -66,7 +66,7 @@ impl TerminalReviewer {
             let n = card.step.number;
             println!();
             println!(
-                "Step {n} is the plan's POINT OF NO RETURN: after it the migration cannot be undone."
+                "Step {n} is the plan's POINT OF NO RETURN: after it the change cannot be undone."
             );
             loop {
                 match read_line(&format!("Type {n} to go on, or q to stop here: "))? {

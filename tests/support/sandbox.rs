@@ -216,6 +216,12 @@ impl Cmd {
         self
     }
 
+    /// Runs in `dir` instead of the sandbox folder (a subfolder, say).
+    pub fn current_dir(mut self, dir: &Path) -> Cmd {
+        self.0.current_dir(dir);
+        self
+    }
+
     pub fn env_remove(mut self, key: &str) -> Cmd {
         self.0.env_remove(key);
         self
