@@ -577,6 +577,19 @@ async fn a_round_table_of_names_runs_from_a_subfolder_with_library() {
         "{user}"
     );
     assert!(!deep.join(".migagent").exists(), "runs went to --state-dir");
+
+    // A run.json of an earlier migagent has one root and no list: it opens
+    // with that root.
+    let path = sandbox.run_dir("adr").join("run.json");
+    let mut old: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    old["workflow"]
+        .as_object_mut()
+        .unwrap()
+        .remove("library_roots");
+    std::fs::write(&path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+    let (code, out, err) = sandbox.resume("adr", &base).await;
+    assert_eq!(code, 10, "still awaiting ADR-2: {out}{err}");
+    assert!(out.contains("awaiting: ADR-2"), "{out}");
 }
 
 #[tokio::test]

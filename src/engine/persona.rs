@@ -10,7 +10,7 @@
 //! (`context_window.rs`).
 
 use super::{Engine, EngineError};
-use crate::library::{persona_links, LibraryFile, DEFAULT_MODERATOR};
+use crate::library::{persona_links, resolve_persona, LibraryFile};
 use crate::prompt::{LinkedDoc, PhaseInfo, SystemContext};
 use crate::workflow::{DirectiveKind, Phase};
 
@@ -18,12 +18,7 @@ impl Engine {
     /// A persona file by its library path; the built-in moderator by its
     /// exact path only.
     fn persona_file(&self, path: &str) -> Result<LibraryFile, EngineError> {
-        let library = &self.loaded.library;
-        Ok(if path == DEFAULT_MODERATOR {
-            library.resolve_exact(path)?
-        } else {
-            library.resolve(path)?
-        })
+        Ok(resolve_persona(&self.loaded.library, path)?)
     }
 
     /// The linked files of `persona` not already in `seen`, as the model

@@ -28,7 +28,7 @@ use std::path::Path;
 
 use super::panel::{parse_panel, Panel, PanelEntry, PanelMember};
 use super::resolve::nearest;
-use super::{Library, LibraryFile, Origin};
+use super::{Library, LibraryError, LibraryFile, Origin};
 use crate::markdown::{headings, strip_emphasis};
 use crate::workflow::Diagnostic;
 
@@ -143,6 +143,17 @@ pub fn read_panel(library: &Library, file: &LibraryFile) -> (Panel, Vec<Diagnost
         origin: parsed.origin,
     };
     (panel, diagnostics)
+}
+
+/// A panel persona's file: the built-in moderator at its exact path only
+/// (a library overrides it there or not at all), any other persona as a
+/// reference ([`Library::resolve`], which finds moved files).
+pub fn resolve_persona(library: &Library, path: &str) -> Result<LibraryFile, LibraryError> {
+    if path == DEFAULT_MODERATOR {
+        library.resolve_exact(path)
+    } else {
+        library.resolve(path)
+    }
 }
 
 fn as_moderator(m: PanelMember, choice: ModeratorChoice) -> Moderator {
@@ -518,6 +529,21 @@ mod tests {
         assert_eq!(panel.moderator.choice, ModeratorChoice::Facilitator);
         assert_eq!(panel.moderator.name, "Tech Lead");
         assert_eq!(panel.participants[0].name, "Skeptic");
+    }
+
+    #[test]
+    fn the_builtin_moderator_is_taken_by_its_exact_path_only() {
+        // A file named like it elsewhere under prompts/ is not "moved" there.
+        let (dir, lib) = library(&[("prompts/team/moderator.md", "# Team moderator\n")]);
+        let file = resolve_persona(&lib, DEFAULT_MODERATOR).unwrap();
+        assert!(file.origin.is_builtin(), "{:?}", file.origin);
+        assert!(file.text.contains("# Persona: Panel Moderator"));
+        // One at the exact path overrides it.
+        let own = dir.path().join(DEFAULT_MODERATOR);
+        std::fs::create_dir_all(own.parent().unwrap()).unwrap();
+        std::fs::write(&own, "# Our moderator\n").unwrap();
+        let file = resolve_persona(&lib, DEFAULT_MODERATOR).unwrap();
+        assert_eq!(file.origin, Origin::File(own));
     }
 
     #[test]

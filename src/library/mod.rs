@@ -29,7 +29,7 @@ pub mod validate;
 
 pub use index::IndexedFile;
 pub use links::{persona_links, LinkedFile};
-pub use members::{read_panel, Moderator, ModeratorChoice, DEFAULT_MODERATOR};
+pub use members::{read_panel, resolve_persona, Moderator, ModeratorChoice, DEFAULT_MODERATOR};
 pub use panel::{parse_panel, Audience, Panel, PanelEntry, PanelFile, PanelMember};
 pub use roots::{LibraryBuilder, RootKind};
 

@@ -12,7 +12,8 @@
 //! `# Workflow: Migration`), run without it.
 
 use super::{
-    builtin_workflow_titles, persona_links, read_panel, Library, LinkedFile, Origin, Panel,
+    builtin_workflow_titles, persona_links, read_panel, resolve_persona, Library, LinkedFile,
+    Origin, Panel,
 };
 use crate::workflow::{Diagnostic, DirectiveKind, Workflow};
 
@@ -143,7 +144,7 @@ pub fn resolve_references(
                                 builtin_fallback(&path),
                             ));
                         }
-                        if let Ok(persona) = library.resolve(&path) {
+                        if let Ok(persona) = resolve_persona(library, &path) {
                             let (files, diags) = persona_links(library, &persona);
                             out.extend(diags);
                             reference.links.push((path, files));

@@ -17,6 +17,7 @@ const SCRUBBED: &[&str] = &[
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
     "MIGAGENT_STATE_DIR",
+    "MIGAGENT_LIBRARY",
     "RUST_LOG",
     "HTTP_PROXY",
     "HTTPS_PROXY",
