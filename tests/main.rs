@@ -14,6 +14,7 @@
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
+//! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
 //!
 //! `support` holds what the areas share: [`support::Sandbox`] (an isolated
@@ -36,4 +37,5 @@ mod offline_mode;
 mod run_noninteractive;
 mod schema_templates;
 mod structured_runs;
+mod workflow_family;
 mod workflow_parse;
