@@ -10,11 +10,13 @@
 //! | `evidence`           | per-step evidence: the step card, notes, files, approved commands, no success without proof |
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
 //! | `library_layout`     | a team's library (prompts/workflows/, personas by discipline, panels, policies) found and run |
+//! | `loop_back`          | gate options that send the work back; stale artifacts redrafted   |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
 //! | `offline_mode`       | `--offline` never lets a request leave the machine                |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
+//! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
 //!
 //! `support` holds what the areas share: [`support::Sandbox`] (an isolated
@@ -33,9 +35,11 @@ mod doctor;
 mod evidence;
 mod gate_pty;
 mod library_layout;
+mod loop_back;
 mod offline_e2e;
 mod offline_mode;
 mod run_noninteractive;
 mod schema_templates;
 mod structured_runs;
+mod workflow_family;
 mod workflow_parse;

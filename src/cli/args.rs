@@ -273,7 +273,7 @@ pub struct DecideArgs {
     /// The option's label as the workflow writes it, e.g. "Approved", "Issues found", "Rollback".
     #[arg(long, value_name = "LABEL")]
     pub option: String,
-    /// Feedback, for an option that revises.
+    /// Feedback, for an option that revises or sends the work back.
     #[arg(long, value_name = "TEXT")]
     pub feedback: Option<String>,
     /// Reason, for an option that rolls back or aborts.
@@ -285,6 +285,9 @@ pub struct DecideArgs {
     /// A note, for an option that proceeds.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// For an option that sends the work back to one of several earlier phases ("return to Phase 4 or 5"): the phase to reopen. `migagent status RUN` lists them.
+    #[arg(long, value_name = "N")]
+    pub to_phase: Option<u32>,
     #[arg(long = "as", value_name = "NAME")]
     pub who: Option<String>,
 }

@@ -5,6 +5,7 @@ use anyhow::{anyhow, bail, Result};
 
 use super::{who, Ctx, DecideArgs, EXIT_ABORTED};
 use crate::engine::{Decision, Engine, MissingDetail, OptionDetails, RunStanding};
+use crate::store::ArtifactState;
 use crate::workflow::GateAction;
 
 pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
@@ -16,12 +17,14 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
     let what = match &decision {
         Decision::Proceed { .. } => "approved",
         Decision::Revise { .. } => "sent back for revision",
+        Decision::SendBack { .. } => "sent the work back",
         Decision::Rollback { .. } => "rolled back",
         Decision::BeginRollback { .. } => "is being rolled back",
         Decision::Abort { .. } => "aborted",
         Decision::Edit { .. } => "replaced with your edit",
         Decision::Quit => "left undecided",
     };
+    let sends_back = matches!(decision, Decision::SendBack { .. });
     let rolled_back = matches!(
         decision,
         Decision::BeginRollback { .. } | Decision::Rollback { .. }
@@ -43,6 +46,19 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
                 );
             }
         }
+    }
+    if sends_back {
+        let stale: Vec<String> = status
+            .artifacts
+            .iter()
+            .filter(|a| a.state == ArtifactState::Stale)
+            .map(|a| format!("[{}]", a.id))
+            .collect();
+        println!(
+            "The run is back at {}. Redrafted in order, each at its own gate: {}",
+            status.phase.as_deref().unwrap_or("an earlier phase"),
+            stale.join(", ")
+        );
     }
     match status.state {
         RunStanding::Complete => println!(
@@ -99,7 +115,14 @@ pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
             labels.join(", ")
         );
     };
+    if args.to_phase.is_some() && option.action != GateAction::SendBack {
+        bail!(
+            "--to-phase is for an option that sends the work back to an earlier phase; '{}' does not",
+            option.label
+        );
+    }
     let details = OptionDetails {
+        to_phase: args.to_phase,
         note: args.note,
         feedback: args.feedback,
         // Ending a rollback that was started keeps its reason.
@@ -110,6 +133,8 @@ pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
     };
     let decision = Decision::for_option(option, who(args.who)?, details).map_err(|missing| {
         anyhow!(match (missing, option.action) {
+            (MissingDetail::Feedback, GateAction::SendBack) =>
+                "this option sends the work back to an earlier phase: give --feedback TEXT, the reason its artifact is redrafted",
             (MissingDetail::Feedback, _) =>
                 "this option sends the draft back: give --feedback TEXT",
             (MissingDetail::Reason, GateAction::Rollback) => {

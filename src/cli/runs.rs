@@ -54,7 +54,25 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         for cut in &p.cuts {
             println!("  cut to fit the context: {cut}");
         }
-        println!("  options: {}", p.options.join(", "));
+        match &p.gate {
+            Some(gate) => {
+                if !gate.criteria.is_empty() {
+                    println!("  approval criteria: {}", gate.criteria);
+                }
+                println!("  options:");
+                for o in &gate.options {
+                    println!("    {} → {}", o.label, o.description);
+                    println!("        does: {}", o.does);
+                }
+                if gate.options.iter().any(|o| !o.to_phases.is_empty()) {
+                    println!(
+                        "  decide: migagent decide {} --option LABEL --feedback TEXT [--to-phase N]",
+                        status.run_id
+                    );
+                }
+            }
+            None => println!("  options: {}", p.options.join(", ")),
+        }
     }
     if let Some(e) = &status.evidence {
         println!();
@@ -192,6 +210,14 @@ pub(super) fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
     } else {
         match rec.state {
             ArtifactState::Approved | ArtifactState::Accepted => Some(rec.approved_path()),
+            // Kept until a new approval replaces it; said so, since it is
+            // no longer what the run stands on.
+            ArtifactState::Stale => {
+                eprintln!(
+                    "[{id}] is stale: the work was sent back, and this earlier approved copy is to be redrafted"
+                );
+                Some(rec.approved_path())
+            }
             _ => None,
         }
     };

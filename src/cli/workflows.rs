@@ -194,6 +194,9 @@ fn print_workflow(w: &Workflow, library: &Library) {
         if let Some(g) = &phase.gate {
             let labels: Vec<&str> = g.options.iter().map(|o| o.label.as_str()).collect();
             println!("  options: {}", labels.join(" / "));
+            for o in &g.options {
+                println!("    {}: {}", o.label, w.option_effect(phase, o));
+            }
         }
     }
 }

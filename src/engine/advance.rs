@@ -190,6 +190,13 @@ impl Engine {
                         then,
                     })?;
                 }
+                ArtifactState::Stale => {
+                    // Reached again after a send-back: redrafted with the
+                    // reason kept in `pending_feedback`, then decided at its
+                    // own gate.
+                    self.state.artifacts[artifact_index].state = ArtifactState::Drafting;
+                    self.save()?;
+                }
                 ArtifactState::Drafting => {
                     self.draft(model, phase_index, step.as_ref(), artifact_index, sink)
                         .await?;
@@ -206,11 +213,14 @@ impl Engine {
                     };
                     let decision = {
                         let view = self.gate_view(artifact_index)?;
-                        reviewer.review(&view)?
+                        let decision = reviewer.review(&view)?;
+                        // An option that sends the work back to one of
+                        // several phases asks which; no answer, no decision.
+                        self.ask_phase(reviewer, &view, decision)?
                     };
-                    if let Decision::Quit = decision {
+                    let Some(decision) = decision.filter(|d| !matches!(d, Decision::Quit)) else {
                         return Ok(Outcome::Quit { artifact: id, path });
-                    }
+                    };
                     self.apply(decision)?;
                 }
                 ArtifactState::Approved | ArtifactState::Accepted | ArtifactState::RolledBack => {

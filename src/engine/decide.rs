@@ -166,6 +166,19 @@ impl Engine {
                 rec.state = ArtifactState::Drafting;
                 self.save()
             }
+            Decision::SendBack {
+                option,
+                by,
+                feedback,
+                to_phase,
+            } => self.send_back(
+                artifact_index,
+                &gate,
+                option.as_deref(),
+                by,
+                feedback,
+                to_phase,
+            ),
             Decision::Rollback {
                 option,
                 by,
@@ -245,7 +258,7 @@ impl Engine {
 /// names an option must name one of this gate's options with the decision's
 /// own action, so a label cannot smuggle in a different action; one that
 /// names none takes the gate's option for its action.
-fn gate_option_label(
+pub(super) fn gate_option_label(
     gate: &Gate,
     artifact: &str,
     option: Option<&str>,

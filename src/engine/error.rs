@@ -46,6 +46,27 @@ pub enum EngineError {
         action: String,
         available: String,
     },
+    #[error("option '{option}' at the gate of {artifact} sends the work back to one of several phases: choose one with --to-phase N, from phase {allowed}")]
+    SendBackNeedsPhase {
+        artifact: String,
+        option: String,
+        allowed: String,
+    },
+    #[error("option '{option}' at the gate of {artifact} cannot send the work back to phase {phase}; it may go to phase {allowed}")]
+    NoSuchSendBackPhase {
+        artifact: String,
+        option: String,
+        phase: u32,
+        allowed: String,
+    },
+    #[error("sending the work back to phase {phase} would redraft [{plan}], the plan phase {steps_phase} carried out step by step; executed steps cannot be redrafted from a new plan. Send it back to phase {steps_phase} or later, or start a new run")]
+    SendBackAcrossSteps {
+        phase: u32,
+        plan: String,
+        steps_phase: u32,
+    },
+    #[error("phase {phase} has no approved artifact to reopen (its steps were rolled back); choose another option")]
+    NothingToReopen { phase: u32 },
     #[error("{what} cannot be empty: say what should change")]
     EmptyText { what: String },
     #[error("phase {phase} declares the input '{input}', and this run has none: pass --need TEXT (or --need-file FILE), --input \"{input}=TEXT\", or a --context file")]

@@ -210,6 +210,14 @@ impl Engine {
                                     source: InputSource::Fixed,
                                 })
                             }
+                            // Redrafted before anything after it: reaching
+                            // one here would feed an outdated step.
+                            ArtifactState::Stale => {
+                                return Err(EngineError::InputNotApproved {
+                                    id: rec.id.clone(),
+                                    phase: phase.number,
+                                })
+                            }
                             _ => {}
                         }
                     }

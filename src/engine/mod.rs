@@ -20,6 +20,9 @@
 //!   accepting ungated drafts) and the `advance` loop;
 //! - `decide.rs`: `apply` (a decision on the pending draft), the check that a
 //!   decision's option belongs to the gate, and `promote`;
+//! - `loop_back.rs`: an option that sends the work back to an earlier
+//!   phase: what is reopened, what becomes stale, and finishing a send-back
+//!   that a kill interrupted;
 //! - `inputs.rs`: what a draft is made from: declared inputs, context files,
 //!   the template, and the check of the inputs at start;
 //! - `persona.rs`: the system message: the persona, the secondary one and
@@ -49,6 +52,7 @@ mod error;
 mod evidence;
 mod evidence_prompt;
 mod inputs;
+mod loop_back;
 mod panel;
 mod persona;
 mod reviewer;
@@ -58,12 +62,13 @@ mod status;
 pub use error::EngineError;
 pub use evidence::NewEvidence;
 pub use reviewer::{
-    Decision, EvidenceAnswer, EvidenceView, GateView, MissingDetail, OptionDetails, Reviewer,
+    Decision, EvidenceAnswer, EvidenceView, GateView, MissingDetail, OptionDetails, PhaseChoice,
+    Reviewer,
 };
 pub use run_id::make_run_id;
 pub use status::{
-    pending_artifact, run_state, status_report, ArtifactReport, EvidenceReport, PendingReport,
-    RunStanding, StatusReport,
+    pending_artifact, run_state, status_report, ArtifactReport, EvidenceReport, GateReport,
+    OptionReport, PendingReport, RunStanding, StatusReport,
 };
 
 use std::path::{Path, PathBuf};
@@ -247,14 +252,16 @@ impl Engine {
                 source,
             })?;
         let prompts = PromptAssembler::load(&loaded.library)?;
-        Ok(Engine {
+        let mut engine = Engine {
             loaded,
             run,
             state,
             prompts,
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
-        })
+        };
+        engine.finish_interrupted_send_back()?;
+        Ok(engine)
     }
 
     pub fn state(&self) -> &RunState {

@@ -26,6 +26,16 @@ pub enum Decision {
         by: String,
         feedback: String,
     },
+    /// Sends the work back to an earlier phase: its artifact is redrafted
+    /// with `feedback`, then everything that depends on it up to this gate
+    /// (see `loop_back.rs`). `to_phase` picks among the phases the option
+    /// names; it may be left out when it names one.
+    SendBack {
+        option: Option<String>,
+        by: String,
+        feedback: String,
+        to_phase: Option<u32>,
+    },
     /// Undoes a step; `then` says whether the run goes on or aborts.
     Rollback {
         option: Option<String>,
@@ -61,6 +71,9 @@ pub struct OptionDetails {
     pub feedback: Option<String>,
     pub reason: Option<String>,
     pub then: Option<AfterRollback>,
+    /// For an option that sends the work back to one of several phases:
+    /// which one.
+    pub to_phase: Option<u32>,
 }
 
 /// What an option still needs before it is a decision.
@@ -100,6 +113,16 @@ impl Decision {
                 option: label,
                 by,
                 feedback: details.feedback.ok_or(MissingDetail::Feedback)?,
+            },
+            GateAction::SendBack => Decision::SendBack {
+                option: label,
+                by,
+                feedback: details.feedback.ok_or(MissingDetail::Feedback)?,
+                // One phase named: it is the choice.
+                to_phase: details.to_phase.or(match option.targets.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }),
             },
             GateAction::Rollback => {
                 let reason = details.reason.ok_or(MissingDetail::Reason)?;
@@ -190,6 +213,16 @@ pub struct GateView<'a> {
     pub draft_path: PathBuf,
 }
 
+/// A phase an option may send the work back to, as a person is asked to
+/// choose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseChoice {
+    pub number: u32,
+    pub name: String,
+    /// The artifact the phase produces, reopened if it is chosen.
+    pub artifact: String,
+}
+
 /// The human side of a gate. The terminal implements it; tests script it.
 pub trait Reviewer {
     /// Asks a person at the gate shown in `view`. [`Decision::Quit`] leaves
@@ -202,6 +235,20 @@ pub trait Reviewer {
     fn evidence(&mut self, view: &EvidenceView<'_>) -> Result<EvidenceAnswer, EngineError> {
         let _ = view;
         Ok(EvidenceAnswer::Quit)
+    }
+
+    /// The option chosen at `view`'s gate sends the work back to one of
+    /// several phases: which one. `None` decides nothing, and the gate stays
+    /// pending for `decide --option LABEL --to-phase N`. A reviewer that
+    /// cannot ask never picks one for the person.
+    fn choose_phase(
+        &mut self,
+        view: &GateView<'_>,
+        option: &GateOption,
+        choices: &[PhaseChoice],
+    ) -> Result<Option<u32>, EngineError> {
+        let _ = (view, option, choices);
+        Ok(None)
     }
 
     /// After a rollback's evidence: continue with the next step or abort
@@ -257,6 +304,7 @@ mod tests {
             label: label.into(),
             description: String::new(),
             action,
+            targets: Vec::new(),
             line: 1,
         }
     }

@@ -10,7 +10,7 @@ use crate::store::{
     ArtifactRecord, ArtifactState, DraftFormat, EvidenceRecord, ModelRecord, RollbackStart,
     RunState, RunStatus,
 };
-use crate::workflow::Workflow;
+use crate::workflow::{GateAction, Workflow};
 
 impl Engine {
     /// The draft currently awaiting a decision, if any.
@@ -93,7 +93,33 @@ pub struct PendingReport {
     pub problems: Vec<String>,
     pub cuts: Vec<String>,
     pub format: Option<DraftFormat>,
+    /// The labels of the gate's options, as `decide --option` takes them.
     pub options: Vec<String>,
+    /// What the gate asks of a reviewer who never sees the terminal: its
+    /// approval criteria and what each option does.
+    pub gate: Option<GateReport>,
+}
+
+/// A pending gate as `status` shows it.
+#[derive(Debug, Serialize)]
+pub struct GateReport {
+    pub criteria: String,
+    pub options: Vec<OptionReport>,
+}
+
+/// One option of a pending gate.
+#[derive(Debug, Serialize)]
+pub struct OptionReport {
+    pub label: String,
+    /// The description as the workflow writes it.
+    pub description: String,
+    pub action: GateAction,
+    /// What choosing it does, in words ("send back to Phase 2: Contract, …").
+    pub does: String,
+    /// For an option that sends the work back: the phases `--to-phase`
+    /// may name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_phases: Vec<u32>,
 }
 
 /// One artifact of a run: its approved file once approved, else its latest
@@ -190,12 +216,25 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
     let run_state = run_state(state);
     let pending = pending_rec.and_then(|rec| {
         let draft = rec.latest_draft()?;
-        let options = workflow
-            .phases
-            .get(rec.phase_index)
-            .and_then(|p| p.gate.as_ref())
-            .map(|g| g.options.iter().map(|o| o.label.clone()).collect())
+        let phase = workflow.phases.get(rec.phase_index);
+        let gate = phase.and_then(|p| Some((p, p.gate.as_ref()?)));
+        let options = gate
+            .map(|(_, g)| g.options.iter().map(|o| o.label.clone()).collect())
             .unwrap_or_default();
+        let gate = gate.map(|(phase, g)| GateReport {
+            criteria: g.criteria.clone(),
+            options: g
+                .options
+                .iter()
+                .map(|o| OptionReport {
+                    label: o.label.clone(),
+                    description: o.description.clone(),
+                    action: o.action,
+                    does: workflow.option_effect(phase, o),
+                    to_phases: o.targets.clone(),
+                })
+                .collect(),
+        });
         Some(PendingReport {
             artifact: rec.id.clone(),
             title: rec.title.clone(),
@@ -207,6 +246,7 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
             cuts: draft.cuts.clone(),
             format: draft.format,
             options,
+            gate,
         })
     });
     let artifacts = state

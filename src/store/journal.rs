@@ -169,6 +169,27 @@ pub enum EventKind {
         reason: String,
         by: String,
     },
+    /// A gate sent the work back to an earlier phase: `to_artifact` is
+    /// reopened with `reason`, and the `marked_stale` events recorded with
+    /// this one name everything redrafted before the gate of
+    /// `from_artifact` is presented again.
+    SentBack {
+        from_artifact: String,
+        revision: u32,
+        to_phase: u32,
+        to_artifact: String,
+        option: String,
+        by: String,
+        reason: String,
+    },
+    /// An approved (or accepted) artifact is to be redrafted because of the
+    /// send-back journalled with it; its approval at `approved_revision`
+    /// stays on record.
+    MarkedStale {
+        artifact: String,
+        approved_revision: Option<u32>,
+        because: String,
+    },
     /// A person confirmed going past the plan's point of no return.
     PointOfNoReturnConfirmed {
         artifact: String,

@@ -117,6 +117,12 @@ pub enum ArtifactState {
     /// the choice to continue or abort come next.
     RollingBack,
     RolledBack,
+    /// Approved (or accepted) once, then a gate sent the work back to it
+    /// or to an artifact it depends on: it is redrafted, with the reason in
+    /// `pending_feedback`, when the run reaches it again. Its earlier
+    /// approval stays in `approval`, in the journal and in `artifacts/`
+    /// until the new one replaces it, but it never feeds a draft.
+    Stale,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,11 +5,12 @@ use std::io::{self, BufRead, Write};
 
 use super::{print_markdown, rule, use_color};
 use crate::engine::{
-    Decision, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails, Reviewer,
+    Decision, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails, PhaseChoice,
+    Reviewer,
 };
 use crate::evidence::StepCard;
 use crate::store::AfterRollback;
-use crate::workflow::GateAction;
+use crate::workflow::{GateAction, GateOption};
 
 /// Asks a person at each gate, on the terminal.
 pub struct TerminalReviewer {
@@ -238,6 +239,36 @@ impl Reviewer for TerminalReviewer {
         }
     }
 
+    fn choose_phase(
+        &mut self,
+        _view: &GateView<'_>,
+        option: &GateOption,
+        choices: &[PhaseChoice],
+    ) -> Result<Option<u32>, EngineError> {
+        println!();
+        println!("'{}' sends the work back to one of:", option.label);
+        for c in choices {
+            println!(
+                "  {}) Phase {}: {} [{}]",
+                c.number, c.number, c.name, c.artifact
+            );
+        }
+        let numbers: Vec<String> = choices.iter().map(|c| c.number.to_string()).collect();
+        loop {
+            let prompt = format!("Which phase? [{}] ", numbers.join("/"));
+            let Some(answer) = read_line(&prompt)? else {
+                println!();
+                return Ok(None);
+            };
+            let answer = answer.trim().trim_start_matches(['P', 'p']);
+            let answer = answer.trim_start_matches("hase").trim();
+            match answer.parse::<u32>() {
+                Ok(n) if choices.iter().any(|c| c.number == n) => return Ok(Some(n)),
+                _ => println!("Please answer with one of: {}.", numbers.join(", ")),
+            }
+        }
+    }
+
     fn review(&mut self, view: &GateView<'_>) -> Result<Decision, EngineError> {
         self.show(view);
         loop {
@@ -277,10 +308,13 @@ impl Reviewer for TerminalReviewer {
             let mut details = OptionDetails::default();
             match option.action {
                 GateAction::Proceed => {}
-                GateAction::Revise => {
-                    let Some(feedback) =
-                        read_paragraph("Feedback for the next draft (finish with an empty line):")?
-                    else {
+                GateAction::Revise | GateAction::SendBack => {
+                    let prompt = if option.action == GateAction::SendBack {
+                        "Feedback for the phase the work goes back to (finish with an empty line):"
+                    } else {
+                        "Feedback for the next draft (finish with an empty line):"
+                    };
+                    let Some(feedback) = read_paragraph(prompt)? else {
                         return Ok(Decision::Quit);
                     };
                     if feedback.trim().is_empty() {

@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 mod check;
+mod gate;
 pub mod input;
 pub mod parse;
 pub mod step;
@@ -287,44 +288,32 @@ pub struct GateOption {
     pub label: String,
     pub description: String,
     pub action: GateAction,
+    /// For [`GateAction::SendBack`]: the earlier phases the description
+    /// names ("revise contract in Phase 2", "return to Phase 4 or 5"), in
+    /// order. With several, the person chooses one when deciding. Empty for
+    /// every other action.
+    pub targets: Vec<u32>,
     pub line: usize,
 }
 
 /// What choosing a gate option does to the run. Derived from the option's
 /// wording, so that any label ("Issues found", "Mitigation insufficient") works.
+///
+/// It is journalled with every decision (`"action": "revise"`); the names
+/// are kept, and `send_back` was added beside them, so every journal ever
+/// written still reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GateAction {
     Proceed,
+    /// Redrafts this gate's own artifact with the person's feedback.
     Revise,
+    /// Reopens an earlier phase's artifact with the person's feedback;
+    /// everything after it that depends on it, and this gate's artifact, is
+    /// redrafted in order (see `engine/loop_back.rs`).
+    SendBack,
     Rollback,
     Abort,
-}
-
-impl GateAction {
-    fn classify(label: &str, description: &str) -> Option<GateAction> {
-        let l = label.to_lowercase();
-        let d = description.to_lowercase();
-        if l.contains("rollback") || l.contains("roll back") || d.starts_with("undo") {
-            Some(GateAction::Rollback)
-        } else if l.contains("abort") || d.starts_with("abort") {
-            Some(GateAction::Abort)
-        } else if l.contains("revise")
-            || d.contains("re-present")
-            || d.contains("re-validate")
-            || d.contains("revise")
-            || d.contains("rework")
-            || d.contains("redo")
-            || d.contains("not proceed")
-        {
-            // Checked before "proceed": "do not proceed; re-present" revises.
-            Some(GateAction::Revise)
-        } else if l.starts_with("approve") || d.contains("proceed") || d.contains("is complete") {
-            Some(GateAction::Proceed)
-        } else {
-            None
-        }
-    }
 }
 
 impl Workflow {

@@ -1,12 +1,14 @@
 //! The workflow parser: Markdown in the seed's format to [`Workflow`]. It
 //! recovers after an error, so that `workflows validate` reports every
-//! problem in one pass, each with its file and line.
+//! problem in one pass, each with its file and line. A `### GATE` section is
+//! read in `gate.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::gate;
 use super::*;
 use crate::markdown;
 
@@ -30,17 +32,14 @@ static DIRECTIVE: LazyLock<Regex> =
 static ARTIFACT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\*\*Artifact\s+`\[([^\]]+)\]\s*:\s*([^`]+)`\s*\*\*").expect("static regex")
 });
-static OPTION_ITEM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[-*]\s+\*\*(.+?)\*\*\s*(?:→|->|—|-)\s*(.*)$").expect("static regex")
-});
 static ARTIFACT_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9_]*-\d+(\.(N|\d+))?$").expect("static regex"));
 
 /// A line of the source with its 1-based number.
 #[derive(Debug, Clone, Copy)]
-struct Line<'a> {
-    no: usize,
-    text: &'a str,
+pub(super) struct Line<'a> {
+    pub(super) no: usize,
+    pub(super) text: &'a str,
 }
 
 /// Splits lines into headed blocks at heading level `level`, ignoring
@@ -88,7 +87,6 @@ impl Parser {
 
     /// A reading the parser chose that the author may not have meant: the
     /// workflow runs, and `validate`, `show` and `run` say how it was read.
-    #[allow(dead_code)]
     pub(super) fn warn(&mut self, line: usize, message: impl Into<String>) {
         self.diagnostics
             .push(Diagnostic::warning(self.file.clone(), line, message));
@@ -156,7 +154,8 @@ pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
         } else if let Some(caps) = H2_PHASE.captures(title) {
             let number = caps[1].parse::<u32>().unwrap_or(0);
             let phase_name = caps[2].to_string();
-            phases.push(parse_phase(&mut p, number, phase_name, heading.no, body));
+            let phase = parse_phase(&mut p, number, phase_name, heading.no, body, &overview);
+            phases.push(phase);
         } else if title.to_lowercase().starts_with("phase") {
             p.error(
                 heading.no,
@@ -188,6 +187,7 @@ pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
         overview,
         phases,
     };
+    gate::check_send_backs(&mut p, &workflow);
     (workflow, p.diagnostics)
 }
 
@@ -258,7 +258,19 @@ fn parse_overview(p: &mut Parser, body: &[Line<'_>]) -> Vec<OverviewEntry> {
     entries
 }
 
-fn parse_phase(p: &mut Parser, number: u32, name: String, line: usize, body: &[Line<'_>]) -> Phase {
+/// Reads one `## Phase N: Name` section. A phase has one gate: a second
+/// `### GATE` section is an error at its line, and the first is kept. Two
+/// gates would each need a decision in some order, which the format does
+/// not say; the author merges their criteria and options instead (the
+/// README says so too).
+fn parse_phase(
+    p: &mut Parser,
+    number: u32,
+    name: String,
+    line: usize,
+    body: &[Line<'_>],
+    overview: &[OverviewEntry],
+) -> Phase {
     let mut phase = Phase {
         number,
         name,
@@ -283,8 +295,29 @@ fn parse_phase(p: &mut Parser, number: u32, name: String, line: usize, body: &[L
                         phase.output = parse_output(p, h.no, per_step, sub);
                     }
                     "gate" | "gate (per step)" => {
+                        if let Some(first) = &phase.gate {
+                            p.error(
+                                h.no,
+                                format!(
+                                    "phase {number} has a second GATE section (first at line {}); one gate per phase: merge the criteria and options",
+                                    first.line
+                                ),
+                            );
+                            continue;
+                        }
                         let per_step = title.to_lowercase().contains("per step");
-                        phase.gate = Some(parse_gate(p, h.no, per_step, sub));
+                        let artifact = phase.artifact_id().or_else(|| {
+                            overview
+                                .iter()
+                                .find(|e| e.number == number)
+                                .and_then(|e| e.artifact.as_deref())
+                        });
+                        let ctx = gate::GateContext {
+                            phase: number,
+                            artifact,
+                            overview,
+                        };
+                        phase.gate = Some(gate::parse_gate(p, h.no, per_step, sub, &ctx));
                     }
                     _ => p.error(
                         h.no,
@@ -460,54 +493,4 @@ fn parse_output(
         per_step,
         line: artifact_line,
     })
-}
-
-fn parse_gate(p: &mut Parser, heading_line: usize, per_step: bool, lines: &[Line<'_>]) -> Gate {
-    let mut criteria = String::new();
-    let mut instructions = Vec::new();
-    let mut options = Vec::new();
-    for line in lines {
-        let t = line.text.trim();
-        if let Some(rest) = t.strip_prefix("**Approval criteria:**") {
-            criteria = rest.trim().to_string();
-        } else if let Some(caps) = OPTION_ITEM.captures(t) {
-            let label = caps[1].trim().trim_end_matches(':').to_string();
-            let description = caps[2].trim().to_string();
-            match GateAction::classify(&label, &description) {
-                Some(action) => options.push(GateOption {
-                    label,
-                    description,
-                    action,
-                    line: line.no,
-                }),
-                None => p.error(
-                    line.no,
-                    format!(
-                        "cannot tell what gate option '{label}' does; its description should say 'proceed', 're-present', 'undo'/'rollback' or 'abort'"
-                    ),
-                ),
-            }
-        } else if !t.is_empty() {
-            instructions.push(t.to_string());
-        }
-    }
-    if criteria.is_empty() {
-        p.error(
-            heading_line,
-            "the gate has no '**Approval criteria:**' line",
-        );
-    }
-    if !options.iter().any(|o| o.action == GateAction::Proceed) {
-        p.error(
-            heading_line,
-            "the gate has no option that proceeds; add e.g. '- **Approved** → proceed to the next phase'",
-        );
-    }
-    Gate {
-        per_step,
-        instructions: instructions.join("\n"),
-        criteria,
-        options,
-        line: heading_line,
-    }
 }
