@@ -9,6 +9,7 @@
 //! | `doctor`             | `migagent doctor` against live, dead, keyless and refused servers |
 //! | `evidence`           | per-step evidence: the step card, notes, files, approved commands, no success without proof |
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
+//! | `markdown_reading`   | templates read by CommonMark: inner code blocks, titles, unclosed fences, in runs |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
 //! | `offline_mode`       | `--offline` never lets a request leave the machine                |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
@@ -31,6 +32,7 @@ mod crash_safety;
 mod doctor;
 mod evidence;
 mod gate_pty;
+mod markdown_reading;
 mod offline_e2e;
 mod offline_mode;
 mod run_noninteractive;
