@@ -10,6 +10,7 @@
 //! | `evidence`           | per-step evidence: the step card, notes, files, approved commands, no success without proof |
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
 //! | `loop_back`          | gate options that send the work back; stale artifacts redrafted   |
+//! | `markdown_reading`   | templates read by CommonMark: inner code blocks, titles, unclosed fences, in runs |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
 //! | `offline_mode`       | `--offline` never lets a request leave the machine                |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
@@ -34,6 +35,7 @@ mod doctor;
 mod evidence;
 mod gate_pty;
 mod loop_back;
+mod markdown_reading;
 mod offline_e2e;
 mod offline_mode;
 mod run_noninteractive;
