@@ -11,6 +11,7 @@
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
 //! | `library_layout`     | a team's library (prompts/workflows/, personas by discipline, panels, policies) found and run |
 //! | `loop_back`          | gate options that send the work back; stale artifacts redrafted   |
+//! | `markdown_reading`   | templates read by CommonMark: inner code blocks, titles, unclosed fences, in runs |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
 //! | `offline_mode`       | `--offline` never lets a request leave the machine                |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
@@ -36,6 +37,7 @@ mod evidence;
 mod gate_pty;
 mod library_layout;
 mod loop_back;
+mod markdown_reading;
 mod offline_e2e;
 mod offline_mode;
 mod run_noninteractive;

@@ -1111,3 +1111,32 @@ fn personas_resolve_against_the_folder_above_workflows() {
         "the error should name the built-in copy it looked for: {message}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Headings as CommonMark reads them
+// ---------------------------------------------------------------------------
+
+#[test]
+fn headings_are_read_by_commonmark_rules() {
+    let base = read(&fixture("small.md"));
+    // Up to three spaces of indent still make a heading, as every viewer
+    // shows it; four make code, and a quoted or listed one is not a
+    // section; a paragraph over `---` is not a setext heading here.
+    let text = base
+        .replace("## Phase 2: Plan", "   ## Phase 2: Plan")
+        .replace(
+            "1. Order the work into steps\n",
+            "1. Order the work into steps\n\n    ## Phase 9: Ghost\n\n> ## Phase 8: Quoted\n\n- ### GATE\n\nA paragraph\n---\n",
+        );
+    let path = Path::new("commonmark.md");
+    let (wf, diagnostics) = workflow::parse_lenient(&text, path);
+    assert!(diagnostics.is_empty(), "{}", listing(&diagnostics));
+    let numbers: Vec<u32> = wf.phases.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert!(
+        phase(&wf, 2).process.contains("## Phase 9: Ghost"),
+        "{}",
+        phase(&wf, 2).process
+    );
+    assert!(phase(&wf, 2).gate.is_some());
+}

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::shape::{object_matches, Item, Joined, Kind, Object, Piece};
 use super::text::{child_path, collapse, display_path, not_one_of, trim_prose, CONTINUATION};
 use super::{Bounds, EnumField};
-use crate::markdown::{self, FenceTracker};
+use crate::markdown::Outline;
 
 /// One thing wrong with a value, at a path such as `timeline[0].event`.
 pub(super) struct Problem {
@@ -271,31 +271,29 @@ impl Checker<'_> {
         }
     }
 
-    /// Lines of a prose value that would change the document's structure.
+    /// Lines of a prose value that would change the document's structure,
+    /// read as the artifact reader will read them (headings outside code
+    /// blocks, CommonMark's fences).
     fn prose_problems(&self, s: &str, level: usize) -> Vec<String> {
         let mut out = Vec::new();
-        let mut fence = FenceTracker::default();
-        for l in s.lines() {
-            if fence.feed(l) {
+        let prose = Outline::new(s);
+        for i in 0..prose.len() {
+            let (Some((lv, t)), Some(l)) = (prose.heading(i), prose.line(i)) else {
                 continue;
-            }
-            if let Some((lv, t)) = markdown::heading(l) {
-                if lv <= level {
-                    out.push(format!(
-                        "the line '{}' is a level-{lv} heading, which would end the section; use a deeper heading",
-                        l.trim()
-                    ));
-                } else if object_matches(self.root, t) {
-                    out.push(format!(
-                        "the line '{}' is one of the template's headings, which would split the artifact",
-                        l.trim()
-                    ));
-                }
+            };
+            if lv <= level {
+                out.push(format!(
+                    "the line '{}' is a level-{lv} heading, which would end the section; use a deeper heading",
+                    l.trim()
+                ));
+            } else if object_matches(self.root, t) {
+                out.push(format!(
+                    "the line '{}' is one of the template's headings, which would split the artifact",
+                    l.trim()
+                ));
             }
         }
-        // A line that is not a fence marker reads as inside a fence only
-        // while one is open.
-        if fence.feed("x") {
+        if prose.fences().iter().any(|f| f.close.is_none()) {
             out.push("opens a code fence (```) that never closes".to_string());
         }
         out

@@ -17,7 +17,7 @@ use super::text::{
     static_re, template_key_line, unique_key, Alternatives, Segment, CHECKBOX, CONTINUATION,
     PLACEHOLDER,
 };
-use super::SchemaError;
+use super::{title, SchemaError};
 use crate::markdown::Outline;
 
 /// A `Word N: <placeholder>` template heading (`### Step 1: <Name>`,
@@ -29,28 +29,42 @@ static STEP_HEADING: LazyLock<Regex> =
 
 /// The template's shape: its root object, whose subsections are the
 /// top-level sections. Only a template without any heading fails.
+///
+/// A title line ([`Outline::title`]: a first-line H1 above deeper
+/// headings) is not a section. Without placeholders it is copied into every
+/// rendering like any literal intro; with placeholders it renders from the
+/// root's title fields: `title` for one placeholder
+/// (`# Migration Assessment: <system>` → `title`), `title_<words>` for
+/// each of several.
 pub(super) fn template_shape(template: &str) -> Result<Object, SchemaError> {
     let outline = Outline::new(template);
     let t = &outline;
-    let levels: Vec<usize> = (0..t.len()).filter_map(|i| t.level(i)).collect();
+    let title_line = t.title();
+    let headed = |i: &usize| Some(*i) != title_line;
+    let levels: Vec<usize> = (0..t.len())
+        .filter(headed)
+        .filter_map(|i| t.level(i))
+        .collect();
     let root_level = if levels.contains(&2) {
         2
     } else {
         *levels.iter().min().ok_or(SchemaError::NoSections)?
     };
     let first = (0..t.len())
+        .filter(headed)
         .find(|i| t.level(*i) == Some(root_level))
         .ok_or(SchemaError::NoSections)?;
     let (_, chunks) = t.split(first, t.len(), |level, _| level <= root_level);
     let c = Compiler { template: t };
-    Ok(c.object(
-        Vec::new(),
-        HashSet::new(),
-        (0, first),
-        &chunks,
-        "preamble",
-        true,
-    ))
+    let mut used = HashSet::new();
+    let title = title_line.and_then(|h| title::compile(t, h, &mut used));
+    let (holes, title, intro_start) = match (title, title_line) {
+        (Some((holes, title)), Some(h)) => (holes, Some(title), h + 1),
+        _ => (Vec::new(), None, 0),
+    };
+    let mut root = c.object(holes, used, (intro_start, first), &chunks, "preamble", true);
+    root.title = title;
+    Ok(root)
 }
 
 /// What a run of template lines is, before it becomes an object's intro or
@@ -116,7 +130,12 @@ impl Compiler<'_, '_> {
             }),
         };
         let subs = self.subsections(subs, &mut used, top);
-        Object { holes, intro, subs }
+        Object {
+            holes,
+            intro,
+            subs,
+            title: None,
+        }
     }
 
     /// The sections of subsection chunks; a run of step blocks becomes one
@@ -278,6 +297,7 @@ impl Compiler<'_, '_> {
                         holes: Vec::new(),
                         intro,
                         subs: Vec::new(),
+                        title: None,
                     };
                     (Kind::Object(Box::new(o)), heading.text.clone())
                 }
@@ -390,7 +410,7 @@ impl Compiler<'_, '_> {
 
 /// A heading's placeholders as inline string fields (keyed in `own`, the
 /// heading object's keys) and its pieces, each hole indexing those fields.
-fn heading_holes(b: &[Segment], own: &mut HashSet<String>) -> (Vec<Field>, Vec<Piece>) {
+pub(super) fn heading_holes(b: &[Segment], own: &mut HashSet<String>) -> (Vec<Field>, Vec<Piece>) {
     let mut holes = Vec::new();
     let mut pieces = Vec::new();
     for x in b {

@@ -14,18 +14,30 @@
 //!
 //! # How a template compiles
 //!
-//! - Every `## ` heading is a required top-level property, keyed by the
+//! - Headings and code blocks are CommonMark's, read by
+//!   [`crate::markdown::Outline`]: a code block inside the template (a
+//!   ```` ```json ```` example) is content of the section it sits in, and a
+//!   heading inside it is not a section.
+//! - A title line (the first line, an H1, above deeper headings:
+//!   `# Migration Assessment: <system>`) is not a section. Without
+//!   placeholders it is copied into every rendering; with them it renders
+//!   from `title` (one placeholder) or `title_<words>` fields, read back from
+//!   a document's first H1. A document without it reads with empty title
+//!   fields, and [`sections::missing_sections`] never asks for it.
+//! - Every other `## ` heading is a required top-level property, keyed by the
 //!   snake_case of its words without placeholders (`Affected Components` →
 //!   `affected_components`); repeated keys get `_2`, `_3`. A template without
 //!   `##` headings uses its shallowest heading level instead. Text before the
-//!   first such heading is copied literally into every rendering (a `# Title`
-//!   survives); if it holds placeholders it becomes a free-text `preamble`
-//!   field instead.
+//!   first such heading is copied literally into every rendering; if it holds
+//!   placeholders it becomes a free-text `preamble` field instead.
 //! - A body that is one line holding placeholders is a string. A body that is
-//!   exactly `<A / B / C>` (two or more short alternatives, each starting with
-//!   a capital letter or digit, none holding a variable token such as a lone
-//!   `N`) is an enum; `<A / B — details>` is an object `{value, details}`
-//!   rendered `A — details` (just `A` when details is empty).
+//!   exactly `<A / B / C>` is an enum when every alternative is a short label
+//!   (the rule is documented at `text::alternatives`: one to four words
+//!   starting with a capital or digit, no lone `N` to fill in, no words such
+//!   as "list of", "details", "reason", "e.g." that describe content);
+//!   otherwise the whole placeholder is free text. `<A / B — details>` is an
+//!   object `{value, details}` rendered `A — details` (just `A` when details
+//!   is empty).
 //! - Bullet, numbered and checkbox lists are arrays (1 to `max_items` items)
 //!   rendered with the same marker. `...` lines are continuation markers, and
 //!   a parenthetical after one (`- ... (or "None needed")`) is kept as a hint.
@@ -64,6 +76,7 @@
 //! - `text.rs`: small text helpers (line patterns, keys, placeholders and
 //!   their `<A / B>` alternatives, value paths);
 //! - `compile.rs`: template → shape;
+//! - `title.rs`: a template's title line, compiled and read back;
 //! - `json_schema.rs`: shape → JSON Schema;
 //! - `render.rs`: shape → handlebars program, which writes a value as
 //!   Markdown;
@@ -85,6 +98,7 @@ mod read;
 mod render;
 mod shape;
 mod text;
+mod title;
 
 use handlebars::Handlebars;
 use serde_json::Value;
@@ -299,6 +313,14 @@ impl ArtifactSchema {
     /// it renders under (empty for a preamble field).
     pub fn sections(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
+        if let Some(t) = &self.root.title {
+            out.extend(
+                self.root
+                    .holes
+                    .iter()
+                    .map(|f| (f.key.clone(), t.heading.text.clone())),
+            );
+        }
         match &self.root.intro {
             Intro::KeyLines(kls) => out.extend(kls.iter().map(|k| {
                 (

@@ -14,19 +14,24 @@ use super::text::{
     child_path, collapse, is_blank_or_continuation, key_value, list_item, not_one_of, snake_case,
     strip_prefix_ci, CHECKBOX,
 };
+use super::title;
 use crate::markdown::{self, Outline};
 
 /// Reads `markdown` as a value of `root`'s shape, or names every problem.
 pub(super) fn read(root: &Object, markdown: &str) -> Result<Value, Vec<String>> {
     let text = markdown::strip_outer_fence(markdown);
     let doc = Outline::new(&text);
+    let (start, caps) = match title::read(root, &doc) {
+        Some((line, caps)) => (line + 1, caps),
+        None => (0, Vec::new()),
+    };
     let span = Span {
-        start: 0,
+        start,
         end: doc.len(),
         level: 0,
     };
     let mut problems = Vec::new();
-    let v = parse_object(root, &doc, span, &[], "", &mut problems);
+    let v = parse_object(root, &doc, span, &caps, "", &mut problems);
     if problems.is_empty() {
         Ok(v)
     } else {

@@ -174,6 +174,14 @@ impl ProgramWriter {
     }
 
     fn object(&mut self, o: &Object, prefix: &str) {
+        if let Some(t) = &o.title {
+            self.out.push('\n');
+            let mut parts = vec![LinePart::Lit(format!("{} ", "#".repeat(t.level)))];
+            parts.extend(pieces_parts(&t.heading.pieces, |i| {
+                handlebars_path(prefix, o.holes.get(i).map_or("title", |f| f.key.as_str()))
+            }));
+            self.line(parts);
+        }
         match &o.intro {
             Intro::None => {}
             Intro::Literal(t) => {

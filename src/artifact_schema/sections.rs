@@ -1,7 +1,7 @@
 //! The structure check run on every draft: which of the template's
 //! section headings the draft lacks.
 
-use crate::markdown::{headings, step_heading, strip_emphasis};
+use crate::markdown::{headings, step_heading, strip_emphasis, Heading, Outline};
 
 /// The part of a heading that a draft must reproduce: the text before the
 /// first placeholder (`### Step 1: <Name>` needs "Step 1:"). Headings made
@@ -28,14 +28,27 @@ fn heading_words(s: &str) -> String {
 }
 
 /// The template's section headings that the draft lacks, as written in the
-/// template. Heading levels are not compared, only their words.
+/// template. Heading levels are not compared, only their words. Headings
+/// inside the template's code blocks are examples, not sections, and its
+/// title line (`# Migration Assessment: <system>`, see
+/// [`crate::markdown`]'s `Outline::title`) names the artifact: a draft is
+/// not refused for lacking either.
 pub fn missing_sections(template: &str, draft: &str) -> Vec<String> {
     let drafted: Vec<String> = headings(draft)
         .iter()
         .map(|h| heading_words(&h.text))
         .collect();
     let mut missing = Vec::new();
-    let template_headings = headings(template);
+    let outline = Outline::new(template);
+    let title = outline.title();
+    let template_headings: Vec<Heading> = (0..outline.len())
+        .filter(|i| Some(*i) != title)
+        .filter_map(|i| outline.heading(i))
+        .map(|(level, text)| Heading {
+            level,
+            text: text.to_string(),
+        })
+        .collect();
     let first_step = template_headings
         .iter()
         .position(|h| step_heading(&h.text).is_some());

@@ -238,6 +238,19 @@ pub(super) struct Object {
     pub(super) holes: Vec<Field>,
     pub(super) intro: Intro,
     pub(super) subs: Vec<Section>,
+    /// The heading the object renders itself, before its intro: only the
+    /// root has one, a template's `# Title: <placeholder>` line, whose
+    /// placeholders are then the root's `holes`.
+    pub(super) title: Option<Title>,
+}
+
+/// A template's title line. It names the artifact rather than a part of
+/// it, so a draft is never refused for lacking it; when present it is read
+/// back into the title fields.
+#[derive(Debug, Clone)]
+pub(super) struct Title {
+    pub(super) level: usize,
+    pub(super) heading: SectionHeading,
 }
 
 impl Object {

@@ -143,7 +143,32 @@ pub(super) struct Alternatives {
     pub(super) detail: Option<String>,
 }
 
-/// `<A / B / C>` or `<A / B — details>`: the choices a field is limited to.
+/// `<A / B / C>` or `<A / B — details>`: the choices a field is limited to,
+/// or `None` when the placeholder describes free content.
+///
+/// # The rule
+///
+/// A placeholder is a choice when it offers two or more alternatives
+/// separated by ` / ` and every one of them is a short label ([`label`]):
+///
+/// - one to four words, starting with a capital letter or a digit;
+/// - letters, digits, spaces and `- ' ’ & . / + %` only (so `N/A` and
+///   `0.5` are labels);
+/// - no lone capital standing for something to fill in (`After step N`);
+/// - no word that describes content instead of naming a value
+///   ([`DESCRIBING`]: `list of`, `details`, `description`, `reason`, `e.g.`,
+///   `how`, …);
+/// - no two alike, ignoring case.
+///
+/// If any alternative reads as a description, the whole placeholder is free
+/// text: `<None / List of intentional changes>` asks for the changes, and
+/// "None" is one way to answer. `<Low / Medium / High / Critical>` is a
+/// choice.
+///
+/// The last alternative may be followed by ` — ` (or ` – `, ` - `) and the
+/// name of details written after the value: `<Pass / Fail — details>` is a
+/// choice whose value may be followed by free text. That name is one to six
+/// words.
 pub(super) fn alternatives(inner: &str) -> Option<Alternatives> {
     let mut parts: Vec<String> = inner.split(" / ").map(|p| p.trim().to_string()).collect();
     if parts.len() < 2 {
@@ -151,18 +176,19 @@ pub(super) fn alternatives(inner: &str) -> Option<Alternatives> {
     }
     let mut detail = None;
     if let Some(last) = parts.last_mut() {
-        if let Some((v, d)) = last.clone().split_once(" — ") {
-            *last = v.trim().to_string();
-            detail = Some(d.trim().to_string());
+        let split = [" — ", " – ", " - "]
+            .iter()
+            .find_map(|sep| last.split_once(sep))
+            .map(|(v, d)| (v.trim().to_string(), d.trim().to_string()));
+        if let Some((v, d)) = split {
+            *last = v;
+            detail = Some(d);
         }
     }
-    if detail.as_deref().is_some_and(|d| !plain_words(d, false)) {
+    if detail.as_deref().is_some_and(|d| !detail_name(d)) {
         return None;
     }
-    if parts
-        .iter()
-        .any(|p| !plain_words(p, true) || has_variable_token(p))
-    {
+    if !parts.iter().all(|p| label(p)) {
         return None;
     }
     let mut seen = HashSet::new();
@@ -175,19 +201,64 @@ pub(super) fn alternatives(inner: &str) -> Option<Alternatives> {
     })
 }
 
-/// One to four words of letters, digits, hyphens, apostrophes or `&`.
-/// Enum values must also start with a capital or a digit:
-/// `<likelihood / impact>` reads as "likelihood and impact", not as a
-/// choice.
-fn plain_words(s: &str, capital: bool) -> bool {
-    let words = s.split_whitespace().count();
-    (1..=4).contains(&words)
+/// Words and phrases that describe what to write rather than name a value
+/// one could pick. Compared as whole words, ignoring case.
+pub(super) const DESCRIBING: &[&str] = &[
+    "list of",
+    "list",
+    "lists",
+    "details",
+    "detail",
+    "description",
+    "describe",
+    "explain",
+    "explanation",
+    "reason",
+    "reasons",
+    "summary",
+    "summarise",
+    "summarize",
+    "example",
+    "examples",
+    "e.g.",
+    "e.g",
+    "eg",
+    "i.e.",
+    "etc",
+    "etc.",
+    "specify",
+    "why",
+    "how",
+    "what",
+    "which",
+    "if any",
+    "if applicable",
+];
+
+/// One alternative of a choice, as the rule at [`alternatives`] says.
+fn label(s: &str) -> bool {
+    let words: Vec<String> = s.split_whitespace().map(str::to_lowercase).collect();
+    let describes = DESCRIBING.iter().any(|d| {
+        let phrase: Vec<&str> = d.split(' ').collect();
+        words
+            .windows(phrase.len())
+            .any(|w| w.iter().zip(&phrase).all(|(a, b)| a == b))
+    });
+    (1..=4).contains(&words.len())
+        && s.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '&' | '.' | '/' | '+' | '%')
+        })
         && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '&'))
-        && (!capital
-            || s.chars()
-                .next()
-                .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit()))
+            .next()
+            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+        && !has_variable_token(s)
+        && !describes
+}
+
+/// The name of the details after a choice's value: one to six words, no
+/// placeholder syntax.
+fn detail_name(s: &str) -> bool {
+    (1..=6).contains(&s.split_whitespace().count()) && !s.contains(['<', '>', '/'])
 }
 
 /// A lone capital such as `N` or `X` stands for something the writer fills

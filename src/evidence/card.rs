@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::markdown::{headings, FenceTracker};
+use crate::markdown::Outline;
 use crate::workflow::step::{step_section, Step};
 
 /// One labelled part of a step as the plan writes it: `- **Action:** ...`.
@@ -162,12 +162,12 @@ impl StepCard {
 /// continue it (a fenced block under an Action belongs to the Action).
 pub fn fields(section: &str) -> Vec<CardField> {
     let mut out: Vec<CardField> = Vec::new();
-    let mut fence = FenceTracker::default();
+    let outline = Outline::new(section);
     for (i, line) in section.lines().enumerate() {
         if i == 0 && line.trim_start().starts_with('#') {
             continue;
         }
-        let in_fence = fence.feed(line);
+        let in_fence = outline.is_fenced(i);
         if !in_fence {
             if let Some((label, text)) = key_line(line) {
                 out.push(CardField {
@@ -208,43 +208,18 @@ fn key_line(line: &str) -> Option<(String, &str)> {
 /// The commands in a piece of plan text: each fenced block whole, and each
 /// inline code span outside fences.
 pub fn commands_in(text: &str) -> Vec<String> {
+    let outline = Outline::new(text);
     let mut out = Vec::new();
-    let mut fence = FenceTracker::default();
-    let mut block: Option<Vec<&str>> = None;
-    for line in text.lines() {
-        let was_open = block.is_some();
-        let in_fence = fence.feed(line);
-        match (was_open, in_fence) {
-            (false, true) => block = Some(Vec::new()),
-            (true, true) => {
-                let closes = !line.trim_start().is_empty()
-                    && line.trim().chars().all(|c| c == '`' || c == '~');
-                if closes {
-                    if let Some(lines) = block.take() {
-                        let cmd = lines.join("\n").trim().to_string();
-                        if !cmd.is_empty() {
-                            out.push(cmd);
-                        }
-                    }
-                } else if let Some(lines) = block.as_mut() {
-                    lines.push(line);
-                }
+    for (i, line) in text.lines().enumerate() {
+        if let Some(f) = outline.fences().iter().find(|f| f.open == i) {
+            let body = f.content();
+            let cmd = outline.lines(body.start, body.end).join("\n");
+            let cmd = cmd.trim();
+            if !cmd.is_empty() {
+                out.push(cmd.to_string());
             }
-            (_, false) => {
-                if let Some(lines) = block.take() {
-                    let cmd = lines.join("\n").trim().to_string();
-                    if !cmd.is_empty() {
-                        out.push(cmd);
-                    }
-                }
-                out.extend(inline_code(line));
-            }
-        }
-    }
-    if let Some(lines) = block {
-        let cmd = lines.join("\n").trim().to_string();
-        if !cmd.is_empty() {
-            out.push(cmd);
+        } else if !outline.is_fenced(i) {
+            out.extend(inline_code(line));
         }
     }
     out
@@ -293,31 +268,15 @@ fn section_items(markdown: &str, name: &str) -> Vec<String> {
 /// The text under the first heading starting with `name`, up to the next
 /// heading of the same or a higher level.
 fn section_body(markdown: &str, name: &str) -> Option<String> {
-    let wanted = headings(markdown)
-        .into_iter()
-        .find(|h| h.text.to_lowercase().starts_with(name))?;
-    let mut fence = FenceTracker::default();
-    let mut out = Vec::new();
-    let mut inside = false;
-    for line in markdown.lines() {
-        let in_fence = fence.feed(line);
-        let t = line.trim_start();
-        let level = t.chars().take_while(|c| *c == '#').count();
-        let is_heading = !in_fence && (1..=6).contains(&level) && t[level..].starts_with(' ');
-        if is_heading {
-            if inside && level <= wanted.level {
-                break;
-            }
-            if !inside && level == wanted.level && t[level..].trim() == wanted.text {
-                inside = true;
-                continue;
-            }
-        }
-        if inside {
-            out.push(line);
-        }
-    }
-    Some(out.join("\n"))
+    let outline = Outline::new(markdown);
+    let (start, level) = (0..outline.len()).find_map(|i| {
+        let (level, text) = outline.heading(i)?;
+        text.to_lowercase().starts_with(name).then_some((i, level))
+    })?;
+    let end = (start + 1..outline.len())
+        .find(|i| outline.level(*i).is_some_and(|l| l <= level))
+        .unwrap_or(outline.len());
+    Some(outline.lines(start + 1, end).join("\n"))
 }
 
 /// The step after which the plan says there is no way back ("After step 3"),

@@ -1,15 +1,40 @@
 //! The one place that reads Markdown's block structure: code fences,
-//! headings (one line at a time, or a whole document's `Outline`), the
+//! headings (one line at a time, or a whole document's [`Outline`]), the
 //! `Step N: Name` headings of plans, and the emphasis that is dropped when
-//! words are compared. Workflows, templates, plans and drafts are all read
-//! through it, so they agree on what is a heading and what sits inside a
-//! fence.
+//! words are compared. Workflows, panels, personas, templates, plans and
+//! drafts are all read through it, so they agree on what is a heading and
+//! what sits inside a fence.
+//!
+//! # How a document is read
+//!
+//! Blocks are read by CommonMark (pulldown-cmark, with source offsets mapped
+//! to lines, so every finding keeps its line). On top of that reading:
+//!
+//! - A heading is an ATX heading (`## Name`, up to three spaces of indent)
+//!   outside lists, block quotes and code. Setext headings (a line over
+//!   `---`) are not: `---` separates phases, and a paragraph right above
+//!   it must not become a section.
+//! - `<` is a placeholder, never HTML, so `<Summary of it>` does not open an
+//!   HTML block that would swallow the next heading (HTML comments stay
+//!   comments).
+//! - A fence that CommonMark never closes runs to the end of the document;
+//!   [`Fence::close`] is `None` for it, so callers report it at the line
+//!   where it opens.
+//! - Inner code blocks written with fences as long as the outer one are read
+//!   as the author meant, and each such reading leaves a [`Note`] (see there).
+
+mod outline;
+
+pub use outline::{Fence, Note, NoteKind};
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Tracks whether a line sits inside a fenced code block (``` or ~~~).
+/// Tracks whether a line sits inside a fenced code block (``` or ~~~), one
+/// line at a time. It predates [`Outline`] and does not know CommonMark's
+/// containers or the readings [`Note`] describes; read whole documents with
+/// [`Outline`] (or [`headings`], [`first_fenced_block`]) instead.
 #[derive(Debug, Default)]
 pub struct FenceTracker {
     open: Option<(char, usize)>,
@@ -39,41 +64,54 @@ impl FenceTracker {
     }
 }
 
-/// The content of the first fenced block in `lines`. `Err(offset)` names the
-/// line of a fence that never closes.
+/// The content of the first fenced block in `lines`, as [`Outline`] reads
+/// it (an inner block inside it included). `Err(offset)` names the line of a
+/// fence that never closes.
 pub fn first_fenced_block(lines: &[&str]) -> Result<Option<String>, usize> {
-    let mut start = None;
-    let mut fence = FenceTracker::default();
-    let mut body = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        let was_open = fence.open.is_some();
-        fence.feed(line);
-        match (was_open, fence.open.is_some()) {
-            (false, true) => start = Some(i),
-            (true, false) => return Ok(Some(body.join("\n"))),
-            (true, true) => body.push(*line),
-            (false, false) => {}
-        }
-    }
-    match start {
-        Some(offset) => Err(offset),
-        None => Ok(None),
+    let outline = Outline::from_lines(lines.iter().copied());
+    let Some(fence) = outline.fences().first() else {
+        return Ok(None);
+    };
+    match fence.close {
+        Some(_) => Ok(Some(
+            outline
+                .lines(fence.content().start, fence.content().end)
+                .join("\n"),
+        )),
+        None => Err(fence.open),
     }
 }
 
-/// A heading line: a run of 1 to 6 `#`s followed by a space, after any
-/// leading whitespace. Returns its level and its text, trimmed; closing
-/// `#`s are kept as part of the text. Whether the line sits in a fence is
-/// the caller's business ([`Outline`] and [`headings`] skip fenced lines).
+/// A heading line as CommonMark writes an ATX heading: up to three spaces
+/// of indent, a run of 1 to 6 `#`s, then a space, a tab or the end of the
+/// line. Returns its level and its text, trimmed, without a closing run of
+/// `#`s. Whether the line sits in a fence or a list is the caller's
+/// business ([`Outline`] and [`headings`] count only headings outside them).
 pub(crate) fn heading(line: &str) -> Option<(usize, &str)> {
-    let t = line.trim_start();
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return None;
+    }
+    let t = &line[indent..];
     let level = t.chars().take_while(|c| *c == '#').count();
     // `#` is one byte, so `level` is a char boundary.
-    if (1..=6).contains(&level) && t[level..].starts_with(' ') {
-        Some((level, t[level..].trim()))
-    } else {
-        None
+    let rest = &t[level..];
+    if !(1..=6).contains(&level)
+        || !(rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t'))
+    {
+        return None;
     }
+    let text = rest.trim();
+    // A closing sequence is `#`s after a space, or a text of `#`s only.
+    let stripped = text.trim_end_matches('#');
+    let text = if stripped.is_empty() {
+        ""
+    } else if stripped.ends_with([' ', '\t']) {
+        stripped.trim_end()
+    } else {
+        text
+    };
+    Some((level, text))
 }
 
 /// A document's lines, each marked as inside a fence or not and, outside
@@ -85,6 +123,8 @@ pub(crate) struct Outline<'a> {
     lines: Vec<&'a str>,
     headings: Vec<Option<(usize, &'a str)>>,
     fenced: Vec<bool>,
+    fences: Vec<Fence>,
+    notes: Vec<Note>,
 }
 
 impl<'a> Outline<'a> {
@@ -92,21 +132,34 @@ impl<'a> Outline<'a> {
         Outline::from_lines(text.lines())
     }
 
-    /// For a caller that has already split (or trimmed) its lines.
+    /// For a caller that has already split (or trimmed) its lines. Line
+    /// numbers in fences and notes count from the first of them.
     pub(crate) fn from_lines(lines: impl IntoIterator<Item = &'a str>) -> Outline<'a> {
         let lines: Vec<&'a str> = lines.into_iter().collect();
-        let mut fence = FenceTracker::default();
-        let mut headings = Vec::with_capacity(lines.len());
-        let mut fenced = Vec::with_capacity(lines.len());
-        for l in &lines {
-            let inside = fence.feed(l);
-            fenced.push(inside);
-            headings.push(if inside { None } else { heading(l) });
+        let reading = outline::read(&lines);
+        let mut fenced = vec![false; lines.len()];
+        for f in &reading.fences {
+            for i in f.open..=f.end {
+                if let Some(x) = fenced.get_mut(i) {
+                    *x = true;
+                }
+            }
         }
+        let headings = lines
+            .iter()
+            .zip(&reading.headings)
+            .map(|(l, level)| {
+                level
+                    .and_then(|_| heading(l))
+                    .filter(|(lv, _)| Some(*lv) == *level)
+            })
+            .collect();
         Outline {
             lines,
             headings,
             fenced,
+            fences: reading.fences,
+            notes: reading.notes,
         }
     }
 
@@ -134,6 +187,29 @@ impl<'a> Outline<'a> {
 
     pub(crate) fn is_fenced(&self, i: usize) -> bool {
         self.fenced.get(i) == Some(&true)
+    }
+
+    /// The fenced code blocks, in order.
+    pub(crate) fn fences(&self) -> &[Fence] {
+        &self.fences
+    }
+
+    /// Where the reading differs from CommonMark's, for a warning.
+    pub(crate) fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// The document's title: its first non-blank line, when that is a
+    /// level-1 heading and the next heading after it is deeper. A template's
+    /// `# Migration Assessment: <system>` names the artifact; its sections
+    /// are the `##` headings below it.
+    pub(crate) fn title(&self) -> Option<usize> {
+        let first = (0..self.len()).find(|i| !self.lines[*i].trim().is_empty())?;
+        if self.level(first) != Some(1) {
+            return None;
+        }
+        let next = (first + 1..self.len()).find_map(|i| self.level(i))?;
+        (next > 1).then_some(first)
     }
 
     /// Cuts lines `start..end` at every heading that `at(level, line)`
@@ -208,17 +284,21 @@ pub fn step_heading(text: &str) -> Option<(&str, &str)> {
 }
 
 /// Models often wrap their whole answer in a ```markdown fence; the artifact
-/// is what is inside it.
+/// is what is inside it. The fence is read as [`Outline`] reads it, so an
+/// answer whose wrapper holds code blocks of its own is unwrapped too.
 pub fn strip_outer_fence(draft: &str) -> String {
     let trimmed = draft.trim();
-    let lines: Vec<&str> = trimmed.lines().collect();
-    if let [first, inner @ .., last] = lines.as_slice() {
-        let (first, last) = (first.trim(), last.trim());
-        let opens =
-            first.starts_with("```") && first[3..].chars().all(|c| c.is_ascii_alphanumeric());
-        if opens && last == "```" && !inner.iter().any(|l| l.trim_start().starts_with("```")) {
-            return inner.join("\n").trim().to_string() + "\n";
-        }
+    let outline = Outline::new(trimmed);
+    let last = outline.len().saturating_sub(1);
+    let wrapper = outline.fences().first().filter(|f| {
+        f.open == 0
+            && f.close == Some(last)
+            && last > 0
+            && f.info.chars().all(|c| c.is_ascii_alphanumeric())
+    });
+    if let Some(f) = wrapper {
+        let inner = outline.lines(f.content().start, f.content().end);
+        return inner.join("\n").trim().to_string() + "\n";
     }
     let mut out = trimmed.to_string();
     out.push('\n');
@@ -226,24 +306,4 @@ pub fn strip_outer_fence(draft: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outer_markdown_fence_is_removed() {
-        assert_eq!(strip_outer_fence("```markdown\n## A\nx\n```"), "## A\nx\n");
-        assert_eq!(
-            strip_outer_fence("## A\n```\ncode\n```\n"),
-            "## A\n```\ncode\n```\n"
-        );
-    }
-
-    #[test]
-    fn unclosed_fence_is_reported_at_its_line() {
-        assert_eq!(first_fenced_block(&["text", "```", "## A"]), Err(1));
-        assert_eq!(
-            first_fenced_block(&["```", "## A", "```"]),
-            Ok(Some("## A".to_string()))
-        );
-    }
-}
+mod tests;

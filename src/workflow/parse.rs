@@ -44,14 +44,13 @@ pub(super) struct Line<'a> {
 
 /// Splits lines into headed blocks at heading level `level`, ignoring
 /// headings inside fenced code. Lines before the first heading go in the
-/// first block with no title. The seed format writes its headings at the
-/// margin, so an indented `## ` line stays body text (unlike in templates
-/// and artifacts, where [`markdown::heading`] allows leading whitespace).
+/// first block with no title. Headings are CommonMark's, as
+/// [`markdown::Outline`] reads them everywhere: a `## ` line indented by up
+/// to three spaces is a heading (every Markdown viewer shows it as one), a
+/// line indented further, or inside a list item or quote, is not.
 fn split_headed<'a>(lines: &[Line<'a>], level: usize) -> Vec<(Option<Line<'a>>, Vec<Line<'a>>)> {
     let outline = markdown::Outline::from_lines(lines.iter().map(|l| l.text));
-    let (intro_end, parts) = outline.split(0, lines.len(), |l, text| {
-        l == level && text.starts_with('#')
-    });
+    let (intro_end, parts) = outline.split(0, lines.len(), |l, _| l == level);
     let block = |start: usize, end: usize| lines.get(start..end).unwrap_or(&[]).to_vec();
     let mut blocks = vec![(None, block(0, intro_end))];
     blocks.extend(
@@ -129,6 +128,14 @@ pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
         None => p.error(1, "the file is empty; expected '# Workflow: NAME'"),
     }
 
+    // The whole file is read once for what only a whole reading shows:
+    // where it reads fences as the author meant rather than as CommonMark
+    // does, and fences that never close.
+    let outline = markdown::Outline::from_lines(lines.iter().map(|l| l.text));
+    for note in outline.notes() {
+        p.warn(note.line + 1, note.message(1));
+    }
+
     let sections = split_headed(&lines, 2);
     let description = sections
         .first()
@@ -179,6 +186,15 @@ pub fn parse_lenient(text: &str, file: &Path) -> (Workflow, Vec<Diagnostic>) {
         );
     }
     super::check::cross_check(&mut p, &overview, &phases);
+    for fence in outline.fences().iter().filter(|f| f.close.is_none()) {
+        let line = fence.open + 1;
+        if !p.diagnostics.iter().any(|d| d.line == line) {
+            p.error(
+                line,
+                "this code fence is never closed, so everything after it is read as code; close it with a line of the same fence characters",
+            );
+        }
+    }
 
     let workflow = Workflow {
         name,
@@ -460,19 +476,26 @@ fn parse_output(
             format!("artifact '{id}' is per step; name its section '### Output (per step)'"),
         );
     }
-    let rest: Vec<&str> = lines[idx + 1..].iter().map(|l| l.text).collect();
-    let template = match markdown::first_fenced_block(&rest) {
-        Ok(Some(block)) => block,
-        Ok(None) => {
+    let rest = &lines[idx + 1..];
+    let outline = markdown::Outline::from_lines(rest.iter().map(|l| l.text));
+    let template = match outline.fences().first() {
+        Some(fence) if fence.close.is_some() => {
+            let body = fence.content();
+            let template = outline.lines(body.start, body.end).join("\n");
+            let first_line = rest.get(body.start).map_or(artifact_line, |l| l.no);
+            check_template_fences(p, &id, &template, first_line);
+            template
+        }
+        None => {
             p.error(
                 artifact_line,
                 format!("artifact '{id}' has no template: put the template in a fenced block (```) after the artifact line"),
             );
             String::new()
         }
-        Err(offset) => {
+        Some(fence) => {
             p.error(
-                lines[idx + 1 + offset].no,
+                rest.get(fence.open).map_or(artifact_line, |l| l.no),
                 format!("the template of '{id}' opens a fence that is never closed"),
             );
             String::new()
@@ -494,3 +517,28 @@ fn parse_output(
         line: artifact_line,
     })
 }
+
+/// Code blocks inside a template, read as the template compiler and the
+/// draft checks will read them: one that never closes would swallow the
+/// template's later sections, so it is an error at the line where it opens;
+/// an inner block closed as its author meant is a warning, unless the
+/// reading of the whole file already gave one for that line. `first_line`
+/// is the file line of the template's first line.
+fn check_template_fences(p: &mut Parser, id: &str, template: &str, first_line: usize) {
+    let outline = markdown::Outline::new(template);
+    for note in outline.notes() {
+        let line = first_line + note.line;
+        if !p.diagnostics.iter().any(|d| d.line == line) {
+            p.warn(line, note.message(first_line));
+        }
+    }
+    for fence in outline.fences().iter().filter(|f| f.close.is_none()) {
+        p.error(
+            first_line + fence.open,
+            format!(
+                "a code block in the template of '{id}' is never closed, so the template's sections after it would be read as code; close it with a bare fence line"
+            ),
+        );
+    }
+}
+

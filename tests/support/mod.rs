@@ -10,7 +10,7 @@ mod tripwire;
 
 pub use fake_server::FakeServer;
 pub use pty::{blocking, Pty};
-pub use requests::{requested_artifact, system_message, user_message};
+pub use requests::{requested_artifact, system_message, template_in, user_message};
 pub use sandbox::{files_under, pending, temp_files_under, Cmd, Sandbox};
 pub use tripwire::Tripwire;
 

@@ -1,10 +1,12 @@
 //! Unit tests of the schema compiler, on templates held back from the seed
 //! workflow: `compiling` for template → shape → JSON Schema and rendering,
-//! `reading` for Markdown → value, checks and enum fields. The fixtures
+//! `reading` for Markdown → value, checks and enum fields, `templates` for
+//! the Markdown rules of templates (titles, inner code blocks, choices). The fixtures
 //! both use live here.
 
 mod compiling;
 mod reading;
+mod templates;
 
 use super::*;
 use serde_json::json;
