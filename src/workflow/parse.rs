@@ -541,4 +541,3 @@ fn check_template_fences(p: &mut Parser, id: &str, template: &str, first_line: u
         );
     }
 }
-
