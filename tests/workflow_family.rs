@@ -313,6 +313,15 @@ async fn the_library_lists_its_workflows_and_shows_what_fills_each_input() {
     );
 }
 
+/// A bug-fix run given `--input LABEL`, which must be refused.
+async fn refused(sandbox: &Sandbox, base: &str, label: &str) -> (i32, String, String) {
+    sandbox
+        .cmd(&["run", "bug-fix", "--need", "x", "--input", label])
+        .args(&["--base-url", base, "--no-input"])
+        .run()
+        .await
+}
+
 /// `--input` fills a later free-text input by a prefix of its label; the
 /// request goes to the first one, whatever it is called; an ambiguous or
 /// unknown label is refused before any request.
@@ -327,23 +336,18 @@ async fn inputs_are_filled_by_label_prefix_and_the_request_by_position() {
         "1. add 101 items\n2. press pay\nREPRO-FROM-FILE\n",
     );
 
-    let (code, _, err) = sandbox
-        .cmd(&[
-            "run",
-            "bug-fix",
-            "--need",
-            "x",
-            "--input",
-            "re=y",
-            "--base-url",
-            &base,
-            "--no-input",
-        ])
-        .run()
-        .await;
+    let (code, _, err) = refused(&sandbox, &base, "sev=y").await;
     assert_eq!(code, 1);
     assert!(err.contains("no free-text input"), "{err}");
     assert!(err.contains("'Reproduction steps (if known)'"), "{err}");
+    // "re" starts "Reproduction steps" and "Relevant logs" (phase 2).
+    let (code, _, err) = refused(&sandbox, &base, "re=y").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("starts more than one input"), "{err}");
+    assert!(err.contains("'Relevant logs'"), "{err}");
+    let (code, _, err) = refused(&sandbox, &base, "no equals sign").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("has no '='"), "{err}");
     let (code, _, err) = sandbox
         .cmd(&[
             "run",
