@@ -623,7 +623,7 @@ async fn the_library_comes_from_the_environment_or_the_config() {
         "{out}"
     );
     assert!(
-        out.contains("moderator: Moderator → prompts/assembly/moderator.md (builtin:prompts/assembly/moderator.md; a participant named so, with no persona file of that name: migagent's built-in moderator)"),
+        out.contains("moderator: Moderator → prompts/assembly/moderator.md (builtin:prompts/assembly/moderator.md; a participant named as moderator, with no persona file of that name: migagent's built-in moderator)"),
         "{out}"
     );
     assert!(out.contains("found by its name"), "{out}");

@@ -405,3 +405,100 @@ async fn inputs_are_filled_by_label_prefix_and_the_request_by_position() {
     assert_eq!(supplied.len(), 2);
     assert_eq!(supplied[1]["given_as"], "--input @repro.txt");
 }
+
+/// The bug fix's "Root cause wrong" option at the fix's gate sends the work
+/// back to Phase 2: the root cause is redrafted with the feedback, the fix
+/// (which reads it) is stale and redrafted after it, and the triage, which
+/// reads neither, keeps its approval. Schema mode, so the JSON drafts go
+/// through the loop too.
+#[tokio::test]
+async fn the_bug_fix_sends_a_wrong_root_cause_back_and_redrafts_the_fix() {
+    let sandbox = Sandbox::new();
+    copy_library(sandbox.path());
+    let fake = FakeServer::new().structured().start().await;
+    let base = fake.base_url();
+    let (code, out, err) = sandbox
+        .cmd(&[
+            "run",
+            "bug-fix",
+            "--request",
+            "Checkout fails",
+            "--run-id",
+            "lb",
+        ])
+        .args(&["--base-url", &base, "--no-input", "--profile", "local"])
+        .run()
+        .await;
+    assert_eq!(code, 10, "{out}{err}");
+    for _ in 0..2 {
+        sandbox.approve("lb").await;
+        let (c, o, e) = sandbox.resume("lb", &base).await;
+        assert_eq!(c, 10, "{o}{e}");
+    }
+    let status = sandbox.status("lb").await;
+    assert_eq!(status["pending"]["artifact"], "BUG-3", "{status}");
+    let options = status["pending"]["gate"]["options"].as_array().unwrap();
+    let wrong = options
+        .iter()
+        .find(|o| o["label"] == "Root cause wrong")
+        .expect("the send-back option is listed");
+    assert_eq!(wrong["action"], "send_back");
+    assert_eq!(wrong["to_phases"], serde_json::json!([2]));
+
+    let (code, out, err) = sandbox
+        .cmd(&["decide", "lb", "--option", "root cause wrong"])
+        .args(&["--feedback", "FEEDBACK-the cache, not the basket"])
+        .run()
+        .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let states = |status: &Value| -> Vec<(String, String)> {
+        status["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["id"].as_str().unwrap().to_string(),
+                    a["state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let after = sandbox.status("lb").await;
+    assert_eq!(
+        states(&after),
+        [
+            ("BUG-1".to_string(), "approved".to_string()),
+            ("BUG-2".to_string(), "stale".to_string()),
+            ("BUG-3".to_string(), "stale".to_string()),
+        ]
+    );
+    let before_redraft = fake.request_bodies().await.len();
+    let (c, o, e) = sandbox.resume("lb", &base).await;
+    assert_eq!(c, 10, "{o}{e}");
+    let bodies = fake.request_bodies().await;
+    let redraft = user_message(&bodies[before_redraft]);
+    assert!(redraft.contains("BUG-2"), "{redraft}");
+    assert!(redraft.contains("FEEDBACK-the cache"), "{redraft}");
+    assert_eq!(sandbox.status("lb").await["pending"]["artifact"], "BUG-2");
+
+    // Approving the new root cause brings the stale fix back to its gate.
+    sandbox.approve("lb").await;
+    let (c, o, e) = sandbox.resume("lb", &base).await;
+    assert_eq!(c, 10, "{o}{e}");
+    let status = sandbox.status("lb").await;
+    assert_eq!(status["pending"]["artifact"], "BUG-3", "{status}");
+    let journal = sandbox.journal("lb");
+    let approvals = |id: &str| {
+        journal
+            .iter()
+            .filter(|e| e["event"] == "approved" && e["artifact"] == id)
+            .count()
+    };
+    assert_eq!(approvals("BUG-2"), 2, "the earlier approval is kept");
+    assert_eq!(approvals("BUG-1"), 1);
+    assert_eq!(
+        journal.iter().filter(|e| e["event"] == "sent_back").count(),
+        1
+    );
+}

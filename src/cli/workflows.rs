@@ -157,7 +157,14 @@ fn print_workflow(w: &Workflow, library: &Library) {
     let (references, _) = resolve_references(w, library);
     if !w.description.is_empty() {
         println!();
-        println!("{}", w.description.lines().next().unwrap_or_default());
+        // The first paragraph, however the author wrapped it.
+        let first: Vec<&str> = w
+            .description
+            .lines()
+            .map(str::trim)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        println!("{}", first.join(" "));
     }
     for phase in &w.phases {
         println!();

@@ -70,10 +70,10 @@ impl Moderator {
     pub fn describe(&self) -> &'static str {
         match self.choice {
             ModeratorChoice::Section => "the panel's Moderator section",
-            ModeratorChoice::Named => "a participant named so",
+            ModeratorChoice::Named => "the participant named as moderator or facilitator",
             ModeratorChoice::Facilitator => "a participant whose persona is a facilitator",
             ModeratorChoice::Default if self.line.is_some() => {
-                "a participant named so, with no persona file of that name: migagent's built-in moderator"
+                "a participant named as moderator, with no persona file of that name: migagent's built-in moderator"
             }
             ModeratorChoice::Default => "migagent's built-in moderator; the panel names none",
         }
