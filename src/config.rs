@@ -92,6 +92,12 @@ pub struct Profile {
     pub connect_timeout_secs: u64,
     #[serde(default = "defaults::idle_timeout_secs")]
     pub idle_timeout_secs: u64,
+    /// Longest one request may take in all, however steadily it streams.
+    #[serde(default = "defaults::request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Largest answer taken from the server, in bytes of text.
+    #[serde(default = "defaults::max_answer_bytes")]
+    pub max_answer_bytes: usize,
 }
 
 mod defaults {
@@ -115,6 +121,12 @@ mod defaults {
     }
     pub fn idle_timeout_secs() -> u64 {
         300
+    }
+    pub fn request_timeout_secs() -> u64 {
+        1800
+    }
+    pub fn max_answer_bytes() -> usize {
+        1024 * 1024
     }
 }
 
@@ -165,6 +177,29 @@ fn parse_value(text: &str, path: &str) -> Result<toml::Value, ConfigError> {
 }
 
 impl Profile {
+    /// Refuses limits that would fail every request: a zero timeout or an
+    /// answer limit too small for any draft.
+    fn check(&self, name: &str, path: &str) -> Result<(), ConfigError> {
+        let problem = if self.connect_timeout_secs == 0 {
+            Some("connect_timeout_secs must be at least 1")
+        } else if self.idle_timeout_secs == 0 {
+            Some("idle_timeout_secs must be at least 1")
+        } else if self.request_timeout_secs == 0 {
+            Some("request_timeout_secs must be at least 1")
+        } else if self.max_answer_bytes < 1024 {
+            Some("max_answer_bytes must be at least 1024")
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => Err(ConfigError::Invalid {
+                path: path.to_string(),
+                message: format!("[profiles.{name}]: {p}"),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The bounds of the schemas compiled for this profile's server.
     pub fn bounds(&self) -> crate::artifact_schema::Bounds {
         crate::artifact_schema::Bounds {
@@ -215,6 +250,9 @@ impl Config {
                     message: e.to_string(),
                 })?;
         config.source = shown;
+        for (name, profile) in &config.profiles {
+            profile.check(name, &config.source)?;
+        }
         // Relative library folders are relative to the file that names
         // them, not to wherever migagent runs; the built-in file names none.
         if let Some(dir) = base_dir {
@@ -317,3 +355,6 @@ mod tests {
         assert!(err.contains("always"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod message_keys;

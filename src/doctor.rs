@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::config::{Config, StructuredMode};
 use crate::llm::connect::{self, ConnectOptions};
-use crate::llm::server;
-use crate::llm::{ChatRequest, ModelClient, OpenAiCompatible, Silent};
+use crate::llm::server::{self, ServerError};
+use crate::llm::{ChatRequest, ModelClient, ModelError, OpenAiCompatible, Silent};
 use crate::llm::{ServerKind, StructuredStyle};
 
 /// How one check came out.
@@ -94,8 +94,14 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
         None,
     );
     let is_openai = crate::llm::url::host_of(&target.base_url).as_deref() == Some("api.openai.com");
+    let host = crate::llm::url::host_of(&target.base_url).unwrap_or_default();
     match (&target.key_env, &target.api_key) {
-        (Some(var), Some(_)) => report.add("key", Verdict::Ok, format!("{var} is set"), None),
+        (Some(var), Some(_)) => report.add(
+            "key",
+            Verdict::Ok,
+            format!("{var} is set; its key goes only to {host}"),
+            None,
+        ),
         (Some(var), None) if is_openai => {
             report.add(
                 "key",
@@ -113,12 +119,32 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
             format!("{var} is not set; requests go without a key"),
             Some("fine for servers that need none; otherwise set it".into()),
         ),
-        (None, _) => report.add(
-            "key",
-            Verdict::Ok,
-            "none needed (the profile names no key variable)".into(),
-            None,
-        ),
+        (None, _) if is_openai => {
+            report.add(
+                "key",
+                Verdict::Fail,
+                format!(
+                    "no key is named for {host}, and {} needs one",
+                    target.base_url
+                ),
+                Some(target.key_hint.clone()),
+            );
+            return report;
+        }
+        (None, _) => match &target.key_note {
+            Some(note) => report.add(
+                "key",
+                Verdict::Warn,
+                format!("requests go without a key: {note}"),
+                Some("fine for servers that need none".into()),
+            ),
+            None => report.add(
+                "key",
+                Verdict::Ok,
+                "none needed (no key variable is named for this host)".into(),
+                None,
+            ),
+        },
     }
 
     let facts = match target.inspect().await {
@@ -128,7 +154,9 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
                 "reachable",
                 Verdict::Fail,
                 e.to_string(),
-                Some(if crate::llm::url::is_loopback(&target.base_url) {
+                Some(if matches!(e, ServerError::Model(ModelError::Redirected { .. })) {
+                    "use the URL of the server that answers as --base-url, if you trust it".into()
+                } else if crate::llm::url::is_loopback(&target.base_url) {
                     "start the server: scripts/local-llm start (or ollama serve), then run doctor again".into()
                 } else {
                     "check the URL, the network and the key".into()

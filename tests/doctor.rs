@@ -249,6 +249,8 @@ async fn doctor_never_prints_the_key() {
     let sandbox = Sandbox::new();
     let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let url = fake.base_url();
+    // The key goes to a host other than the profile's only when named for
+    // it, as here.
     let args = [
         "--profile",
         "openai",
@@ -256,6 +258,8 @@ async fn doctor_never_prints_the_key() {
         &url,
         "--model",
         "fake-model",
+        "--api-key-env",
+        "OPENAI_API_KEY",
     ];
 
     let (code, out, err) = sandbox

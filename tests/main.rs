@@ -3,6 +3,7 @@
 //!
 //! | module               | what it covers                                                    |
 //! |----------------------|-------------------------------------------------------------------|
+//! | `api_keys`           | the key goes only to its host; redirects stay on it; no password shown |
 //! | `architecture`       | the module rules read off `src/`: no cycles, layers, file sizes   |
 //! | `cli_workflows`      | `migagent workflows …` (list, show, validate, schema) from a folder |
 //! | `crash_safety`       | kill -9 in the middle of a draft; a full disk at a decision       |
@@ -13,8 +14,9 @@
 //! | `loop_back`          | gate options that send the work back; stale artifacts redrafted   |
 //! | `markdown_reading`   | templates read by CommonMark: inner code blocks, titles, unclosed fences, in runs |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
-//! | `offline_mode`       | `--offline` never lets a request leave the machine                |
+//! | `offline_mode`       | `--offline` never lets a request leave the machine, nor a redirect (network namespace as root) |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
+//! | `server_faults`      | dripping, hanging, cut, huge and non-stream answers: clear errors, no draft |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
 //! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
@@ -29,6 +31,7 @@
 
 mod support;
 
+mod api_keys;
 mod architecture;
 mod cli_workflows;
 mod crash_safety;
@@ -42,6 +45,7 @@ mod offline_e2e;
 mod offline_mode;
 mod run_noninteractive;
 mod schema_templates;
+mod server_faults;
 mod structured_runs;
 mod workflow_family;
 mod workflow_parse;

@@ -33,6 +33,9 @@ async fn full_migration_run_through_every_gate() {
     let fake = FakeServer::new().start().await;
     let ctx = sandbox.write("current.md", CONTEXT);
     let base = fake.base_url();
+    // The key is sent only to the profile's own host: make the fake server
+    // that host, as a team's config would for its gateway.
+    sandbox.write_config(&format!("[profiles.openai]\nbase_url = \"{base}\"\n"));
 
     // Phase 1 is drafted, then the run stops: no terminal means no decision.
     let (code, out, err) = sandbox

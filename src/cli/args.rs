@@ -103,6 +103,9 @@ pub struct ModelArgs {
     /// Model name sent to the server [default: the profile's, else the first the server lists].
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+    /// Send the API key held in environment variable VAR to this command's server. Without it, a profile's key goes only to that profile's own base_url host (scheme, host and port); any other host (--base-url, OPENAI_BASE_URL) gets no key unless a profile with that base_url names one.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
 }
 
 impl ModelArgs {
@@ -112,6 +115,7 @@ impl ModelArgs {
             offline: self.offline,
             base_url: self.base_url.clone(),
             model: self.model.clone(),
+            api_key_env: self.api_key_env.clone(),
         }
     }
 }

@@ -23,7 +23,8 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     println!(
         "model:    {} at {}{}{}",
         status.model.model,
-        status.model.base_url,
+        // A hand-edited run.json may carry a password; never print it.
+        crate::llm::url::redact(&status.model.base_url),
         status
             .model
             .profile

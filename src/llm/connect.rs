@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::http::Network;
 use super::server::{self, ServerError, ServerFacts};
+use super::url::{base_url_problem, host_of, is_loopback, redact_base_url, same_origin};
 use super::{Endpoint, ModelError, OpenAiCompatible, Sampling};
 use super::{ServerKind, StructuredStyle};
 use crate::config::{Config, ConfigError, Profile, StructuredMode};
@@ -20,6 +22,8 @@ pub enum ConnectError {
     Server(#[from] ServerError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error("--api-key-env names {var}, but {var} is not set (or is empty). Export it, or leave --api-key-env out to send no key")]
+    KeyEnvUnset { var: String },
     #[error("profile '{profile}' has structured = \"schema\", but {base_url} ({server}) does not enforce a JSON schema on its answers. Set structured = \"auto\" to fall back to Markdown, or use a server that supports it (llama.cpp, vLLM, Ollama 0.5+, OpenAI)")]
     SchemaUnsupported {
         profile: String,
@@ -35,6 +39,9 @@ pub struct ConnectOptions {
     pub offline: bool,
     pub base_url: Option<String>,
     pub model: Option<String>,
+    /// The variable whose key goes to this command's server, whatever its
+    /// host (`--api-key-env`).
+    pub api_key_env: Option<String>,
 }
 
 /// The server a command will talk to, before anything is sent to it.
@@ -50,9 +57,90 @@ pub struct Target {
     /// The kind of server, when discovery already told.
     pub kind: Option<ServerKind>,
     pub api_key: Option<SecretString>,
+    /// The variable the key comes from, when one is bound to this host.
     pub key_env: Option<String>,
+    /// Why a profile's key is not sent to this server, when it is not.
+    pub key_note: Option<String>,
+    /// How to supply a key to this server, for the error when it needs one.
+    pub key_hint: String,
     /// The model, when the flags, the run or the profile name one.
     pub model: Option<String>,
+    /// Whether requests may leave the machine.
+    pub network: Network,
+}
+
+/// Which variable's key may go to a server, and what to say when none may.
+struct KeyChoice {
+    var: Option<String>,
+    note: Option<String>,
+    hint: String,
+}
+
+/// Binds keys to hosts: a key goes only to the host it was named for.
+/// `--api-key-env VAR` names it for this command's server; otherwise the
+/// profile's `api_key_env` goes to the profile's own `base_url` (scheme,
+/// host and port; a profile without one means this machine's servers), and
+/// any other host gets the key of a profile whose `base_url` is that host,
+/// or no key at all.
+fn choose_key(
+    config: &Config,
+    profile_name: &str,
+    profile: &Profile,
+    base_url: &str,
+    explicit: Option<&str>,
+) -> KeyChoice {
+    let hint_for = |var: &str| format!("set the environment variable {var}");
+    if let Some(var) = explicit {
+        return KeyChoice {
+            var: Some(var.to_string()),
+            note: None,
+            hint: hint_for(var),
+        };
+    }
+    let bound = |p: &Profile| match &p.base_url {
+        Some(url) => same_origin(url, base_url),
+        None => is_loopback(base_url),
+    };
+    if let (Some(var), true) = (&profile.api_key_env, bound(profile)) {
+        return KeyChoice {
+            var: Some(var.clone()),
+            note: None,
+            hint: hint_for(var),
+        };
+    }
+    let other = config.profiles.iter().find(|(_, p)| {
+        p.api_key_env.is_some()
+            && p.base_url
+                .as_deref()
+                .is_some_and(|u| same_origin(u, base_url))
+    });
+    if let Some((_, p)) = other {
+        let var = p.api_key_env.clone().unwrap_or_default();
+        return KeyChoice {
+            hint: hint_for(&var),
+            var: Some(var),
+            note: None,
+        };
+    }
+    let host = host_of(base_url).unwrap_or_else(|| base_url.to_string());
+    let hint = format!(
+        "name the variable that holds its key with --api-key-env VAR, or add a profile with base_url = \"{base_url}\" and api_key_env = \"VAR\""
+    );
+    let note = profile.api_key_env.as_ref().map(|var| {
+        let owner = profile
+            .base_url
+            .as_deref()
+            .and_then(host_of)
+            .unwrap_or_else(|| "this machine".into());
+        format!(
+            "the key in {var} belongs to {owner} (profile {profile_name}) and is not sent to {host}; to send it there, pass --api-key-env {var}, or add a profile with base_url = \"{base_url}\" and api_key_env = \"{var}\""
+        )
+    });
+    KeyChoice {
+        var: None,
+        note,
+        hint,
+    }
 }
 
 /// Picks the profile and base URL and applies the offline rule. Sends
@@ -111,19 +199,45 @@ pub async fn target(
     if offline {
         server::check_offline(&base_url, &config.offline_allowed_hosts)?;
     }
-    let api_key = profile
-        .api_key_env
+    // Nothing is sent to a URL that hides where it goes or carries a
+    // password; the refusal shows it without the password.
+    if let Some(problem) = base_url_problem(&base_url) {
+        return Err(ModelError::BadBaseUrl {
+            url: redact_base_url(&base_url),
+            problem,
+        }
+        .into());
+    }
+    let key = choose_key(
+        config,
+        &profile_name,
+        &profile,
+        &base_url,
+        options.api_key_env.as_deref(),
+    );
+    let api_key = key
+        .var
         .as_deref()
         .and_then(|var| std::env::var(var).ok())
         .filter(|k| !k.trim().is_empty())
         .map(SecretString::from);
+    if let (Some(var), None) = (&options.api_key_env, &api_key) {
+        return Err(ConnectError::KeyEnvUnset { var: var.clone() });
+    }
     let model = options
         .model
         .clone()
         .or_else(|| recorded.map(|r| r.model.clone()))
         .or_else(|| profile.model.clone());
     Ok(Target {
-        key_env: profile.api_key_env.clone(),
+        key_env: key.var,
+        key_note: key.note,
+        key_hint: key.hint,
+        network: if offline {
+            Network::offline(&config.offline_allowed_hosts)
+        } else {
+            Network::Online
+        },
         profile_name,
         profile,
         offline,
@@ -148,7 +262,8 @@ impl Target {
         Endpoint {
             base_url: self.base_url.clone(),
             api_key: self.api_key.clone(),
-            key_env: self.key_env.clone().unwrap_or_default(),
+            key_hint: self.key_hint.clone(),
+            profile: self.profile_name.clone(),
             model: model.to_string(),
             sampling: Sampling {
                 temperature: p.temperature,
@@ -160,10 +275,12 @@ impl Target {
             max_tokens: p.max_tokens,
             connect_timeout: Duration::from_secs(p.connect_timeout_secs),
             idle_timeout: Duration::from_secs(p.idle_timeout_secs),
+            request_timeout: Duration::from_secs(p.request_timeout_secs),
+            max_answer_bytes: p.max_answer_bytes,
             kind,
             structured,
             context_tokens: p.context_tokens.or(context_tokens),
-            direct: self.offline,
+            network: self.network.clone(),
         }
     }
 
@@ -172,7 +289,7 @@ impl Target {
         server::inspect(
             &self.base_url,
             self.api_key.as_ref(),
-            self.offline,
+            &self.network,
             Duration::from_secs(self.profile.connect_timeout_secs.max(1)),
         )
         .await
@@ -208,7 +325,9 @@ impl Connection {
     /// How a run records this server.
     pub fn record(&self) -> ModelRecord {
         ModelRecord {
-            base_url: self.endpoint.base_url.clone(),
+            // Refused earlier if it carried a password; redacted anyway,
+            // since run.json is a file people share.
+            base_url: super::url::redact(&self.endpoint.base_url),
             model: self.endpoint.model.clone(),
             profile: Some(self.target.profile_name.clone()),
             offline: self.target.offline,
@@ -224,7 +343,7 @@ pub async fn connect(
     recorded: Option<&ModelRecord>,
 ) -> Result<Connection, ConnectError> {
     let target = target(config, options, recorded).await?;
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = target.key_note.iter().cloned().collect();
     let mode = target.profile.structured;
     let needs_facts = target.model.is_none() || mode != StructuredMode::Off;
     let cached_probe = target
@@ -234,6 +353,9 @@ pub async fn connect(
     let facts = match (needs_facts, &cached_probe) {
         (true, None) => match target.inspect().await {
             Ok(f) => Some(f),
+            // A redirect refused is the answer for every other request
+            // too: stop here rather than send the prompt after it.
+            Err(e @ ServerError::Model(ModelError::Redirected { .. })) => return Err(e.into()),
             Err(e) if target.model.is_none() => return Err(e.into()),
             Err(e) => {
                 tracing::info!(error = %e, "cannot inspect the server; drafting in Markdown mode");
@@ -286,6 +408,7 @@ pub async fn connect(
                 server::remember(&target.base_url, &model, f.kind, style, f.context_tokens);
                 (f.kind, style, f.context_tokens)
             }
+            Err(e @ ModelError::Redirected { .. }) => return Err(e.into()),
             Err(e) => {
                 notes.push(format!("could not probe structured output: {e}"));
                 (f.kind, StructuredStyle::None, f.context_tokens)
@@ -318,4 +441,74 @@ pub async fn connect(
         client,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path)).unwrap()
+    }
+
+    fn var_for(
+        config: &Config,
+        profile: &str,
+        base_url: &str,
+        explicit: Option<&str>,
+    ) -> KeyChoice {
+        let p = config.profile(profile).unwrap();
+        choose_key(config, profile, p, base_url, explicit)
+    }
+
+    #[test]
+    fn a_profile_key_goes_only_to_its_own_origin() {
+        let cfg = config("");
+        let own = var_for(&cfg, "openai", "https://api.openai.com/v1", None);
+        assert_eq!(own.var.as_deref(), Some("OPENAI_API_KEY"));
+        for other in [
+            "http://api.openai.com/v1",
+            "https://api.openai.com:8443/v1",
+            "https://api.openai.com.evil.example/v1",
+            "http://127.0.0.1:8080/v1",
+        ] {
+            let c = var_for(&cfg, "openai", other, None);
+            assert_eq!(c.var, None, "{other}");
+            let note = c.note.unwrap();
+            assert!(
+                note.contains("OPENAI_API_KEY") && note.contains("--api-key-env"),
+                "{note}"
+            );
+            assert!(c.hint.contains("--api-key-env"), "{}", c.hint);
+        }
+    }
+
+    #[test]
+    fn a_key_is_named_for_a_host_by_flag_or_by_a_profile_for_it() {
+        let cfg = config(
+            "[profiles.gpu]\nbase_url = \"http://10.0.0.12:8000/v1\"\napi_key_env = \"GPU_KEY\"\n\
+             [profiles.lab]\napi_key_env = \"LAB_KEY\"\n",
+        );
+        let c = var_for(&cfg, "openai", "http://10.0.0.12:8000/v1/", None);
+        assert_eq!(c.var.as_deref(), Some("GPU_KEY"));
+        let c = var_for(&cfg, "openai", "http://10.0.0.12:8000/v1", Some("MY_KEY"));
+        assert_eq!(c.var.as_deref(), Some("MY_KEY"));
+        // A profile without base_url keeps its key on this machine.
+        assert_eq!(
+            var_for(&cfg, "lab", "http://127.0.0.1:8080/v1", None)
+                .var
+                .as_deref(),
+            Some("LAB_KEY")
+        );
+        assert_eq!(
+            var_for(&cfg, "lab", "http://10.0.0.13:8080/v1", None).var,
+            None
+        );
+        // A profile that names no key says nothing about one.
+        let c = var_for(&cfg, "local", "http://10.0.0.13:8080/v1", None);
+        assert!(c.var.is_none() && c.note.is_none());
+    }
 }

@@ -1,17 +1,23 @@
 //! The model side: a small trait the engine drafts through, the request
 //! and answer types it speaks, and its implementation for OpenAI-compatible
-//! chat completion servers. Submodules: [`openai`] is the client, [`url`]
-//! reads base URLs, [`kind`] names server software and how each takes a
-//! schema, [`server`] learns what a server is and can do, and [`connect`]
-//! picks the server for a command under the profile and offline rules.
+//! chat completion servers. Submodules: [`openai`] is the client, reading
+//! answers with [`stream`] and [`sse`]; [`http`] builds every HTTP client
+//! under the offline and redirect rules; [`url`] reads base URLs; [`kind`]
+//! names server software and how each takes a schema; [`server`] learns
+//! what a server is and can do; and [`connect`] picks the server and the
+//! key for a command under the profile and offline rules.
 //!
-//! Dependencies run one way: `connect` → `server` → `openai` → `kind`,
-//! `url`. Nothing here knows the engine, the terminal or the CLI.
+//! Dependencies run one way: `connect` → `server` → `openai` → `stream`,
+//! `sse`, `http`, `kind`, `url`. Nothing here knows the engine, the
+//! terminal or the CLI.
 
 pub mod connect;
+pub mod http;
 pub mod kind;
 pub mod openai;
 pub mod server;
+pub mod sse;
+pub mod stream;
 pub mod url;
 
 pub use kind::{ServerKind, StructuredStyle};
@@ -74,6 +80,9 @@ impl Completion {
     }
 }
 
+/// Every way a request to a model server fails. Each message names the
+/// server (never with a password: URLs are redacted where these are built)
+/// and, where a setting would help, the real config key to change.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("cannot reach the model server at {base_url}: {message}. Is it running? Check --base-url / OPENAI_BASE_URL")]
@@ -86,17 +95,58 @@ pub enum ModelError {
     },
     #[error("the model server at {base_url} sent an answer migagent cannot read: {message}")]
     BadResponse { base_url: String, message: String },
-    #[error("the model server at {base_url} sent nothing for {seconds} s; the draft was abandoned (raise model.idle_timeout_secs for slow servers)")]
-    Stalled { base_url: String, seconds: u64 },
+    #[error("the model server at {base_url} answered {answer}. Check that the base URL is the server's API root (it usually ends in /v1)")]
+    NotAStream {
+        base_url: String,
+        /// Status, content type and first bytes: "200 OK with text/html,
+        /// not a stream of chat completion chunks; it sent \"<html>…\"".
+        answer: String,
+    },
+    #[error("the model server at {base_url} sent nothing for {seconds} s; the draft was abandoned (raise idle_timeout_secs in [profiles.{profile}] of config.toml for slow servers)")]
+    Stalled {
+        base_url: String,
+        seconds: u64,
+        profile: String,
+    },
+    #[error("the model server at {base_url} did not finish its answer within {seconds} s; the draft was abandoned (raise request_timeout_secs in [profiles.{profile}] of config.toml for slow servers)")]
+    Deadline {
+        base_url: String,
+        seconds: u64,
+        profile: String,
+    },
+    #[error("the answer from {base_url} grew past {limit} bytes and was abandoned: no draft is that long unless the model runs away or the server is not sending a draft (max_answer_bytes in [profiles.{profile}] of config.toml sets the limit)")]
+    TooLarge {
+        base_url: String,
+        limit: usize,
+        profile: String,
+    },
+    #[error("the answer from {base_url} ended without a finish reason {attempts} times in a row: the stream was cut off, so nothing was kept as a draft. Check the server's log (did it crash or restart?)")]
+    Cut { base_url: String, attempts: u32 },
+    #[error("the model server at {base_url} answered {status}, redirecting to {location}; {}. Nothing was sent there: point --base-url (or the profile's base_url) at the server that answers", redirect_rule(*.offline))]
+    Redirected {
+        base_url: String,
+        status: u16,
+        location: String,
+        offline: bool,
+    },
     #[error("the model returned an empty draft for {purpose} (finish_reason: {finish_reason})")]
     Empty {
         purpose: String,
         finish_reason: String,
     },
-    #[error("no API key: {base_url} needs one. Set the environment variable {key_env}, or point --base-url at a server that needs no key")]
-    NoKey { base_url: String, key_env: String },
+    #[error("no API key: {base_url} needs one; {hint}")]
+    NoKey { base_url: String, hint: String },
     #[error("invalid base URL '{url}': {problem}")]
     BadBaseUrl { url: String, problem: &'static str },
+}
+
+/// Why a redirect was not followed, for [`ModelError::Redirected`].
+fn redirect_rule(offline: bool) -> &'static str {
+    if offline {
+        "offline mode follows no redirect"
+    } else {
+        "migagent follows a redirect only to the same scheme, host and port, and this one leads elsewhere"
+    }
 }
 
 /// Receives a draft as it streams, so the terminal can show it live.

@@ -1,16 +1,17 @@
-//! The client for OpenAI-compatible chat completion servers, built on
-//! async-openai with lenient chunk types of our own, because local servers
-//! omit or add fields.
+//! The client for OpenAI-compatible chat completion servers: one POST to
+//! `/chat/completions`, streamed as server-sent events, read with our own
+//! bounded reader so that every limit (idle time, overall deadline, answer
+//! size, redirects) is ours to enforce and to explain.
 
 use std::time::{Duration, Instant};
 
-use async_openai::config::Config as OpenAiConfig;
-use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use reqwest::header::CONTENT_TYPE;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
-use super::url::{base_url_problem, is_loopback, is_openai_host};
+use super::http::{self, Network};
+use super::sse::SseReader;
+use super::stream::{quote, Collector, Stop, StreamChunk};
+use super::url::{base_url_problem, is_openai_host, redact, redact_base_url};
 use super::{
     Capabilities, ChatRequest, Completion, ModelClient, ModelError, ServerKind, StructuredStyle,
     TokenSink,
@@ -23,21 +24,30 @@ use super::{
 pub struct Endpoint {
     pub base_url: String,
     pub api_key: Option<SecretString>,
-    pub key_env: String,
+    /// How a missing key is supplied, for the error when a server needs
+    /// one ("set OPENAI_API_KEY", "pass --api-key-env VAR").
+    pub key_hint: String,
+    /// The profile the settings below come from, named in every message
+    /// that tells the person which setting to change.
+    pub profile: String,
     pub model: String,
     pub sampling: Sampling,
     pub max_tokens: u32,
     pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of an answer.
     pub idle_timeout: Duration,
+    /// Longest a whole request may take, however steadily it streams.
+    pub request_timeout: Duration,
+    /// Largest answer text taken, in bytes.
+    pub max_answer_bytes: usize,
     /// Which server software answers, so server-specific fields go only to
     /// servers that understand them.
     pub kind: ServerKind,
     /// How to ask this server for schema-shaped JSON, if at all.
     pub structured: StructuredStyle,
     pub context_tokens: Option<u32>,
-    /// Never use a proxy, whatever the environment says: in offline mode a
-    /// request must go straight to the allowed host.
-    pub direct: bool,
+    /// Offline: no redirect, no proxy, no lookup of names off the machine.
+    pub network: Network,
 }
 
 /// Sampling settings; `None` leaves the server's default.
@@ -62,50 +72,19 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
-/// The request configuration handed to async-openai: exactly our base URL,
-/// and an Authorization header only when a key was given.
-#[derive(Clone)]
-struct ExplicitConfig {
-    base_url: String,
-    key: SecretString,
-    has_key: bool,
-}
+/// Attempts at one request when the stream is cut before the server says
+/// why it stopped: a restarted or overloaded server usually answers the
+/// second time, and a third failure is worth a person's attention.
+const CUT_STREAM_ATTEMPTS: u32 = 3;
 
-impl OpenAiConfig for ExplicitConfig {
-    fn headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if self.has_key {
-            if let Ok(value) =
-                HeaderValue::from_str(&format!("Bearer {}", self.key.expose_secret()))
-            {
-                headers.insert(AUTHORIZATION, value);
-            }
-        }
-        headers
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base_url, path)
-    }
-
-    fn query(&self) -> Vec<(&str, &str)> {
-        Vec::new()
-    }
-
-    fn api_base(&self) -> &str {
-        &self.base_url
-    }
-
-    fn api_key(&self) -> &SecretString {
-        &self.key
-    }
-}
+/// Bytes of an error answer or a non-stream answer read to explain it.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// A chat completions client for OpenAI and servers that speak its API
 /// (llama.cpp server, Ollama, vLLM, LM Studio).
 pub struct OpenAiCompatible {
     endpoint: Endpoint,
-    client: async_openai::Client<ExplicitConfig>,
+    http: reqwest::Client,
 }
 
 impl OpenAiCompatible {
@@ -113,46 +92,25 @@ impl OpenAiCompatible {
         let base_url = endpoint.base_url.trim_end_matches('/').to_string();
         if let Some(problem) = base_url_problem(&base_url) {
             return Err(ModelError::BadBaseUrl {
-                url: endpoint.base_url.clone(),
+                url: redact_base_url(&endpoint.base_url),
                 problem,
             });
         }
         if endpoint.api_key.is_none() && is_openai_host(&base_url) {
             return Err(ModelError::NoKey {
                 base_url,
-                key_env: endpoint.key_env.clone(),
+                hint: endpoint.key_hint.clone(),
             });
         }
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(endpoint.connect_timeout)
-            .read_timeout(endpoint.idle_timeout);
-        if endpoint.direct || is_loopback(&base_url) {
-            // A local server is reached directly, never through a proxy
-            // configured for the internet.
-            builder = builder.no_proxy();
-        }
-        let http = builder.build().map_err(|e| ModelError::Unreachable {
-            base_url: base_url.clone(),
-            message: e.to_string(),
-        })?;
-        let config = ExplicitConfig {
-            base_url: base_url.clone(),
-            has_key: endpoint.api_key.is_some(),
-            key: endpoint
-                .api_key
-                .clone()
-                .unwrap_or_else(|| SecretString::from(String::new())),
-        };
-        let client = async_openai::Client::build(http, config);
+        let http = http::client(&base_url, &endpoint.network, endpoint.connect_timeout, None)?;
         Ok(OpenAiCompatible {
             endpoint: Endpoint {
                 base_url,
                 ..endpoint
             },
-            client,
+            http,
         })
     }
-
     fn request_body(&self, request: &ChatRequest) -> serde_json::Value {
         let mut body = serde_json::json!({
             "model": self.endpoint.model,
@@ -189,119 +147,209 @@ impl OpenAiCompatible {
         body
     }
 
-    fn map_error(&self, e: async_openai::error::OpenAIError) -> ModelError {
-        use async_openai::error::OpenAIError as E;
-        let base_url = self.endpoint.base_url.clone();
-        match e {
-            E::Reqwest(err) if err.is_timeout() => ModelError::Stalled {
-                base_url,
-                seconds: self.endpoint.idle_timeout.as_secs(),
-            },
-            E::Reqwest(err) if err.is_connect() || err.is_request() => ModelError::Unreachable {
-                base_url,
-                message: error_chain(&err),
-            },
-            E::Reqwest(err) => ModelError::Server {
-                base_url,
-                status: err
-                    .status()
-                    .map_or("no status".to_string(), |s| s.to_string()),
-                message: error_chain(&err),
-            },
-            E::ApiError(api) => ModelError::Server {
-                base_url,
-                status: api.status_code.to_string(),
-                message: one_line(&api.api_error.to_string(), 300),
-            },
-            E::JSONDeserialize(err, content) => ModelError::BadResponse {
-                base_url,
-                message: format!("{err}; received: {}", one_line(&content, 300)),
-            },
-            E::StreamError(err) => {
-                let text = err.to_string();
-                if text.contains("timed out") || text.contains("Timeout") {
-                    ModelError::Stalled {
-                        base_url,
-                        seconds: self.endpoint.idle_timeout.as_secs(),
-                    }
-                } else {
-                    ModelError::BadResponse {
-                        base_url,
-                        message: truncate(&text, 500),
-                    }
+    /// Waits for `fut` until the idle limit or the request's deadline,
+    /// whichever comes first; the error says which one ran out.
+    async fn within<T>(
+        &self,
+        deadline: tokio::time::Instant,
+        fut: impl std::future::Future<Output = T>,
+    ) -> Result<T, ModelError> {
+        let idle_end = tokio::time::Instant::now() + self.endpoint.idle_timeout;
+        let until = idle_end.min(deadline);
+        tokio::time::timeout_at(until, fut).await.map_err(|_| {
+            let e = &self.endpoint;
+            if until == deadline {
+                ModelError::Deadline {
+                    base_url: e.base_url.clone(),
+                    seconds: e.request_timeout.as_secs(),
+                    profile: e.profile.clone(),
+                }
+            } else {
+                ModelError::Stalled {
+                    base_url: e.base_url.clone(),
+                    seconds: e.idle_timeout.as_secs(),
+                    profile: e.profile.clone(),
                 }
             }
-            other => ModelError::BadResponse {
-                base_url,
-                message: other.to_string(),
-            },
+        })
+    }
+
+    /// A request that got no answer: the connection failed or broke.
+    fn transport_error(&self, e: reqwest::Error) -> ModelError {
+        let message = redact(&http::error_chain(&e));
+        if e.is_connect() && e.is_timeout() {
+            ModelError::Unreachable {
+                base_url: self.endpoint.base_url.clone(),
+                message: format!(
+                    "no connection within {} s (connect_timeout_secs in [profiles.{}])",
+                    self.endpoint.connect_timeout.as_secs(),
+                    self.endpoint.profile
+                ),
+            }
+        } else {
+            ModelError::Unreachable {
+                base_url: self.endpoint.base_url.clone(),
+                message,
+            }
         }
     }
-}
 
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    /// A refusal (4xx, 5xx), with what the server said about it.
+    async fn refusal(
+        &self,
+        answer: &mut reqwest::Response,
+        deadline: tokio::time::Instant,
+    ) -> ModelError {
+        let status = answer.status();
+        let body = match self
+            .within(deadline, http::read_bounded(answer, ERROR_BODY_BYTES))
+            .await
+        {
+            Ok(Ok((bytes, _))) => String::from_utf8_lossy(&bytes).into_owned(),
+            _ => String::new(),
+        };
+        let said = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v["error"]["message"]
+                    .as_str()
+                    .or_else(|| v["error"].as_str())
+                    .or_else(|| v["message"].as_str())
+                    .map(str::to_string)
+            })
+            .unwrap_or(body);
+        let mut message = redact(&quote(&said, 300));
+        if message.is_empty() {
+            message = "(no explanation given)".into();
+        }
+        if matches!(status.as_u16(), 401 | 403) && self.endpoint.api_key.is_none() {
+            message.push_str(&format!(
+                ". No API key was sent: {}",
+                self.endpoint.key_hint
+            ));
+        }
+        ModelError::Server {
+            base_url: self.endpoint.base_url.clone(),
+            status: status.to_string(),
+            message,
+        }
     }
-    text
-}
 
-/// Server error bodies can be whole HTML pages; a message needs one line.
-fn one_line(s: &str, max: usize) -> String {
-    truncate(&s.split_whitespace().collect::<Vec<_>>().join(" "), max)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max).collect();
-        format!("{cut}…")
+    /// One request and its whole answer. A stream cut before the server
+    /// says why it stopped is [`Stop::Cut`], for the caller to retry.
+    async fn attempt(
+        &self,
+        body: &serde_json::Value,
+        sink: &mut dyn TokenSink,
+    ) -> Result<Completion, Stop> {
+        let e = &self.endpoint;
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + e.request_timeout;
+        let mut request = self
+            .http
+            .post(format!("{}/chat/completions", e.base_url))
+            .json(body);
+        if let Some(key) = &e.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        let mut answer = self
+            .within(deadline, request.send())
+            .await?
+            .map_err(|err| self.transport_error(err))?;
+        if let Some(refused) = http::redirect_refusal(&e.base_url, &e.network, &answer) {
+            return Err(refused.into());
+        }
+        let status = answer.status();
+        if !status.is_success() {
+            return Err(self.refusal(&mut answer, deadline).await.into());
+        }
+        let content_type = answer
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase())
+            .unwrap_or_else(|| "no content type".into());
+        let mut collector = Collector::new(&e.model, &e.base_url, &e.profile, e.max_answer_bytes);
+        // One line holds at most one chunk: the whole answer, escaped,
+        // and its framing.
+        let max_line = e
+            .max_answer_bytes
+            .saturating_mul(2)
+            .saturating_add(64 * 1024);
+        if content_type.starts_with("application/json") {
+            // A server that ignores `stream: true` sends one whole answer.
+            let (bytes, more) = self
+                .within(deadline, http::read_bounded(&mut answer, max_line))
+                .await?
+                .map_err(|err| self.transport_error(err))?;
+            if more {
+                return Err(collector.too_large().into());
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            match serde_json::from_str::<StreamChunk>(&text) {
+                Ok(chunk) if !chunk.choices.is_empty() || chunk.error.is_some() => {
+                    collector.chunk(chunk, sink)?;
+                }
+                _ => return Err(self.not_a_stream(status, &content_type, &text).into()),
+            }
+        } else {
+            let mut sse = SseReader::new(max_line);
+            let mut done = false;
+            while !done {
+                let next = match self.within(deadline, answer.chunk()).await? {
+                    Ok(next) => next,
+                    Err(err) => {
+                        // The connection broke mid-answer: a cut stream.
+                        tracing::warn!(error = %redact(&http::error_chain(&err)), "the answer broke off");
+                        return Err(Stop::Cut);
+                    }
+                };
+                let Some(bytes) = next else { break };
+                let payloads = sse.push(&bytes).map_err(|_| collector.too_large())?;
+                for data in payloads {
+                    if collector.data(&data, sink)? {
+                        done = true;
+                        break;
+                    }
+                }
+                // Lines that are not SSE, before any chunk: an HTML page
+                // or a plain-text error, not a stream. Say so now.
+                if collector.chunks == 0 && sse.foreign_lines >= 3 {
+                    return Err(self.not_a_stream(status, &content_type, &sse.head()).into());
+                }
+            }
+            if !done {
+                if let Some(data) = sse.finish() {
+                    collector.data(&data, sink)?;
+                }
+            }
+            if collector.chunks == 0 {
+                return Err(self.not_a_stream(status, &content_type, &sse.head()).into());
+            }
+        }
+        let mut completion = collector.finish()?;
+        completion.seconds = started.elapsed().as_secs_f64();
+        Ok(completion)
     }
-}
 
-/// A streamed chunk, read leniently: local servers omit `object`, send empty
-/// `finish_reason` strings, or add fields of their own.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct StreamChunk {
-    pub model: Option<String>,
-    pub choices: Vec<StreamChoice>,
-    pub usage: Option<Usage>,
-    pub error: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct StreamChoice {
-    pub delta: Option<Delta>,
-    /// Some servers stream `message` instead of `delta`.
-    pub message: Option<Delta>,
-    pub finish_reason: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Delta {
-    pub content: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Usage {
-    pub prompt_tokens: Option<u64>,
-    pub completion_tokens: Option<u64>,
-    pub prompt_tokens_details: Option<PromptTokensDetails>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct PromptTokensDetails {
-    pub cached_tokens: Option<u64>,
+    fn not_a_stream(
+        &self,
+        status: reqwest::StatusCode,
+        content_type: &str,
+        head: &str,
+    ) -> ModelError {
+        let sent = if head.trim().is_empty() {
+            "nothing".to_string()
+        } else {
+            format!("\"{}\"", redact(&quote(head, 200)))
+        };
+        ModelError::NotAStream {
+            base_url: self.endpoint.base_url.clone(),
+            answer: format!(
+                "{status} with {}, not a stream of chat completion chunks; it sent {sent}",
+                quote(content_type, 80)
+            ),
+        }
+    }
 }
 
 impl ModelClient for OpenAiCompatible {
@@ -318,7 +366,6 @@ impl ModelClient for OpenAiCompatible {
         request: &ChatRequest,
         sink: &mut dyn TokenSink,
     ) -> Result<Completion, ModelError> {
-        let started = Instant::now();
         tracing::info!(
             base_url = %self.endpoint.base_url,
             model = %self.endpoint.model,
@@ -327,73 +374,52 @@ impl ModelClient for OpenAiCompatible {
             user_chars = request.user.len(),
             "sending chat completion request"
         );
-        sink.started(&request.purpose);
         let body = self.request_body(request);
-        let mut stream = self
-            .client
-            .chat()
-            .create_stream_byot::<serde_json::Value, StreamChunk>(body)
-            .await
-            .map_err(|e| self.map_error(e))?;
-        let mut completion = Completion {
-            model: self.endpoint.model.clone(),
-            ..Completion::default()
-        };
-        while let Some(item) = stream.next().await {
-            let chunk = item.map_err(|e| self.map_error(e))?;
-            if let Some(err) = chunk.error {
-                return Err(ModelError::Server {
-                    base_url: self.endpoint.base_url.clone(),
-                    status: "error in stream".into(),
-                    message: truncate(&err.to_string(), 500),
+        for attempt in 1..=CUT_STREAM_ATTEMPTS {
+            if attempt == 1 {
+                sink.started(&request.purpose);
+            } else {
+                sink.started(&format!(
+                    "{} again (attempt {attempt} of {CUT_STREAM_ATTEMPTS}): the last answer was cut off before the model finished",
+                    request.purpose
+                ));
+            }
+            let completion = match self.attempt(&body, sink).await {
+                Ok(c) => c,
+                Err(Stop::Cut) => {
+                    tracing::warn!(
+                        purpose = %request.purpose,
+                        attempt,
+                        "the answer ended without a finish reason"
+                    );
+                    continue;
+                }
+                Err(Stop::Failed(e)) => return Err(e),
+            };
+            tracing::info!(
+                purpose = %request.purpose,
+                seconds = completion.seconds,
+                prompt_tokens = ?completion.prompt_tokens,
+                completion_tokens = ?completion.completion_tokens,
+                finish_reason = ?completion.finish_reason,
+                "completion finished"
+            );
+            sink.finished(&completion);
+            if completion.text.trim().is_empty() {
+                return Err(ModelError::Empty {
+                    purpose: request.purpose.clone(),
+                    finish_reason: completion
+                        .finish_reason
+                        .clone()
+                        .unwrap_or_else(|| "none".into()),
                 });
             }
-            if let Some(model) = chunk.model.filter(|m| !m.is_empty()) {
-                completion.model = model;
-            }
-            if let Some(usage) = chunk.usage {
-                completion.prompt_tokens = usage.prompt_tokens.or(completion.prompt_tokens);
-                completion.completion_tokens =
-                    usage.completion_tokens.or(completion.completion_tokens);
-                completion.cached_tokens = usage
-                    .prompt_tokens_details
-                    .and_then(|d| d.cached_tokens)
-                    .or(completion.cached_tokens);
-            }
-            for choice in chunk.choices {
-                let piece = choice
-                    .delta
-                    .and_then(|d| d.content)
-                    .or_else(|| choice.message.and_then(|m| m.content));
-                if let Some(text) = piece.filter(|t| !t.is_empty()) {
-                    sink.token(&text);
-                    completion.text.push_str(&text);
-                }
-                if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
-                    completion.finish_reason = Some(reason);
-                }
-            }
+            return Ok(completion);
         }
-        completion.seconds = started.elapsed().as_secs_f64();
-        tracing::info!(
-            purpose = %request.purpose,
-            seconds = completion.seconds,
-            prompt_tokens = ?completion.prompt_tokens,
-            completion_tokens = ?completion.completion_tokens,
-            finish_reason = ?completion.finish_reason,
-            "completion finished"
-        );
-        sink.finished(&completion);
-        if completion.text.trim().is_empty() {
-            return Err(ModelError::Empty {
-                purpose: request.purpose.clone(),
-                finish_reason: completion
-                    .finish_reason
-                    .clone()
-                    .unwrap_or_else(|| "none".into()),
-            });
-        }
-        Ok(completion)
+        Err(ModelError::Cut {
+            base_url: self.endpoint.base_url.clone(),
+            attempts: CUT_STREAM_ATTEMPTS,
+        })
     }
 }
 
@@ -401,36 +427,47 @@ impl ModelClient for OpenAiCompatible {
 mod tests {
     use super::*;
 
-    #[test]
-    fn lenient_chunks_parse() {
-        let c: StreamChunk = serde_json::from_str(
-            r#"{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":""}]}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            c.choices[0].delta.as_ref().unwrap().content.as_deref(),
-            Some("hi")
-        );
-        assert_eq!(c.choices[0].finish_reason.as_deref(), Some(""));
-    }
-
-    #[test]
-    fn openai_host_without_key_is_refused_before_any_request() {
-        let endpoint = Endpoint {
-            base_url: "https://api.openai.com/v1".into(),
+    pub(crate) fn endpoint(base_url: &str) -> Endpoint {
+        Endpoint {
+            base_url: base_url.into(),
             api_key: None,
-            key_env: "OPENAI_API_KEY".into(),
+            key_hint: "set the environment variable OPENAI_API_KEY".into(),
+            profile: "openai".into(),
             model: "m".into(),
             sampling: Sampling::default(),
             max_tokens: 10,
             connect_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(5),
+            max_answer_bytes: 1000,
             kind: ServerKind::OpenAi,
             structured: StructuredStyle::None,
             context_tokens: None,
-            direct: false,
-        };
-        let err = OpenAiCompatible::new(endpoint).err().unwrap().to_string();
+            network: Network::Online,
+        }
+    }
+
+    #[test]
+    fn openai_host_without_key_is_refused_before_any_request() {
+        let err = OpenAiCompatible::new(endpoint("https://api.openai.com/v1"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("OPENAI_API_KEY"), "{err}");
+    }
+
+    #[test]
+    fn a_password_in_the_base_url_is_never_shown() {
+        for url in [
+            "http://bob:hunter2@127.0.0.1:8080/v1",
+            "http://bob:hun/ter2@h/v1",
+        ] {
+            let err = OpenAiCompatible::new(endpoint(url))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(!err.contains("hunter2") && !err.contains("ter2"), "{err}");
+            assert!(err.contains("***@"), "{err}");
+        }
     }
 }

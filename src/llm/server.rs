@@ -10,8 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::http::{self, Network};
 use super::kind::LOCAL_SERVERS;
-use super::url::{base_url_problem, host_of, is_loopback};
+use super::url::{base_url_problem, host_of, is_loopback, redact, redact_base_url};
 use super::{
     ChatRequest, ModelClient, ModelError, ServerKind, Silent, StructuredRequest, StructuredStyle,
 };
@@ -48,8 +49,8 @@ pub fn check_offline(base_url: &str, allowed_hosts: &[String]) -> Result<(), Ser
         Ok(())
     } else {
         Err(ServerError::OfflineRefused {
-            base_url: base_url.to_string(),
-            host: host.unwrap_or_else(|| base_url.to_string()),
+            base_url: redact_base_url(base_url),
+            host: host.unwrap_or_else(|| redact_base_url(base_url)),
         })
     }
 }
@@ -60,24 +61,17 @@ fn root_of(base_url: &str) -> &str {
     trimmed.strip_suffix("/v1").unwrap_or(trimmed)
 }
 
-/// An HTTP client for the small GET requests that learn about a server.
-/// `for_url` names the server in the error if the client cannot be built
-/// (which happens only when the system's TLS setup is broken).
-fn http_client(
-    for_url: &str,
-    direct: bool,
-    timeout: Duration,
-) -> Result<reqwest::Client, ModelError> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .timeout(timeout * 4);
-    if direct {
-        builder = builder.no_proxy();
+/// Bytes of a models list or a probe answer read at most: a real one is a
+/// few kilobytes, and a server that sends more is not believed.
+const FACTS_BYTES: usize = 1024 * 1024;
+
+/// A JSON answer read within [`FACTS_BYTES`]; `None` when the body is not
+/// JSON, too large, or breaks off.
+async fn bounded_json(mut answer: reqwest::Response) -> Option<serde_json::Value> {
+    match http::read_bounded(&mut answer, FACTS_BYTES).await {
+        Ok((bytes, false)) => serde_json::from_slice(&bytes).ok(),
+        _ => None,
     }
-    builder.build().map_err(|e| ModelError::Unreachable {
-        base_url: for_url.to_string(),
-        message: format!("cannot set up an HTTP client: {e}"),
-    })
 }
 
 /// A local server found by probing.
@@ -90,7 +84,14 @@ pub struct Discovered {
 /// Finds the first local server that answers `/v1/models` on its usual port.
 /// Only loopback is probed, so this is safe in offline mode.
 pub async fn discover_local() -> Result<Discovered, ServerError> {
-    let http = http_client("http://127.0.0.1", true, Duration::from_millis(800))?;
+    // Loopback only, and no redirect followed: a probe must not be sent on
+    // to wherever a local port points.
+    let http = http::client(
+        "http://127.0.0.1",
+        &Network::offline(&[]),
+        Duration::from_millis(800),
+        Some(Duration::from_millis(800)),
+    )?;
     for (kind, port) in LOCAL_SERVERS {
         let base_url = format!("http://127.0.0.1:{port}/v1");
         let answered = http
@@ -130,10 +131,10 @@ pub struct ServerFacts {
 pub async fn inspect(
     base_url: &str,
     api_key: Option<&SecretString>,
-    direct: bool,
+    network: &Network,
     timeout: Duration,
 ) -> Result<ServerFacts, ServerError> {
-    let http = http_client(base_url, direct || is_loopback(base_url), timeout)?;
+    let http = http::client(base_url, network, timeout, Some(timeout * 4))?;
     let base = base_url.trim_end_matches('/');
     let mut request = http.get(format!("{base}/models"));
     if let Some(key) = api_key {
@@ -153,14 +154,19 @@ pub async fn inspect(
         } else {
             ServerError::NoModels {
                 base_url: base_url.to_string(),
-                message: e.to_string(),
+                message: redact(&http::error_chain(&e)),
             }
         }
     })?;
     let latency_ms = started.elapsed().as_millis();
+    if let Some(refused) = http::redirect_refusal(base_url, network, &answer) {
+        return Err(refused.into());
+    }
     let status = answer.status();
     let listing: serde_json::Value = if status.is_success() {
-        answer.json().await.unwrap_or(serde_json::Value::Null)
+        bounded_json(answer)
+            .await
+            .unwrap_or(serde_json::Value::Null)
     } else {
         return Err(ServerError::NoModels {
             base_url: base_url.to_string(),
@@ -197,11 +203,13 @@ pub async fn inspect(
     let get_json = |path: String| {
         let http = http.clone();
         async move {
+            // A redirect is not followed offline, nor off the host online,
+            // and is not an answer either.
             let r = http.get(path).send().await.ok()?;
             if !r.status().is_success() {
                 return None;
             }
-            r.json::<serde_json::Value>().await.ok()
+            bounded_json(r).await
         }
     };
     if let Some(props) = get_json(format!("{root}/props")).await {

@@ -1,12 +1,14 @@
 //! A real HTTP server (wiremock) speaking the OpenAI chat completions API
-//! with SSE streaming, and the cooperative model behind it.
+//! with SSE streaming, the cooperative model behind it, and the faults a
+//! real server shows: redirects, cut streams, huge or endless answers,
+//! answers that are not a stream, tokens dripped slowly or none at all.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::requests::{requested_artifact, template_in, user_message};
@@ -23,6 +25,12 @@ struct FakeModel {
     delay: Duration,
     /// Answer a request that carries a JSON schema with JSON following it.
     enforce_schema: bool,
+    /// How many answers, from the first, end without a finish reason.
+    cut_first: usize,
+    /// Answer with this raw body and content type instead of a draft.
+    raw: Option<(String, Vec<u8>)>,
+    /// Put the whole draft, padded to this many bytes, in one chunk.
+    huge_chunk: Option<usize>,
 }
 
 /// The template with every `<placeholder>` replaced by `marker`, and its
@@ -75,17 +83,21 @@ fn sample_of(schema: &Value, marker: &str) -> Value {
 
 /// Splits text into SSE chunks the way servers stream: several deltas, one
 /// final chunk with the finish reason, a usage chunk, then `[DONE]`. The
-/// chunks omit `object`, as some local servers do.
-fn sse_body(text: &str, finish_reason: &str) -> String {
+/// chunks omit `object`, as some local servers do. A cut stream stops after
+/// the deltas, as when a server dies mid-answer.
+fn sse_body(text: &str, finish_reason: &str, cut: bool, piece_chars: usize) -> String {
     let mut body = String::new();
     let chars: Vec<char> = text.chars().collect();
-    for piece in chars.chunks(40) {
+    for piece in chars.chunks(piece_chars) {
         let s: String = piece.iter().collect();
         let chunk = serde_json::json!({
             "id": "chatcmpl-test", "model": "fake-model",
             "choices": [{"index": 0, "delta": {"content": s}, "finish_reason": null}]
         });
         body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    if cut {
+        return body;
     }
     let last = serde_json::json!({
         "id": "chatcmpl-test", "model": "fake-model",
@@ -111,17 +123,71 @@ impl Respond for FakeModel {
         let id = requested_artifact(&user);
         let marker = format!("fake-{id}-call{n}");
         let schema = &body["response_format"]["json_schema"]["schema"];
-        let text = match template_in(&user) {
+        if let Some((content_type, bytes)) = &self.raw {
+            return ResponseTemplate::new(200)
+                .insert_header("content-type", content_type.as_str())
+                .set_body_bytes(bytes.clone());
+        }
+        let mut text = match template_in(&user) {
             _ if self.enforce_schema && schema.is_object() => sample_of(schema, &marker).to_string(),
             Some(template) => fill(&template, &marker),
             None => format!(
                 "### Verified by evidence\n- {marker}\n\n### Not verified\n- none\n\n### Blocks sign-off\n- None\n"
             ),
         };
+        let mut piece_chars = 40;
+        if let Some(bytes) = self.huge_chunk {
+            while text.len() < bytes {
+                text.push_str("filler filler filler filler filler filler\n");
+            }
+            piece_chars = text.chars().count();
+        }
         ResponseTemplate::new(200)
             .insert_header("content-type", "text/event-stream")
-            .set_body_string(sse_body(&text, self.finish_reason))
+            .set_body_string(sse_body(
+                &text,
+                self.finish_reason,
+                n <= self.cut_first,
+                piece_chars,
+            ))
             .set_delay(self.delay)
+    }
+}
+
+/// Answers every request with a redirect to `to` followed by the request's
+/// path, or, for [`Redirect::Moved`], to the same server under `/moved`.
+struct Redirector {
+    status: u16,
+    to: Redirect,
+}
+
+/// Where a fake server's redirects point.
+#[derive(Clone)]
+pub enum Redirect {
+    /// Another server: this base (`http://host:port`) plus the request path.
+    To(String),
+    /// The same scheme, host and port, under `/moved`, where the server
+    /// answers as usual.
+    Moved,
+}
+
+impl Respond for Redirector {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let location = match &self.to {
+            Redirect::To(base) => format!("{base}{}", request.url.path()),
+            // The Host the client asked for: wiremock's own URL of the
+            // request does not carry it.
+            Redirect::Moved => format!(
+                "http://{}/moved{}",
+                request
+                    .headers
+                    .get("host")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("127.0.0.1"),
+                request.url.path()
+            ),
+        };
+        ResponseTemplate::new(self.status).insert_header("location", location.as_str())
     }
 }
 
@@ -141,6 +207,11 @@ pub struct FakeServerBuilder {
     delay: Duration,
     enforce_schema: bool,
     models: Option<Vec<String>>,
+    redirect: Option<(u16, Redirect)>,
+    cut_first: usize,
+    raw: Option<(String, Vec<u8>)>,
+    huge_chunk: Option<usize>,
+    drip: Option<Drip>,
 }
 
 impl FakeServerBuilder {
@@ -170,20 +241,72 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Answers `status` (302, 307, 308) with a `Location` to every request
+    /// but `GET /v1/models` when [`Self::models`] lists models.
+    pub fn redirect(mut self, status: u16, to: Redirect) -> Self {
+        self.redirect = Some((status, to));
+        self
+    }
+
+    /// Ends the first `n` chat answers after their text, without a finish
+    /// reason or `[DONE]`, as a server that dies mid-answer.
+    pub fn cut_streams(mut self, n: usize) -> Self {
+        self.cut_first = n;
+        self
+    }
+
+    /// Answers every chat request `200` with this body and content type:
+    /// an HTML page, plain text, JSON that is no completion.
+    pub fn raw_answer(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.raw = Some((content_type.to_string(), body.into()));
+        self
+    }
+
+    /// Sends the draft padded to at least `bytes` bytes, in one chunk.
+    pub fn huge_chunk(mut self, bytes: usize) -> Self {
+        self.huge_chunk = Some(bytes);
+        self
+    }
+
+    /// Streams `ticks` tokens, one every `every`, then ends without a
+    /// finish reason: a server that is never idle long enough to time out.
+    /// (Served by a small listener of its own: wiremock sends whole bodies.)
+    pub fn drip(mut self, every: Duration, ticks: usize) -> Self {
+        self.drip = Some(Drip {
+            every: Some(every),
+            ticks,
+        });
+        self
+    }
+
+    /// Accepts chat requests and never answers them.
+    pub fn hang(mut self) -> Self {
+        self.drip = Some(Drip {
+            every: None,
+            ticks: 0,
+        });
+        self
+    }
+
     /// Starts the server on a free loopback port.
     pub async fn start(self) -> FakeServer {
         let server = MockServer::start().await;
+        let model = || FakeModel {
+            calls: Arc::new(AtomicUsize::new(0)),
+            finish_reason: self.finish_reason,
+            delay: self.delay,
+            enforce_schema: self.enforce_schema,
+            cut_first: self.cut_first,
+            raw: self.raw.clone(),
+            huge_chunk: self.huge_chunk,
+        };
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
-            .respond_with(FakeModel {
-                calls: Arc::new(AtomicUsize::new(0)),
-                finish_reason: self.finish_reason,
-                delay: self.delay,
-                enforce_schema: self.enforce_schema,
-            })
+            .respond_with(model())
+            .with_priority(3)
             .mount(&server)
             .await;
-        if let Some(ids) = self.models {
+        if let Some(ids) = &self.models {
             let data: Vec<Value> = ids
                 .iter()
                 .map(|id| serde_json::json!({"id": id, "object": "model", "owned_by": "me"}))
@@ -194,10 +317,100 @@ impl FakeServerBuilder {
                     ResponseTemplate::new(200)
                         .set_body_json(serde_json::json!({"object": "list", "data": data})),
                 )
+                .with_priority(1)
                 .mount(&server)
                 .await;
         }
-        FakeServer { server }
+        if let Some((status, to)) = self.redirect.clone() {
+            if matches!(to, Redirect::Moved) {
+                Mock::given(method("POST"))
+                    .and(path("/moved/v1/chat/completions"))
+                    .respond_with(model())
+                    .with_priority(1)
+                    .mount(&server)
+                    .await;
+            }
+            Mock::given(path_regex("^/v1/"))
+                .respond_with(Redirector { status, to })
+                .with_priority(2)
+                .mount(&server)
+                .await;
+        }
+        let drip = match self.drip {
+            Some(d) => Some(d.start().await),
+            None => None,
+        };
+        FakeServer { server, drip }
+    }
+}
+
+/// How a dripping server answers chat requests.
+#[derive(Clone, Copy)]
+struct Drip {
+    /// `None`: never answer at all.
+    every: Option<Duration>,
+    ticks: usize,
+}
+
+/// A running dripping server: its port and the chat requests it took.
+struct DripServer {
+    port: u16,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Drip {
+    async fn start(self) -> DripServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the dripping server");
+        let port = listener.local_addr().expect("local addr").port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&requests);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let seen = Arc::clone(&seen);
+                tokio::spawn(async move {
+                    // The request head; the body is not needed.
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if !head.starts_with(b"POST /v1/chat/completions") {
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let Some(every) = self.every else {
+                        // Hold the connection open, answering nothing.
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    };
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+                    if stream.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    for _ in 0..self.ticks {
+                        let chunk = serde_json::json!({
+                            "model": "fake-model",
+                            "choices": [{"index": 0, "delta": {"content": "tick "}, "finish_reason": null}]
+                        });
+                        let line = format!("data: {chunk}\n\n");
+                        if stream.write_all(line.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(every).await;
+                    }
+                });
+            }
+        });
+        DripServer { port, requests }
     }
 }
 
@@ -205,6 +418,7 @@ impl FakeServerBuilder {
 /// `FakeServer::new().structured().delay(d).finish_reason("length").start().await`.
 pub struct FakeServer {
     server: MockServer,
+    drip: Option<DripServer>,
 }
 
 impl FakeServer {
@@ -217,12 +431,27 @@ impl FakeServer {
             delay: Duration::ZERO,
             enforce_schema: false,
             models: None,
+            redirect: None,
+            cut_first: 0,
+            raw: None,
+            huge_chunk: None,
+            drip: None,
         }
     }
 
     /// The OpenAI-style base URL to hand to `--base-url`.
     pub fn base_url(&self) -> String {
-        format!("{}/v1", self.server.uri())
+        match &self.drip {
+            Some(d) => format!("http://127.0.0.1:{}/v1", d.port),
+            None => format!("{}/v1", self.server.uri()),
+        }
+    }
+
+    /// Chat requests a dripping or hanging server took.
+    pub fn dripped_requests(&self) -> usize {
+        self.drip
+            .as_ref()
+            .map_or(0, |d| d.requests.load(Ordering::SeqCst))
     }
 
     /// Every request received so far, as (method, path, Authorization).

@@ -8,7 +8,7 @@ mod requests;
 mod sandbox;
 mod tripwire;
 
-pub use fake_server::FakeServer;
+pub use fake_server::{FakeServer, Redirect};
 pub use pty::{blocking, Pty};
 pub use requests::{requested_artifact, system_message, template_in, user_message};
 pub use sandbox::{files_under, pending, temp_files_under, Cmd, Sandbox};

@@ -8,14 +8,22 @@ use std::sync::Arc;
 /// by migagent's offline rule, yet a connection to it lands here, so a
 /// request that slipped past an offline refusal is counted.
 pub struct Tripwire {
+    ip: String,
     port: u16,
     connections: Arc<AtomicUsize>,
 }
 
 impl Tripwire {
     pub fn start() -> Tripwire {
+        Tripwire::start_on("0.0.0.0")
+    }
+
+    /// A tripwire on one address only, e.g. one added to `lo` inside a
+    /// network namespace.
+    pub fn start_on(ip: &str) -> Tripwire {
         use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("bind 0.0.0.0:0");
+        let listener =
+            std::net::TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}:0: {e}"));
         let port = listener.local_addr().expect("local addr").port();
         let connections = Arc::new(AtomicUsize::new(0));
         let seen = Arc::clone(&connections);
@@ -32,7 +40,11 @@ impl Tripwire {
                 let _ = stream.shutdown(std::net::Shutdown::Both);
             }
         });
-        Tripwire { port, connections }
+        Tripwire {
+            ip: ip.to_string(),
+            port,
+            connections,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -42,7 +54,12 @@ impl Tripwire {
     /// A base URL that is not loopback by migagent's rule but reaches this
     /// listener.
     pub fn url(&self) -> String {
-        format!("http://0.0.0.0:{}/v1", self.port)
+        format!("{}/v1", self.origin())
+    }
+
+    /// `http://IP:PORT` of the listener, for a redirect's `Location`.
+    pub fn origin(&self) -> String {
+        format!("http://{}:{}", self.ip, self.port)
     }
 
     /// Connections accepted so far, after giving the accept thread a moment.
