@@ -210,7 +210,10 @@ async fn an_event_stream_without_line_breaks_is_refused() {
         .await;
     let (code, out, err) = run(&sandbox, &fake.base_url(), "nolines").await;
     assert_failed_without_draft(&sandbox, "nolines", code, &out, &err);
-    assert!(err.contains("max_answer_bytes"), "{err}");
+    assert!(
+        err.contains("grew past 65536 bytes") && err.contains("max_answer_bytes"),
+        "{err}"
+    );
 }
 
 /// A `200` that is a web page, plain text, or JSON that is no completion
