@@ -59,7 +59,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     if let Some(p) = &status.pending {
         println!();
         println!(
-            "Awaiting a decision: [{}] {} ({})",
+            "Awaiting a decision: [{}] {}, {}",
             p.artifact,
             p.title,
             engine::describe_draft(p.revision, &p.sha256)

@@ -53,7 +53,11 @@ impl DraftPin {
 
     /// Refuses to decide on `rec`'s pending `draft` unless it is the one
     /// pinned, naming both.
-    pub(super) fn check(&self, rec: &ArtifactRecord, draft: &DraftRecord) -> Result<(), EngineError> {
+    pub(super) fn check(
+        &self,
+        rec: &ArtifactRecord,
+        draft: &DraftRecord,
+    ) -> Result<(), EngineError> {
         self.validate()?;
         if self.matches(draft) {
             return Ok(());
@@ -92,7 +96,11 @@ pub struct Decided {
 impl Decided {
     /// "MIG-1 revision 2 (sha 1a2b3c4d)".
     pub fn describe(&self) -> String {
-        format!("{} {}", self.artifact, describe(self.revision, &self.sha256))
+        format!(
+            "{} {}",
+            self.artifact,
+            describe(self.revision, &self.sha256)
+        )
     }
 }
 
@@ -113,7 +121,12 @@ mod tests {
 
     fn rec() -> ArtifactRecord {
         let draft = |n: u32, sha: &str| {
-            DraftRecord::new(n, format!("drafts/A.r{n}.md"), sha.repeat(64), DraftSource::Model)
+            DraftRecord::new(
+                n,
+                format!("drafts/A.r{n}.md"),
+                sha.repeat(64),
+                DraftSource::Model,
+            )
         };
         ArtifactRecord {
             id: "A".into(),

@@ -45,7 +45,7 @@ impl Engine {
                 run_id: self.state.run_id.clone(),
                 artifact: id,
                 path: promoted.path.clone(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(promoted)
     }
@@ -149,7 +149,8 @@ impl Engine {
             Decision::Edit { by, text } => {
                 require_text(&text, "an edited draft")?;
                 let replaced = (revision, sha256);
-                decided.edited = Some(self.save_edited_draft(artifact_index, id, by, &text, replaced)?);
+                decided.edited =
+                    Some(self.save_edited_draft(artifact_index, id, by, &text, replaced)?);
             }
             Decision::Proceed { option, by, note } => {
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Proceed)?;

@@ -54,7 +54,7 @@ pub enum EngineError {
         artifact: String,
         path: String,
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     #[error("the gate of {artifact} has no option '{label}'; its options are: {available}")]
     NoSuchOption {

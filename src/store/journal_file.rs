@@ -148,7 +148,11 @@ pub fn parse_journal(bytes: &[u8], path: &Path) -> Result<JournalRead, StoreErro
         let number = lines.len() + 1;
         let Some(end) = bytes[pos..].iter().position(|b| *b == b'\n') else {
             if bad.is_none() {
-                bad = Some((number, pos as u64, "has no newline (a write cut short)".into()));
+                bad = Some((
+                    number,
+                    pos as u64,
+                    "has no newline (a write cut short)".into(),
+                ));
             }
             break;
         };
@@ -191,7 +195,9 @@ pub fn parse_journal(bytes: &[u8], path: &Path) -> Result<JournalRead, StoreErro
     let short = lines.last().and_then(|last| {
         let part = last.event.get("batch")?.as_array()?;
         let (k, n) = (part.first()?.as_u64()?, part.get(1)?.as_u64()?);
-        let k = usize::try_from(k).ok().filter(|k| *k >= 1 && *k <= lines.len())?;
+        let k = usize::try_from(k)
+            .ok()
+            .filter(|k| *k >= 1 && *k <= lines.len())?;
         ((k as u64) < n).then_some((lines.len() - k, n))
     });
     if let Some((i, n)) = short {
@@ -349,7 +355,12 @@ mod tests {
         assert!(read.broken_links().is_empty());
         let bytes = journal(&[&["a"], &["b"], &["c"]]);
         let text = String::from_utf8(bytes).unwrap();
-        let without_second: Vec<&str> = text.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l).collect();
+        let without_second: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, l)| l)
+            .collect();
         let edited = format!("{}\n", without_second.join("\n"));
         let read = parse_journal(edited.as_bytes(), Path::new("j")).unwrap();
         assert_eq!(read.broken_links(), vec![2]);

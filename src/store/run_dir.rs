@@ -9,10 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::journal_file::{encode_batch, read_journal, torn_path, JournalRead, GENESIS};
-use super::{
-    io_err, now_rfc3339, write_atomic, JournalEvent, JournalMark, RunState,
-    StoreError,
-};
+use super::{io_err, now_rfc3339, write_atomic, JournalEvent, JournalMark, RunState, StoreError};
 
 /// The journal's file name in a run folder.
 pub const JOURNAL: &str = "journal.jsonl";
@@ -619,7 +616,10 @@ mod tests {
         let store = RunStore::new(dir.path());
         let starting = store.create("r1").unwrap();
         starting.write("run.json", "{}").unwrap();
-        assert!(matches!(store.open("r1"), Err(StoreError::NoSuchRun { .. })));
+        assert!(matches!(
+            store.open("r1"),
+            Err(StoreError::NoSuchRun { .. })
+        ));
         assert!(store.list().is_empty(), "a staging folder is not a run");
         // A start that fails leaves nothing behind.
         drop(starting);
@@ -631,7 +631,10 @@ mod tests {
         drop(published(&store, "r1"));
         assert!(!dead.exists());
         assert!(store.open("r1").is_ok());
-        assert!(matches!(store.create("r1"), Err(StoreError::RunExists { .. })));
+        assert!(matches!(
+            store.create("r1"),
+            Err(StoreError::RunExists { .. })
+        ));
         // An earlier version's folder without run.json is set aside.
         fs::create_dir_all(store.runs_dir().join("old")).unwrap();
         drop(published(&store, "old"));
@@ -668,14 +671,19 @@ mod tests {
         drop(run);
         let whole = fs::read(&path).unwrap();
         let first_end = whole.iter().position(|b| *b == b'\n').unwrap() + 1;
-        let second_end = first_end + whole[first_end..].iter().position(|b| *b == b'\n').unwrap() + 1;
+        let second_end =
+            first_end + whole[first_end..].iter().position(|b| *b == b'\n').unwrap() + 1;
         // Killed after the first of the two lines written together.
         fs::write(&path, &whole[..second_end + 5]).unwrap();
         let run = store.open("r1").unwrap();
         assert_eq!(fs::read(&path).unwrap(), &whole[..first_end]);
         let aside = fs::read(run.path().join("journal.torn-1")).unwrap();
         assert_eq!(aside, &whole[first_end..second_end + 5]);
-        assert!(run.notices()[0].contains("journal.torn-1"), "{:?}", run.notices());
+        assert!(
+            run.notices()[0].contains("journal.torn-1"),
+            "{:?}",
+            run.notices()
+        );
         // The next event chains on from the last whole line.
         run.journal(&event("d")).unwrap();
         let read = run.read_journal_lines().unwrap();

@@ -96,7 +96,11 @@ impl Engine {
     /// The journal lines after `mark`; `None` (with a notice) when the
     /// journal does not hold the line the state was saved after, so
     /// nothing can be rolled forward safely.
-    fn unsaved<'j>(&mut self, journal: &'j JournalRead, mark: &JournalMark) -> Option<&'j [JournalLine]> {
+    fn unsaved<'j>(
+        &mut self,
+        journal: &'j JournalRead,
+        mark: &JournalMark,
+    ) -> Option<&'j [JournalLine]> {
         let saved = usize::try_from(mark.lines).unwrap_or(usize::MAX);
         let problem = if saved > journal.lines.len() {
             Some(format!(
@@ -134,7 +138,10 @@ impl Engine {
                 decided = Some(e);
                 continue;
             }
-            let option = decided.take().map(|d| text(d, "option")).unwrap_or_default();
+            let option = decided
+                .take()
+                .map(|d| text(d, "option"))
+                .unwrap_or_default();
             match kind {
                 "context_added" => {
                     let stored = text(e, "stored");
@@ -463,7 +470,9 @@ impl Engine {
         };
         let expected = match (&rec.approval, rec.state) {
             (Some(a), _) => Some((a.revision, a.sha256.clone())),
-            (None, ArtifactState::Accepted) => rec.latest_draft().map(|d| (d.revision, d.sha256.clone())),
+            (None, ArtifactState::Accepted) => {
+                rec.latest_draft().map(|d| (d.revision, d.sha256.clone()))
+            }
             _ => None,
         };
         let copy = rec.approved_path();
@@ -495,6 +504,13 @@ fn opt_text(e: &Value, key: &str) -> Option<String> {
 fn texts(e: &Value, key: &str) -> Vec<String> {
     e[key]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;
