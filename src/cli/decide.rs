@@ -5,7 +5,7 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use super::runs::{open_read_only, open_run};
+use super::runs::{open_read_only, open_run, warn};
 use super::{who, Ctx, DecideArgs, DraftArgs, EXIT_ABORTED};
 use crate::engine::{
     describe_draft, Decided, Decision, DraftPin, MissingDetail, OptionDetails, RunStanding,
@@ -30,7 +30,9 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs
         Decision::BeginRollback { .. } | Decision::Rollback { .. }
     );
     let kind = decision.clone();
-    let decided = engine.apply_pinned(decision, &pin)?;
+    let decided = engine.apply_pinned(decision, &pin);
+    warn(&mut engine);
+    let decided = decided?;
     let status = engine.status();
     // What was decided, on which draft: the revision and sha the journal
     // now records.

@@ -73,7 +73,10 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
         engine.workflow().name,
         describe(&connection)
     );
-    drive(&mut engine, &connection.client, &args.interaction).await
+    let code = drive(&mut engine, &connection.client, &args.interaction).await;
+    // What the command set aside on its way (a file a killed run left).
+    super::runs::warn(&mut engine);
+    code
 }
 
 /// The request and every `--input`, matched to the workflow's free-text
@@ -151,7 +154,10 @@ pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     engine.set_model(connection.record())?;
     engine.set_bounds(connection.target.profile.bounds());
     eprintln!("Run {}: {}", args.run, describe(&connection));
-    drive(&mut engine, &connection.client, &args.interaction).await
+    let code = drive(&mut engine, &connection.client, &args.interaction).await;
+    // What the command set aside on its way (a file a killed run left).
+    super::runs::warn(&mut engine);
+    code
 }
 
 /// One line on where drafts come from, and anything the person should know.

@@ -9,21 +9,22 @@ use crate::terminal;
 
 /// Opens a run to change it, saying what opening it set right.
 pub(super) fn open_run(ctx: &Ctx, run: &str) -> Result<Engine> {
-    let engine = Engine::open(&ctx.store, run)?;
-    warn(&engine);
+    let mut engine = Engine::open(&ctx.store, run)?;
+    warn(&mut engine);
     Ok(engine)
 }
 
 /// Opens a run to look at it, without its lock: works while another
 /// command drafts.
 pub(super) fn open_read_only(ctx: &Ctx, run: &str) -> Result<Engine> {
-    let engine = Engine::open_read_only(&ctx.store, run)?;
-    warn(&engine);
+    let mut engine = Engine::open_read_only(&ctx.store, run)?;
+    warn(&mut engine);
     Ok(engine)
 }
 
-fn warn(engine: &Engine) {
-    for notice in engine.notices() {
+/// Prints what the engine set right or aside since it was last asked.
+pub(super) fn warn(engine: &mut Engine) {
+    for notice in engine.take_notices() {
         eprintln!("warning: {notice}");
     }
 }
@@ -166,7 +167,13 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
     let mut rows = Vec::new();
     for r in runs {
         match r {
-            Ok(state) => rows.push(state),
+            // Brought up to its journal, as `status` shows it; as saved
+            // when the run does not open (its workflow no longer loads).
+            Ok(state) => rows.push(
+                Engine::open_read_only(&ctx.store, &state.run_id)
+                    .map(|e| e.state().clone())
+                    .unwrap_or(state),
+            ),
             Err(e) => eprintln!("warning: {e}"),
         }
     }

@@ -300,10 +300,11 @@ impl Engine {
     }
 
     /// What opening the run found and set right (a torn journal end set
-    /// aside, events rolled forward), in words, for the command to report.
-    pub fn notices(&self) -> Vec<String> {
-        let mut all = self.run.notices();
-        all.extend(self.notices.iter().cloned());
+    /// aside, events rolled forward), or a command set aside as it went,
+    /// since last asked: in words, for the command to report.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        let mut all = self.run.take_notices();
+        all.append(&mut self.notices);
         all
     }
 

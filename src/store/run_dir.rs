@@ -289,9 +289,10 @@ impl RunDir {
     }
 
     /// What opening or writing set aside (a torn journal end, a file no
-    /// journal line records), in words, for the command to report.
-    pub fn notices(&self) -> Vec<String> {
-        lock(&self.notices).clone()
+    /// journal line records) since last asked, in words, for the command to
+    /// report.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.notices))
     }
 
     fn notice(&self, text: String) {
@@ -679,11 +680,8 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), &whole[..first_end]);
         let aside = fs::read(run.path().join("journal.torn-1")).unwrap();
         assert_eq!(aside, &whole[first_end..second_end + 5]);
-        assert!(
-            run.notices()[0].contains("journal.torn-1"),
-            "{:?}",
-            run.notices()
-        );
+        let notices = run.take_notices();
+        assert!(notices[0].contains("journal.torn-1"), "{notices:?}");
         // The next event chains on from the last whole line.
         run.journal(&event("d")).unwrap();
         let read = run.read_journal_lines().unwrap();
@@ -704,6 +702,6 @@ mod tests {
         // The same bytes again: nothing to set aside.
         run.write_new("drafts/A.r2.md", b"second").unwrap();
         assert!(!run.path().join("drafts/A.r2.unrecorded-2.md").exists());
-        assert_eq!(run.notices().len(), 1);
+        assert_eq!(run.take_notices().len(), 1);
     }
 }

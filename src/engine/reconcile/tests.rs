@@ -71,7 +71,7 @@ async fn an_approval_killed_before_run_json_is_finished_once_on_open() {
         "nothing journalled again"
     );
     assert!(engine
-        .notices()
+        .take_notices()
         .iter()
         .any(|n| n.contains("brought up to the journal")));
     // The decision is made: a second approval or revision has nothing to
