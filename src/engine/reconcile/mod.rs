@@ -61,16 +61,19 @@ impl Engine {
                     let count = lines.len();
                     let events: Vec<Value> = lines.iter().map(|l| l.event.clone()).collect();
                     let rolled = self.roll_forward(&events)?;
-                    self.notices.push(format!(
-                        "run '{}': {count} journalled event(s) after line {} were not in run.json yet (a command was stopped between the two); the run was brought up to the journal{}",
-                        self.state.run_id,
-                        mark.lines,
-                        if self.run.is_writable() {
-                            ""
-                        } else {
-                            " for this view"
-                        }
-                    ));
+                    if self.run.is_writable() {
+                        self.notices.push(format!(
+                            "run '{}': {count} journalled event(s) after line {} were not in run.json yet (a command was stopped between the two); the run was brought up to the journal",
+                            self.state.run_id, mark.lines
+                        ));
+                    } else {
+                        // Also what a reader sees while a command works on
+                        // the run: nothing to warn about, the view is whole.
+                        tracing::debug!(
+                            count,
+                            "showing journalled events run.json does not hold yet"
+                        );
+                    }
                     if self.run.is_writable() {
                         for (index, revision, sha256) in rolled.copies {
                             self.store_copy(index, revision, &sha256)?;
