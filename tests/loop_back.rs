@@ -147,7 +147,10 @@ async fn the_review_sends_the_contract_back_and_the_stale_artifacts_are_redrafte
         .run()
         .await;
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("[API-3] sent the work back."), "{out}");
+    assert!(
+        out.contains("sent the work back from API-3 revision 1 (sha "),
+        "{out}"
+    );
     assert!(
         out.contains("The run is back at Phase 2: Contract. Redrafted in order, each at its own gate: [API-2], [API-3]"),
         "{out}"

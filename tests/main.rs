@@ -7,8 +7,10 @@
 //! | `architecture`       | the module rules read off `src/`: no cycles, layers, file sizes   |
 //! | `cli_workflows`      | `migagent workflows …` (list, show, validate, schema) from a folder |
 //! | `crash_safety`       | kill -9 in the middle of a draft; a full disk at a decision       |
+//! | `decisions`          | decisions bound to the draft read (--revision/--sha), status while drafting, torn and unchained journals |
 //! | `doctor`             | `migagent doctor` against live, dead, keyless and refused servers |
 //! | `evidence`           | per-step evidence: the step card, notes, files, approved commands, no success without proof |
+//! | `kill_points`        | SIGKILL at every write and rename of run/revise/resume/edit/approve, then finished: each gate decided once |
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
 //! | `library_layout`     | a team's library (prompts/workflows/, personas by discipline, panels, policies) found and run |
 //! | `loop_back`          | gate options that send the work back; stale artifacts redrafted   |
@@ -35,9 +37,11 @@ mod api_keys;
 mod architecture;
 mod cli_workflows;
 mod crash_safety;
+mod decisions;
 mod doctor;
 mod evidence;
 mod gate_pty;
+mod kill_points;
 mod library_layout;
 mod loop_back;
 mod markdown_reading;

@@ -244,9 +244,24 @@ pub struct EvidenceArgs {
     pub json: bool,
 }
 
+/// Which draft a decision is about: with either flag, the decision is
+/// refused when the pending draft is another one (someone revised or
+/// edited it since you read it).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DraftArgs {
+    /// The revision you read, as `status` shows it; refused if another is pending.
+    #[arg(long, value_name = "N")]
+    pub revision: Option<u32>,
+    /// The start of the sha256 of the draft you read (4 hex digits or more, as `status` shows it); refused if another draft is pending.
+    #[arg(long, value_name = "PREFIX")]
+    pub sha: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
     pub run: String,
+    #[command(flatten)]
+    pub draft: DraftArgs,
     /// Your name, recorded with the approval [default: $USER].
     #[arg(long = "as", value_name = "NAME")]
     pub who: Option<String>,
@@ -258,6 +273,8 @@ pub struct ApproveArgs {
 #[derive(Debug, Args)]
 pub struct ReviseArgs {
     pub run: String,
+    #[command(flatten)]
+    pub draft: DraftArgs,
     /// What should change in the next draft.
     #[arg(long, value_name = "TEXT", required_unless_present = "feedback_file")]
     pub feedback: Option<String>,
@@ -274,6 +291,8 @@ pub struct ReviseArgs {
 #[derive(Debug, Args)]
 pub struct DecideArgs {
     pub run: String,
+    #[command(flatten)]
+    pub draft: DraftArgs,
     /// The option's label as the workflow writes it, e.g. "Approved", "Issues found", "Rollback".
     #[arg(long, value_name = "LABEL")]
     pub option: String,
@@ -299,6 +318,8 @@ pub struct DecideArgs {
 #[derive(Debug, Args)]
 pub struct EditArgs {
     pub run: String,
+    #[command(flatten)]
+    pub draft: DraftArgs,
     /// The edited artifact; becomes the next revision of the pending draft.
     #[arg(long, value_name = "FILE")]
     pub file: PathBuf,

@@ -1,40 +1,45 @@
 //! The decision commands: `approve`, `revise`, `decide`, `edit` and
-//! `abort` record a person's decision on the pending draft.
+//! `abort` record a person's decision on the pending draft, bound to the
+//! draft they read when they say which (`--revision N`, `--sha PREFIX`),
+//! and say which draft they decided.
 
 use anyhow::{anyhow, bail, Result};
 
-use super::{who, Ctx, DecideArgs, EXIT_ABORTED};
-use crate::engine::{Decision, Engine, MissingDetail, OptionDetails, RunStanding};
+use super::runs::{open_read_only, open_run, warn};
+use super::{who, Ctx, DecideArgs, DraftArgs, EXIT_ABORTED};
+use crate::engine::{
+    describe_draft, Decided, Decision, DraftPin, MissingDetail, OptionDetails, RunStanding,
+};
 use crate::store::ArtifactState;
 use crate::workflow::GateAction;
 
-pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
-    let mut engine = Engine::open(&ctx.store, run)?;
+pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs) -> Result<u8> {
+    let pin = DraftPin {
+        revision: draft.revision,
+        sha: draft.sha.clone(),
+    };
+    pin.validate()?;
+    let mut engine = open_run(ctx, run)?;
     let pending = engine
         .pending()
         .or(engine.rolling_back_artifact())
         .map(|a| a.id.clone());
-    let what = match &decision {
-        Decision::Proceed { .. } => "approved",
-        Decision::Revise { .. } => "sent back for revision",
-        Decision::SendBack { .. } => "sent the work back",
-        Decision::Rollback { .. } => "rolled back",
-        Decision::BeginRollback { .. } => "is being rolled back",
-        Decision::Abort { .. } => "aborted",
-        Decision::Edit { .. } => "replaced with your edit",
-        Decision::Quit => "left undecided",
-    };
     let sends_back = matches!(decision, Decision::SendBack { .. });
     let rolled_back = matches!(
         decision,
         Decision::BeginRollback { .. } | Decision::Rollback { .. }
     );
-    engine.apply(decision)?;
+    let kind = decision.clone();
+    let decided = engine.apply_pinned(decision, &pin);
+    warn(&mut engine);
+    let decided = decided?;
     let status = engine.status();
-    match (&pending, status.state) {
+    // What was decided, on which draft: the revision and sha the journal
+    // now records.
+    match (&decided, status.state) {
         (_, RunStanding::Aborted) => println!("Run {run} aborted."),
-        (Some(id), _) => println!("[{id}] {what}."),
-        (None, _) => println!("Run {run}: {what}."),
+        (Some(d), _) => println!("{}", said(&kind, d)),
+        (None, _) => println!("Run {run}: nothing decided."),
     }
     // A rollback is done by people: show them the plan's own instructions.
     if let (true, Some(id)) = (rolled_back, &pending) {
@@ -92,8 +97,31 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
     })
 }
 
+/// The line that says what was decided on which draft: "approved MIG-1
+/// revision 2 (sha 1a2b3c4d)."
+fn said(decision: &Decision, d: &Decided) -> String {
+    let draft = d.describe();
+    match decision {
+        Decision::Proceed { .. } => format!("approved {draft}."),
+        Decision::Revise { .. } => format!("sent {draft} back for revision."),
+        Decision::SendBack { .. } => format!("sent the work back from {draft}."),
+        Decision::Rollback { .. } => format!("rolled back {draft}."),
+        Decision::BeginRollback { .. } => format!("started rolling back {draft}."),
+        Decision::Abort { .. } => format!("aborted at {draft}."),
+        Decision::Edit { .. } => match &d.edited {
+            Some((revision, sha)) => format!(
+                "replaced {draft} with your edit: {} {}.",
+                d.artifact,
+                describe_draft(*revision, sha)
+            ),
+            None => format!("replaced {draft} with your edit."),
+        },
+        Decision::Quit => format!("left {draft} undecided."),
+    }
+}
+
 pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
-    let engine = Engine::open(&ctx.store, &args.run)?;
+    let engine = open_read_only(ctx, &args.run)?;
     let rolling = engine.rolling_back_artifact();
     let Some(pending) = engine.pending().or(rolling) else {
         bail!(
@@ -144,5 +172,5 @@ pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
         })
     })?;
     drop(engine);
-    decide(ctx, &args.run, decision)
+    decide(ctx, &args.run, decision, &args.draft)
 }

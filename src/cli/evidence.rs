@@ -11,7 +11,7 @@ use crate::evidence::read_supplied;
 use crate::store::EvidenceRecord;
 
 pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
-    let mut engine = Engine::open(&ctx.store, &args.run)?;
+    let mut engine = super::runs::open_run(ctx, &args.run)?;
     engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
     let by = who(args.who.clone())?;
     if args.confirm_point_of_no_return && engine.confirm_point_of_no_return(&by)? {

@@ -162,6 +162,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                 by: who(args.who)?,
                 note: args.note,
             },
+            &args.draft,
         ),
         Command::Revise(args) => {
             let feedback = match (args.feedback, args.feedback_file) {
@@ -178,6 +179,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                     by: who(args.who)?,
                     feedback,
                 },
+                &args.draft,
             )
         }
         Command::Decide(args) => decide::cmd_decide(&ctx, args),
@@ -191,6 +193,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                     by: who(args.who)?,
                     text,
                 },
+                &args.draft,
             )
         }
         Command::Abort(args) => decide::decide(
@@ -201,6 +204,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                 by: who(args.who)?,
                 reason: args.reason,
             },
+            &DraftArgs::default(),
         ),
         Command::Status(args) => runs::cmd_status(&ctx, &args.run, args.json),
         Command::List(args) => runs::cmd_list(&ctx, args.json),

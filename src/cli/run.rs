@@ -73,7 +73,10 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
         engine.workflow().name,
         describe(&connection)
     );
-    drive(&mut engine, &connection.client, &args.interaction).await
+    let code = drive(&mut engine, &connection.client, &args.interaction).await;
+    // What the command set aside on its way (a file a killed run left).
+    super::runs::warn(&mut engine);
+    code
 }
 
 /// The request and every `--input`, matched to the workflow's free-text
@@ -133,7 +136,7 @@ fn read_text_file(path: &std::path::Path, max_bytes: u64, what: &str) -> Result<
 }
 
 pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
-    let mut engine = Engine::open(&ctx.store, &args.run)?;
+    let mut engine = super::runs::open_run(ctx, &args.run)?;
     engine.add_contexts(&args.context)?;
     engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
     if args.confirm_point_of_no_return {
@@ -151,7 +154,10 @@ pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     engine.set_model(connection.record())?;
     engine.set_bounds(connection.target.profile.bounds());
     eprintln!("Run {}: {}", args.run, describe(&connection));
-    drive(&mut engine, &connection.client, &args.interaction).await
+    let code = drive(&mut engine, &connection.client, &args.interaction).await;
+    // What the command set aside on its way (a file a killed run left).
+    super::runs::warn(&mut engine);
+    code
 }
 
 /// One line on where drafts come from, and anything the person should know.

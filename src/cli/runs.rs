@@ -7,8 +7,30 @@ use crate::engine::{self, Engine};
 use crate::store::ArtifactState;
 use crate::terminal;
 
+/// Opens a run to change it, saying what opening it set right.
+pub(super) fn open_run(ctx: &Ctx, run: &str) -> Result<Engine> {
+    let mut engine = Engine::open(&ctx.store, run)?;
+    warn(&mut engine);
+    Ok(engine)
+}
+
+/// Opens a run to look at it, without its lock: works while another
+/// command drafts.
+pub(super) fn open_read_only(ctx: &Ctx, run: &str) -> Result<Engine> {
+    let mut engine = Engine::open_read_only(&ctx.store, run)?;
+    warn(&mut engine);
+    Ok(engine)
+}
+
+/// Prints what the engine set right or aside since it was last asked.
+pub(super) fn warn(engine: &mut Engine) {
+    for notice in engine.take_notices() {
+        eprintln!("warning: {notice}");
+    }
+}
+
 pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
-    let engine = Engine::open(&ctx.store, run)?;
+    let engine = open_read_only(ctx, run)?;
     let status = engine.status();
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
@@ -39,8 +61,10 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     if let Some(p) = &status.pending {
         println!();
         println!(
-            "Awaiting a decision: [{}] {} (revision {})",
-            p.artifact, p.title, p.revision
+            "Awaiting a decision: [{}] {}, {}",
+            p.artifact,
+            p.title,
+            engine::describe_draft(p.revision, &p.sha256)
         );
         println!("  draft:   {}", p.path.display());
         if p.truncated {
@@ -144,7 +168,13 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
     let mut rows = Vec::new();
     for r in runs {
         match r {
-            Ok(state) => rows.push(state),
+            // Brought up to its journal, as `status` shows it; as saved
+            // when the run does not open (its workflow no longer loads).
+            Ok(state) => rows.push(
+                Engine::open_read_only(&ctx.store, &state.run_id)
+                    .map(|e| e.state().clone())
+                    .unwrap_or(state),
+            ),
             Err(e) => eprintln!("warning: {e}"),
         }
     }
@@ -187,7 +217,7 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
 }
 
 pub(super) fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
-    let engine = Engine::open(&ctx.store, &args.run)?;
+    let engine = open_read_only(ctx, &args.run)?;
     let id = args.artifact.trim_matches(['[', ']']);
     let Some(rec) = engine.state().artifacts.iter().find(|a| a.id == id) else {
         let known: Vec<&str> = engine
@@ -206,30 +236,36 @@ pub(super) fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
             }
         );
     };
-    let rel = if args.draft {
-        rec.latest_draft().map(|d| d.path.clone())
+    let text = if args.draft {
+        match rec.latest_draft() {
+            Some(d) => Some(
+                std::fs::read_to_string(engine.run_dir().join(&d.path))
+                    .with_context(|| format!("cannot read {}", d.path))?,
+            ),
+            None => None,
+        }
     } else {
         match rec.state {
-            ArtifactState::Approved | ArtifactState::Accepted => Some(rec.approved_path()),
+            ArtifactState::Approved | ArtifactState::Accepted => {
+                engine.approved_copy(id)?.map(|(text, _)| text)
+            }
             // Kept until a new approval replaces it; said so, since it is
             // no longer what the run stands on.
             ArtifactState::Stale => {
                 eprintln!(
                     "[{id}] is stale: the work was sent back, and this earlier approved copy is to be redrafted"
                 );
-                Some(rec.approved_path())
+                engine.approved_copy(id)?.map(|(text, _)| text)
             }
             _ => None,
         }
     };
-    let Some(rel) = rel else {
+    let Some(text) = text else {
         bail!(
             "[{id}] is not approved (it is {:?}); use --draft to see the latest draft",
             rec.state
         );
     };
-    let text = std::fs::read_to_string(engine.run_dir().join(&rel))
-        .with_context(|| format!("cannot read {rel}"))?;
     terminal::print_markdown(&text);
     Ok(0)
 }

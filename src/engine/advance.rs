@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Decision, Engine, EngineError, Outcome, Reviewer};
+use super::{Decision, DraftPin, Engine, EngineError, Outcome, Reviewer};
 use crate::llm::{ModelClient, TokenSink};
 use crate::store::{ArtifactRecord, ArtifactState, EventKind, RunStatus, StepProgress};
 use crate::workflow::step::{self, Step};
@@ -69,7 +69,12 @@ impl Engine {
     /// The index of artifact `id`'s record, added (as `Drafting`) when the
     /// cursor first reaches it. A step's artifact is titled after its step,
     /// so lists show which step it is.
-    fn find_or_add_record(&mut self, id: &str, phase_index: usize, step: Option<&Step>) -> usize {
+    pub(super) fn find_or_add_record(
+        &mut self,
+        id: &str,
+        phase_index: usize,
+        step: Option<&Step>,
+    ) -> usize {
         if let Some(i) = self.state.artifacts.iter().position(|a| a.id == id) {
             return i;
         }
@@ -102,22 +107,32 @@ impl Engine {
         self.state.artifacts.len() - 1
     }
 
-    /// Moves past the current artifact: the next step of a per-step phase, or
-    /// the next phase, or completion.
+    /// Moves past the current artifact, journals the run's completion when
+    /// that was the last, and saves.
     pub(super) fn advance_cursor(&mut self) -> Result<(), EngineError> {
+        if self.move_cursor() {
+            self.journal(EventKind::Completed)?;
+        }
+        self.save()
+    }
+
+    /// Moves the cursor past the current artifact, in the state only: the
+    /// next step of a per-step phase, or the next phase, or completion
+    /// (`true`; the caller journals it).
+    pub(super) fn move_cursor(&mut self) -> bool {
         let index = self.state.phase_index;
         if let Some(progress) = self.state.steps.as_mut().filter(|p| p.phase_index == index) {
             progress.current += 1;
             if progress.current < progress.steps.len() {
-                return self.save();
+                return false;
             }
         }
         self.state.phase_index += 1;
         if self.state.phase_index >= self.loaded.workflow.phases.len() {
             self.state.status = RunStatus::Complete;
-            self.journal(EventKind::Completed)?;
+            return true;
         }
-        self.save()
+        false
     }
 
     /// Drafts until a gate needs a person. With a reviewer, asks it at each
@@ -211,17 +226,20 @@ impl Engine {
                     let Some(reviewer) = reviewer.as_deref_mut() else {
                         return Ok(Outcome::AwaitingDecision { artifact: id, path });
                     };
-                    let decision = {
+                    let (decision, shown) = {
                         let view = self.gate_view(artifact_index)?;
                         let decision = reviewer.review(&view)?;
                         // An option that sends the work back to one of
                         // several phases asks which; no answer, no decision.
-                        self.ask_phase(reviewer, &view, decision)?
+                        let decision = self.ask_phase(reviewer, &view, decision)?;
+                        (decision, DraftPin::exactly(view.draft))
                     };
                     let Some(decision) = decision.filter(|d| !matches!(d, Decision::Quit)) else {
                         return Ok(Outcome::Quit { artifact: id, path });
                     };
-                    self.apply(decision)?;
+                    // Bound to the draft the gate showed, never to whatever
+                    // is pending when the decision is applied.
+                    self.apply_pinned(decision, &shown)?;
                 }
                 ArtifactState::Approved | ArtifactState::Accepted | ArtifactState::RolledBack => {
                     self.advance_cursor()?;

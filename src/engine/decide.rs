@@ -1,17 +1,21 @@
 //! Decisions at a gate: `apply` records what a person decided on the
-//! pending draft, and `promote` copies an accepted draft to `artifacts/`.
+//! pending draft (bound to the draft they read, see `binding.rs`), and
+//! `promote` journals an acceptance, then copies the draft to `artifacts/`.
 
 use super::status::finished_status_name;
-use super::{Decision, Engine, EngineError};
+use super::{Decided, Decision, DraftPin, Engine, EngineError};
 use crate::store::{
     self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RollbackStart, RunStatus,
 };
 use crate::workflow::{Gate, GateAction};
 
 impl Engine {
-    /// Copies the latest draft to `artifacts/ID.md` and records `events` for
-    /// it. When the events cannot be recorded the copy is removed again, so
-    /// `artifacts/` never holds a file the journal does not show accepted.
+    /// Journals `events` for the latest draft of the artifact at
+    /// `artifact_index`, then copies the draft to `artifacts/ID.md`. The
+    /// journal comes first: a kill before it decides nothing, a kill after
+    /// it leaves a decision that opening the run finishes (the copy is made
+    /// then), so `artifacts/` never holds a file the journal does not show
+    /// accepted, and no decision is asked for twice.
     pub(super) fn promote(
         &mut self,
         artifact_index: usize,
@@ -20,20 +24,47 @@ impl Engine {
         let rec = &self.state.artifacts[artifact_index];
         let draft = self.latest_draft_of(rec)?;
         let text = self.run.read(&draft.path)?;
+        let sha256 = store::sha256_hex(text.as_bytes());
+        if sha256 != draft.sha256 {
+            return Err(EngineError::DraftChanged {
+                path: draft.path.clone(),
+                recorded: draft.sha256.clone(),
+                found: sha256,
+            });
+        }
         let promoted = Promoted {
-            path: self.run.write(&rec.approved_path(), &text)?,
-            sha256: store::sha256_hex(text.as_bytes()),
+            path: rec.approved_path(),
+            sha256,
             revision: draft.revision,
         };
-        if let Err(e) = self.journal_all(events(&promoted)) {
-            let _ = std::fs::remove_file(self.run.path().join(&promoted.path));
-            return Err(e);
-        }
+        let id = rec.id.clone();
+        self.journal_all(events(&promoted))?;
+        self.run
+            .write(&promoted.path, &text)
+            .map_err(|source| EngineError::DecidedNotStored {
+                run_id: self.state.run_id.clone(),
+                artifact: id,
+                path: promoted.path.clone(),
+                source: Box::new(source),
+            })?;
         Ok(promoted)
     }
 
-    /// Records a decision on the pending draft (from a gate or a command).
-    pub fn apply(&mut self, decision: Decision) -> Result<(), EngineError> {
+    /// Records a decision on the pending draft, whichever it is (from a
+    /// command that names no draft); returns the draft decided, `None` for
+    /// [`Decision::Quit`].
+    pub fn apply(&mut self, decision: Decision) -> Result<Option<Decided>, EngineError> {
+        self.apply_pinned(decision, &DraftPin::default())
+    }
+
+    /// Records a decision on the pending draft if it is the one `pin`
+    /// names, and refuses it otherwise: a person decides on what they read.
+    /// The journal records the revision and sha256 of the draft decided.
+    pub fn apply_pinned(
+        &mut self,
+        decision: Decision,
+        pin: &DraftPin,
+    ) -> Result<Option<Decided>, EngineError> {
         if self.state.status != RunStatus::Active {
             return Err(EngineError::Finished {
                 run_id: self.state.run_id.clone(),
@@ -58,11 +89,24 @@ impl Engine {
                 state: "its phase has no gate; `migagent resume` accepts it".into(),
             });
         };
-        let id = self.state.artifacts[artifact_index].id.clone();
-        let revision = self.state.artifacts[artifact_index]
-            .latest_draft()
-            .map_or(0, |d| d.revision);
-        let started = self.state.artifacts[artifact_index].rolling_back.clone();
+        let rec = &self.state.artifacts[artifact_index];
+        let id = rec.id.clone();
+        let (revision, sha256) = match rec.latest_draft() {
+            Some(d) => {
+                if !matches!(decision, Decision::Quit) {
+                    pin.check(rec, d)?;
+                }
+                (d.revision, d.sha256.clone())
+            }
+            None => (0, String::new()),
+        };
+        let mut decided = Decided {
+            artifact: id.clone(),
+            revision,
+            sha256: sha256.clone(),
+            edited: None,
+        };
+        let started = rec.rolling_back.clone();
         // A step being rolled back takes only the rollback's end (or an
         // abort): its draft is no longer up for approval.
         if started.is_some()
@@ -77,7 +121,7 @@ impl Engine {
             });
         }
         match decision {
-            Decision::Quit => Ok(()),
+            Decision::Quit => return Ok(None),
             Decision::BeginRollback { option, by, reason } => {
                 require_text(&reason, "the rollback reason")?;
                 if self.state.artifacts[artifact_index].step.is_none() || started.is_some() {
@@ -87,6 +131,7 @@ impl Engine {
                 self.journal(EventKind::RollbackStarted {
                     artifact: id,
                     revision,
+                    sha256,
                     option: label.clone(),
                     reason: reason.clone(),
                     by: by.clone(),
@@ -99,11 +144,13 @@ impl Engine {
                     at: store::now_rfc3339(),
                     reason,
                 });
-                self.save()
+                self.save()?;
             }
             Decision::Edit { by, text } => {
                 require_text(&text, "an edited draft")?;
-                self.save_edited_draft(artifact_index, id, by, &text)
+                let replaced = (revision, sha256);
+                decided.edited =
+                    Some(self.save_edited_draft(artifact_index, id, by, &text, replaced)?);
             }
             Decision::Proceed { option, by, note } => {
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Proceed)?;
@@ -112,6 +159,7 @@ impl Engine {
                         EventKind::Decided {
                             artifact: id.clone(),
                             revision: p.revision,
+                            sha256: p.sha256.clone(),
                             option: label.clone(),
                             action: GateAction::Proceed,
                             by: by.clone(),
@@ -137,7 +185,7 @@ impl Engine {
                     sha256: promoted.sha256,
                     path: promoted.path,
                 });
-                self.advance_cursor()
+                self.advance_cursor()?;
             }
             Decision::Revise {
                 option,
@@ -150,6 +198,7 @@ impl Engine {
                     EventKind::Decided {
                         artifact: id.clone(),
                         revision,
+                        sha256: sha256.clone(),
                         option: label,
                         action: GateAction::Revise,
                         by: by.clone(),
@@ -157,6 +206,7 @@ impl Engine {
                     EventKind::Revised {
                         artifact: id,
                         revision,
+                        sha256,
                         feedback: feedback.clone(),
                         by,
                     },
@@ -164,7 +214,7 @@ impl Engine {
                 let rec = &mut self.state.artifacts[artifact_index];
                 rec.pending_feedback = Some(feedback);
                 rec.state = ArtifactState::Drafting;
-                self.save()
+                self.save()?;
             }
             Decision::SendBack {
                 option,
@@ -178,7 +228,7 @@ impl Engine {
                 by,
                 feedback,
                 to_phase,
-            ),
+            )?,
             Decision::Rollback {
                 option,
                 by,
@@ -196,6 +246,7 @@ impl Engine {
                     EventKind::Decided {
                         artifact: id.clone(),
                         revision,
+                        sha256,
                         option: label.clone(),
                         action: GateAction::Rollback,
                         by: by.clone(),
@@ -224,10 +275,10 @@ impl Engine {
                     then,
                 });
                 match then {
-                    AfterRollback::Continue => self.advance_cursor(),
+                    AfterRollback::Continue => self.advance_cursor()?,
                     AfterRollback::Abort => {
                         self.state.status = RunStatus::Aborted;
-                        self.save()
+                        self.save()?;
                     }
                 }
             }
@@ -240,6 +291,7 @@ impl Engine {
                     events.push(EventKind::Decided {
                         artifact: id,
                         revision,
+                        sha256,
                         option: label,
                         action: GateAction::Abort,
                         by: by.clone(),
@@ -248,9 +300,10 @@ impl Engine {
                 events.push(EventKind::Aborted { reason, by });
                 self.journal_all(events)?;
                 self.state.status = RunStatus::Aborted;
-                self.save()
+                self.save()?;
             }
         }
+        Ok(Some(decided))
     }
 }
 

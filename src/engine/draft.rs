@@ -231,7 +231,8 @@ impl Engine {
     ) -> Result<String, EngineError> {
         let rec = &self.state.artifacts[artifact_index];
         let path = format!("drafts/{}.r{}.attempt1.txt", rec.id, rec.next_revision());
-        self.run.write(&path, &attempt.completion.text)?;
+        self.run
+            .write_new(&path, attempt.completion.text.as_bytes())?;
         Ok(path)
     }
 
@@ -256,7 +257,10 @@ impl Engine {
 
     /// Saves the model's draft as the next revision (and its JSON, when it
     /// parsed), journals it, and leaves it awaiting a decision. The feedback
-    /// it answered moves from the artifact onto the draft.
+    /// it answered moves from the artifact onto the draft. The revision is
+    /// the journal's next (the state is rolled forward to the journal on
+    /// open), and a file a killed command left under its name is set aside,
+    /// never overwritten.
     fn save_model_draft(
         &mut self,
         artifact_index: usize,
@@ -270,12 +274,12 @@ impl Engine {
         let path = rec.draft_path(rev);
         let json_path = if attempt.parsed_json {
             let p = format!("drafts/{}.r{rev}.json", rec.id);
-            self.run.write(&p, &completion.text)?;
+            self.run.write_new(&p, completion.text.as_bytes())?;
             Some(p)
         } else {
             None
         };
-        self.run.write(&path, &text)?;
+        self.run.write_new(&path, text.as_bytes())?;
         let sha = store::sha256_hex(text.as_bytes());
         let id = rec.id.clone();
         let draft = DraftRecord {
@@ -306,36 +310,56 @@ impl Engine {
         self.save()
     }
 
-    /// Saves a person's replacement of the draft as the next revision; the
-    /// gate then asks again about it.
+    /// Saves a person's replacement of the draft `replaced` (the revision
+    /// and sha256 they read) as the next revision; the gate then asks again
+    /// about it. Returns the new revision and its sha256.
     pub(super) fn save_edited_draft(
         &mut self,
         artifact_index: usize,
         id: String,
         by: String,
         text: &str,
-    ) -> Result<(), EngineError> {
+        replaced: (u32, String),
+    ) -> Result<(u32, String), EngineError> {
         let text = format!("{}\n", text.trim_end());
-        let template = self.template_for(artifact_index);
-        let rec = &mut self.state.artifacts[artifact_index];
+        let rec = &self.state.artifacts[artifact_index];
         let rev = rec.next_revision();
         let path = rec.draft_path(rev);
-        self.run.write(&path, &text)?;
+        self.run.write_new(&path, text.as_bytes())?;
         let sha = store::sha256_hex(text.as_bytes());
-        rec.drafts.push(DraftRecord {
-            missing_sections: missing_sections(&template, &text),
-            format: Some(DraftFormat::Markdown),
-            problems: structure_problems(&template, &text),
-            ..DraftRecord::new(rev, path.clone(), sha.clone(), DraftSource::Human)
-        });
         self.journal(EventKind::Edited {
             artifact: id,
             revision: rev,
-            path,
-            sha256: sha,
+            path: path.clone(),
+            sha256: sha.clone(),
             by,
+            replaces_revision: Some(replaced.0),
+            replaces_sha256: Some(replaced.1),
         })?;
-        self.save()
+        let draft = self.edited_record(artifact_index, rev, path, sha.clone(), &text);
+        self.state.artifacts[artifact_index].drafts.push(draft);
+        self.save()?;
+        Ok((rev, sha))
+    }
+
+    /// The record of a person's edit: a Markdown draft checked against the
+    /// artifact's template. Rolling an `edited` event forward builds the
+    /// same record.
+    pub(super) fn edited_record(
+        &self,
+        artifact_index: usize,
+        revision: u32,
+        path: String,
+        sha256: String,
+        text: &str,
+    ) -> DraftRecord {
+        let template = self.template_for(artifact_index);
+        DraftRecord {
+            missing_sections: missing_sections(&template, text),
+            format: Some(DraftFormat::Markdown),
+            problems: structure_problems(&template, text),
+            ..DraftRecord::new(revision, path, sha256, DraftSource::Human)
+        }
     }
 }
 

@@ -34,6 +34,28 @@ pub enum EngineError {
     Finished { run_id: String, status: String },
     #[error("run '{run_id}' has no draft awaiting a decision ({state}); run `migagent resume {run_id}` to draft the next artifact")]
     NothingPending { run_id: String, state: String },
+    #[error("{artifact} has {pending} pending, not {named} that you named; nothing was decided. Read the pending draft (`migagent show RUN {artifact} --draft`) and decide again")]
+    NotTheDraftRead {
+        artifact: String,
+        named: String,
+        pending: String,
+    },
+    #[error("'{given}' is not a draft's sha256 prefix: give 4 to 64 hex digits, as `migagent status RUN` shows them")]
+    BadShaPrefix { given: String },
+    #[error("{path} no longer has the sha256 the journal records for it ({recorded}; the file has {found}): it was changed after it was drafted, so nobody read what is there now. Nothing was decided; restore the file or record the change with `migagent edit`")]
+    DraftChanged {
+        path: String,
+        recorded: String,
+        found: String,
+    },
+    #[error("run '{run_id}': the decision on {artifact} is recorded in the journal, but storing {path} failed: {source}. Fix the cause; the next `migagent resume {run_id}` finishes it without asking again")]
+    DecidedNotStored {
+        run_id: String,
+        artifact: String,
+        path: String,
+        #[source]
+        source: Box<StoreError>,
+    },
     #[error("the gate of {artifact} has no option '{label}'; its options are: {available}")]
     NoSuchOption {
         artifact: String,

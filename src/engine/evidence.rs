@@ -336,6 +336,9 @@ impl Engine {
         })?;
         let stdout = format!("{dir}/{id}.stdout");
         let stderr = format!("{dir}/{id}.stderr");
+        // Output of a run killed before it journalled this id is kept.
+        self.run.set_aside(&stdout)?;
+        self.run.set_aside(&stderr)?;
         let settings = &self.evidence;
         let run: CommandRun = command::run(
             &cmd.command,
@@ -374,7 +377,7 @@ impl Engine {
         let rec = &self.state.artifacts[index];
         let id = rec.next_evidence_id(kind);
         let (path, bytes, source) = place(&format!("{}/{id}", rec.evidence_dir()))?;
-        self.run.write_bytes(&path, &bytes)?;
+        self.run.write_new(&path, &bytes)?;
         let sha256 = store::sha256_hex(&bytes);
         let record = EvidenceRecord {
             source,

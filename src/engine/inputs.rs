@@ -49,7 +49,7 @@ impl Engine {
         bytes: &[u8],
     ) -> Result<ContextRecord, EngineError> {
         let stored = format!("context/{:02}-{}", self.state.contexts.len() + 1, name);
-        self.run.write_bytes(&stored, bytes)?;
+        self.run.write_new(&stored, bytes)?;
         let record = ContextRecord {
             original,
             stored: stored.clone(),
@@ -79,7 +79,7 @@ impl Engine {
                 self.state.inputs.len() + 1,
                 if slug.is_empty() { "input" } else { &slug }
             );
-            self.run.write(&stored, &input.text)?;
+            self.run.write_new(&stored, input.text.as_bytes())?;
             let record = SuppliedInput {
                 label: input.label.clone(),
                 given_as: input.given_as.clone(),

@@ -21,9 +21,12 @@
 //!
 //! The decision, the send-back and every artifact it marks stale are
 //! journalled together, then the state is saved. A kill between the two
-//! leaves a journal ahead of the state; [`Engine::finish_interrupted_send_back`]
-//! finishes the state from the journal when the run is opened again, so the
-//! decision is neither lost nor asked for twice.
+//! leaves a journal ahead of the state; opening the run again rolls the
+//! send-back forward from the journal (`reconcile.rs`, with
+//! [`Engine::replay_send_back`]), so the decision is neither lost nor asked
+//! for twice. Runs saved by earlier versions, whose state does not say how
+//! far into the journal it goes, are finished by
+//! [`Engine::finish_interrupted_send_back`].
 
 use super::decide::{gate_option_label, require_text};
 use super::reviewer::{GateView, PhaseChoice};
@@ -66,7 +69,9 @@ impl Engine {
         require_text(&feedback, "feedback")?;
         let rec = &self.state.artifacts[from];
         let id = rec.id.clone();
-        let revision = rec.latest_draft().map_or(0, |d| d.revision);
+        let (revision, sha256) = rec
+            .latest_draft()
+            .map_or((0, String::new()), |d| (d.revision, d.sha256.clone()));
         let label = gate_option_label(gate, &id, option, GateAction::SendBack)?;
         let chosen = gate
             .option_named(&label)
@@ -86,6 +91,7 @@ impl Engine {
             EventKind::Decided {
                 artifact: id.clone(),
                 revision,
+                sha256: sha256.clone(),
                 option: label.clone(),
                 action: GateAction::SendBack,
                 by: by.clone(),
@@ -93,6 +99,7 @@ impl Engine {
             EventKind::SentBack {
                 from_artifact: id.clone(),
                 revision,
+                sha256,
                 to_phase,
                 to_artifact: plan.target_artifact.clone(),
                 option: label.clone(),
@@ -113,7 +120,8 @@ impl Engine {
                 }),
         );
         self.journal_all(events)?;
-        self.enact(plan, from)
+        self.enact(plan, from);
+        self.save()
     }
 
     /// The phase a send-back goes to: the one given, which must be one the
@@ -279,9 +287,10 @@ impl Engine {
         })
     }
 
-    /// Applies a journalled send-back to the state: marks the artifacts
-    /// stale and moves the cursor back to the reopened phase.
-    fn enact(&mut self, plan: SendBackPlan, from: usize) -> Result<(), EngineError> {
+    /// Applies a journalled send-back to the state (the caller saves it):
+    /// marks the artifacts stale and moves the cursor back to the reopened
+    /// phase.
+    fn enact(&mut self, plan: SendBackPlan, from: usize) {
         let gate = self.state.artifacts[from].phase_index;
         for (i, feedback, _) in plan.stale {
             let rec = &mut self.state.artifacts[i];
@@ -301,19 +310,16 @@ impl Engine {
         {
             steps.current = 0;
         }
-        self.save()
     }
 
-    /// Finishes a send-back that was journalled but not saved to the state
-    /// (a kill between the two): the journal's last `sent_back` names a
-    /// draft that still awaits a decision at the same revision. Its plan is
-    /// worked out again from the same state and applied, and nothing is
-    /// journalled twice.
-    pub(super) fn finish_interrupted_send_back(&mut self) -> Result<(), EngineError> {
-        let journal = self.run.read_journal()?;
-        let Some(event) = journal.iter().rev().find(|e| e["event"] == "sent_back") else {
-            return Ok(());
-        };
+    /// Applies to the state a `sent_back` event the journal holds and the
+    /// state does not (the caller saves): its plan is worked out again from
+    /// the same state, so the same artifacts are marked stale. `false` when
+    /// the event does not fit the state (its draft is no longer pending).
+    pub(super) fn replay_send_back(
+        &mut self,
+        event: &serde_json::Value,
+    ) -> Result<bool, EngineError> {
         let from_id = event["from_artifact"].as_str().unwrap_or_default();
         let revision = event["revision"].as_u64();
         let Some(from) = self.state.artifacts.iter().position(|a| {
@@ -321,7 +327,7 @@ impl Engine {
                 && a.state == ArtifactState::AwaitingDecision
                 && a.latest_draft().map(|d| u64::from(d.revision)) == revision
         }) else {
-            return Ok(());
+            return Ok(false);
         };
         let to_phase = event["to_phase"]
             .as_u64()
@@ -340,7 +346,24 @@ impl Engine {
             option: &option,
             feedback: &feedback,
         })?;
-        self.enact(plan, from)
+        self.enact(plan, from);
+        Ok(true)
+    }
+
+    /// Finishes a send-back that was journalled but not saved to the state
+    /// (a kill between the two) in a run saved by an earlier version, whose
+    /// state does not say how far into the journal it goes: the journal's
+    /// last `sent_back` names a draft that still awaits a decision at the
+    /// same revision. Nothing is journalled twice. `true` when the state
+    /// changed (the caller saves).
+    pub(super) fn finish_interrupted_send_back(
+        &mut self,
+        journal: &[serde_json::Value],
+    ) -> Result<bool, EngineError> {
+        match journal.iter().rev().find(|e| e["event"] == "sent_back") {
+            Some(event) => self.replay_send_back(event),
+            None => Ok(false),
+        }
     }
 }
 

@@ -12,7 +12,12 @@
 //! terminal or the CLI. `impl Engine` is split by concern, one block a file:
 //!
 //! - `mod.rs`: [`Engine`], [`RunStart`], [`Outcome`]; starting and opening a
-//!   run, its accessors, and saving state and writing the journal;
+//!   run (to change it, or read-only), its accessors, and saving state and
+//!   writing the journal;
+//! - `reconcile.rs`: opening a run brings its state up to the journal: the
+//!   events a kill left unsaved are rolled forward, never recorded twice;
+//! - `binding.rs`: [`DraftPin`] and [`Decided`], decisions bound to the
+//!   draft a person read;
 //! - `error.rs`: [`EngineError`];
 //! - `reviewer.rs`: the human side: [`Reviewer`], [`GateView`] and
 //!   [`Decision`], and building the view a gate shows;
@@ -45,6 +50,7 @@
 //! own file.
 
 mod advance;
+mod binding;
 mod context_window;
 mod decide;
 mod draft;
@@ -55,10 +61,12 @@ mod inputs;
 mod loop_back;
 mod panel;
 mod persona;
+mod reconcile;
 mod reviewer;
 mod run_id;
 mod status;
 
+pub use binding::{describe as describe_draft, short_sha, Decided, DraftPin};
 pub use error::EngineError;
 pub use evidence::NewEvidence;
 pub use reviewer::{
@@ -114,6 +122,12 @@ pub enum Outcome {
 
 /// One run being worked on. Its state is saved as the run moves, so any
 /// command may stop and a later one [`open`](Engine::open) the run again.
+///
+/// The journal is written first and the state saved after it: a kill in
+/// between leaves a journal ahead of `run.json`, which `open` rolls
+/// forward (see `reconcile.rs`). An engine opened with
+/// [`open_read_only`](Engine::open_read_only) shows the same rolled-forward
+/// state without writing anything.
 pub struct Engine {
     /// The workflow the run follows; after `open`, read from the run's own
     /// snapshot, so edits to the library do not change a run under way.
@@ -125,6 +139,8 @@ pub struct Engine {
     bounds: Bounds,
     /// How a step's evidence is gathered; see `set_evidence_settings`.
     evidence: EvidenceSettings,
+    /// What opening the run found and did, for the command to report.
+    notices: Vec<String>,
 }
 
 /// What a new run starts from.
@@ -162,6 +178,8 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         check_first_phase_inputs(&loaded.workflow, &start.inputs, !start.contexts.is_empty())?;
         let prompts = PromptAssembler::load(&loaded.library)?;
+        // Built in a staging folder: until `publish` below, a kill leaves
+        // the run id free for `run --run-id` again.
         let run = runs.create(start.run_id)?;
         run.write(WORKFLOW_SNAPSHOT, &loaded.text)?;
         // The roots as found now, canonical, so that a later command run from
@@ -197,6 +215,7 @@ impl Engine {
             phase_index: 0,
             steps: None,
             artifacts: Vec::new(),
+            journal: None,
         };
         run.journal(&journal_event(
             start.run_id,
@@ -215,15 +234,30 @@ impl Engine {
             prompts,
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
+            notices: Vec::new(),
         };
         engine.record_inputs(&start.inputs)?;
         engine.add_contexts(start.contexts)?;
+        engine.run.publish()?;
         Ok(engine)
     }
 
-    /// Opens an existing run, following the workflow snapshot it started with.
+    /// Opens an existing run to work on it, under its lock, following the
+    /// workflow snapshot it started with. A state behind the journal (a
+    /// command was killed between the two) is rolled forward and saved.
     pub fn open(runs: &RunStore, run_id: &str) -> Result<Engine, EngineError> {
-        let run = runs.open(run_id)?;
+        Engine::load(runs.open(run_id)?, run_id)
+    }
+
+    /// Opens a run to look at it (`status`, `show`, `list`) while another
+    /// command may hold its lock and draft: reads `run.json` (replaced
+    /// whole, never torn), then the journal, and shows the state rolled
+    /// forward to it without writing anything.
+    pub fn open_read_only(runs: &RunStore, run_id: &str) -> Result<Engine, EngineError> {
+        Engine::load(runs.open_read_only(run_id)?, run_id)
+    }
+
+    fn load(run: RunDir, run_id: &str) -> Result<Engine, EngineError> {
         let state = run.load_state()?;
         let text = run.read(&state.workflow.snapshot)?;
         let library = if state.workflow.library_roots.is_empty() {
@@ -259,9 +293,19 @@ impl Engine {
             prompts,
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
+            notices: Vec::new(),
         };
-        engine.finish_interrupted_send_back()?;
+        engine.reconcile()?;
         Ok(engine)
+    }
+
+    /// What opening the run found and set right (a torn journal end set
+    /// aside, events rolled forward), or a command set aside as it went,
+    /// since last asked: in words, for the command to report.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        let mut all = self.run.take_notices();
+        all.append(&mut self.notices);
+        all
     }
 
     pub fn state(&self) -> &RunState {

@@ -86,10 +86,11 @@ impl Engine {
             for cut in &cuts {
                 text.push_str(&format!("\n> Note: {cut}\n"));
             }
-            self.run.write(&path, &text)?;
+            self.run.write_new(&path, text.as_bytes())?;
             self.journal(EventKind::PanelFinding {
                 artifact: id.clone(),
                 member: member.name.clone(),
+                persona: member.path.clone(),
                 path: path.clone(),
                 sha256: store::sha256_hex(text.as_bytes()),
                 model: completion.model.clone(),

@@ -87,6 +87,9 @@ pub struct PendingReport {
     pub artifact: String,
     pub title: String,
     pub revision: u32,
+    /// The sha256 of the draft's file: `approve --sha PREFIX` binds a
+    /// decision to it.
+    pub sha256: String,
     pub path: PathBuf,
     pub truncated: bool,
     pub missing_sections: Vec<String>,
@@ -239,6 +242,7 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
             artifact: rec.id.clone(),
             title: rec.title.clone(),
             revision: draft.revision,
+            sha256: draft.sha256.clone(),
             path: run_dir.join(&draft.path),
             truncated: draft.truncated,
             missing_sections: draft.missing_sections.clone(),

@@ -1,10 +1,15 @@
-//! The events of `journal.jsonl`, one line each.
+//! The events of `journal.jsonl`, one line each. How lines are chained,
+//! written and read back is in `journal_file.rs`.
 
 use serde::Serialize;
 
 use super::evidence::{EvidenceKind, EvidenceRecord};
 use super::records::{AfterRollback, DraftFormat, DraftRecord};
 use crate::workflow::GateAction;
+
+pub use super::journal_file::{
+    line_hash, parse_journal, read_journal, JournalLine, JournalRead, TornTail, GENESIS,
+};
 
 /// One line of `journal.jsonl`.
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +62,9 @@ pub enum EventKind {
         problems: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cuts: Vec<String>,
+        /// The model's JSON answer kept beside the draft, when it parsed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        json_path: Option<String>,
     },
     /// A draft lacked sections or broke its schema; one repair request
     /// follows. The first answer is kept at `first_attempt`.
@@ -75,6 +83,8 @@ pub enum EventKind {
     PanelFinding {
         artifact: String,
         member: String,
+        /// The member's persona file, which says whose findings these are.
+        persona: String,
         path: String,
         sha256: String,
         model: String,
@@ -85,16 +95,25 @@ pub enum EventKind {
         completion_tokens: Option<u64>,
         seconds: f64,
     },
+    /// A person's edit became draft `revision`; it replaced the draft
+    /// they had read, `replaces_revision` with `replaces_sha256`.
     Edited {
         artifact: String,
         revision: u32,
         path: String,
         sha256: String,
         by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces_revision: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces_sha256: Option<String>,
     },
+    /// A decision on draft `revision`, whose file had `sha256`: what the
+    /// person was shown.
     Decided {
         artifact: String,
         revision: u32,
+        sha256: String,
         option: String,
         action: GateAction,
         by: String,
@@ -102,6 +121,7 @@ pub enum EventKind {
     Revised {
         artifact: String,
         revision: u32,
+        sha256: String,
         feedback: String,
         by: String,
     },
@@ -165,6 +185,7 @@ pub enum EventKind {
     RollbackStarted {
         artifact: String,
         revision: u32,
+        sha256: String,
         option: String,
         reason: String,
         by: String,
@@ -176,6 +197,7 @@ pub enum EventKind {
     SentBack {
         from_artifact: String,
         revision: u32,
+        sha256: String,
         to_phase: u32,
         to_artifact: String,
         option: String,
@@ -220,6 +242,7 @@ impl EventKind {
             format: draft.format,
             problems: draft.problems.clone(),
             cuts: draft.cuts.clone(),
+            json_path: draft.json_path.clone(),
         }
     }
 

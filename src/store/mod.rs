@@ -1,16 +1,34 @@
 //! The run store: one folder per run with its state, drafts, approved
 //! artifacts and an append-only journal.
 //!
-//! Every file is written atomically (temp file, fsync, rename, fsync of the
-//! folder), so a crash, a kill -9 or a full disk leaves either the old or the
-//! new version, never a torn one. A run is locked while a command works on
-//! it; the lock is an OS file lock, released when the process dies.
+//! The journal (`journal.jsonl`) is the source of truth and is written
+//! first: each event is appended as one line with one write and one fsync,
+//! and the events of one decision with a single write, so they are recorded
+//! all together or not at all. Every other file follows from it: `run.json`
+//! is a cache of the current state that says how far into the journal it
+//! goes ([`JournalMark`]); the engine rolls it forward from the journal when
+//! a crash came between the two. Files the journal names (drafts, evidence)
+//! are never overwritten: a file found where a new one goes, which no
+//! journal line records, is set aside first.
 //!
-//! Files: [`run_dir`] is the run folder and its lock, [`records`] the state
-//! kept in `run.json`, [`journal`] the events of `journal.jsonl`.
+//! Every other file is written atomically (temp file, fsync, rename, fsync
+//! of the folder), so a crash, a kill -9 or a full disk leaves either the
+//! old or the new version, never a torn one. A run is locked while a command
+//! works on it; the lock is an OS file lock, released when the process dies.
+//! Read-only commands (`status`, `show`, `list`) take no lock: they read
+//! `run.json`, which is only ever replaced whole, then the journal.
+//!
+//! A new run is built in a hidden staging folder (`runs/.ID.starting-…`)
+//! and renamed into place once its `run.json` is written, so a kill while a
+//! run starts never burns its id: `run --run-id ID` simply starts it again.
+//!
+//! Files: [`run_dir`] is the run folder, its lock and its journal appends,
+//! [`records`] the state kept in `run.json`, [`journal`] the events of
+//! `journal.jsonl` and `journal_file` their format on disk.
 
 mod evidence;
-mod journal;
+pub mod journal;
+mod journal_file;
 mod records;
 mod run_dir;
 
@@ -23,7 +41,7 @@ use sha2::{Digest, Sha256};
 pub use evidence::{EvidenceKind, EvidenceRecord};
 pub use journal::{EventKind, JournalEvent};
 pub use records::*;
-pub use run_dir::{validate_run_id, RunDir, RunStore};
+pub use run_dir::{validate_run_id, RunDir, RunStore, JOURNAL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,6 +64,14 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path} line {line} {why}: the journal was damaged or edited; restore it from a backup or version control")]
+    CorruptJournal {
+        path: PathBuf,
+        line: usize,
+        why: String,
+    },
+    #[error("run '{run_id}' was opened read-only (for status, show or list); it cannot be changed this way")]
+    ReadOnly { run_id: String },
     #[error(
         "'{0}' is not a valid run id: use letters, digits, '-', '_' and '.', not starting with '.'"
     )]

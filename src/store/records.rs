@@ -30,6 +30,21 @@ pub struct RunState {
     /// The steps of the per-step phase in progress, taken from its plan.
     pub steps: Option<StepProgress>,
     pub artifacts: Vec<ArtifactRecord>,
+    /// How far into the journal this state goes. Events after it were
+    /// journalled but a crash came before this file was saved: opening the
+    /// run rolls the state forward over them. Absent in runs of earlier
+    /// versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalMark>,
+}
+
+/// The journal line a saved state goes up to: how many whole lines it
+/// reflects, and the hash of the last of them (so a journal rewritten under
+/// it is noticed rather than trusted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalMark {
+    pub lines: u64,
+    pub last_hash: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -89,8 +89,10 @@ impl TerminalReviewer {
         println!(
             "{}",
             rule(&format!(
-                "[{}] {} · revision {} · {who}",
-                view.artifact.id, view.artifact.title, d.revision
+                "[{}] {} · {} · {who}",
+                view.artifact.id,
+                view.artifact.title,
+                crate::engine::describe_draft(d.revision, &d.sha256)
             ))
         );
         print_markdown(&view.draft_text);

@@ -114,7 +114,21 @@ impl Sandbox {
 
     /// `migagent ARGS` in the sandbox, ready to run or to adjust first.
     pub fn cmd(&self, args: &[&str]) -> Cmd {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_migagent"));
+        self.cmd_under(&[], args)
+    }
+
+    /// `WRAPPER... migagent ARGS` in the sandbox, e.g. under
+    /// `strace -e inject=...`; with an empty `wrapper`, the same as `cmd`.
+    pub fn cmd_under(&self, wrapper: &[&str], args: &[&str]) -> Cmd {
+        let binary = env!("CARGO_BIN_EXE_migagent");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
         cmd.current_dir(self.dir.path());
         for var in SCRUBBED {
             cmd.env_remove(var);
@@ -247,6 +261,12 @@ impl Cmd {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => panic!("migagent task: {e}"),
         }
+    }
+
+    /// Runs to completion on this thread; returns how it ended (a signal
+    /// too), stdout and stderr.
+    pub fn output_blocking(mut self) -> std::process::Output {
+        self.0.output().expect("spawn migagent")
     }
 
     /// Runs to completion on this thread; returns the exit code, stdout and
