@@ -17,6 +17,7 @@
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
+//! | `tamper`             | `verify` names each tampering; `resume`, decisions and `status` stop or warn |
 //! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
 //!
@@ -43,5 +44,6 @@ mod offline_mode;
 mod run_noninteractive;
 mod schema_templates;
 mod structured_runs;
+mod tamper;
 mod workflow_family;
 mod workflow_parse;

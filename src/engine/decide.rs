@@ -5,6 +5,7 @@ use super::status::finished_status_name;
 use super::{Decision, Engine, EngineError};
 use crate::store::{
     self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RollbackStart, RunStatus,
+    SourceRecord,
 };
 use crate::workflow::{Gate, GateAction};
 
@@ -20,10 +21,23 @@ impl Engine {
         let rec = &self.state.artifacts[artifact_index];
         let draft = self.latest_draft_of(rec)?;
         let text = self.run.read(&draft.path)?;
+        let sha256 = store::sha256_hex(text.as_bytes());
+        // What is approved is the draft as recorded, or nothing: a hand
+        // edit made after the checks of `apply` is caught here.
+        if sha256 != draft.sha256 {
+            return Err(self.draft_changed(&rec.id, draft, &sha256));
+        }
+        let model = draft
+            .model
+            .clone()
+            .or_else(|| rec.drafts.iter().rev().find_map(|d| d.model.clone()));
         let promoted = Promoted {
             path: self.run.write(&rec.approved_path(), &text)?,
-            sha256: store::sha256_hex(text.as_bytes()),
+            sha256,
             revision: draft.revision,
+            sources: draft.sources.clone(),
+            model,
+            workflow_sha256: self.state.workflow.sha256.clone(),
         };
         if let Err(e) = self.journal_all(events(&promoted)) {
             let _ = std::fs::remove_file(self.run.path().join(&promoted.path));
@@ -40,6 +54,21 @@ impl Engine {
                 status: finished_status_name(self.state.status),
             });
         }
+        if matches!(decision, Decision::Quit) {
+            return Ok(());
+        }
+        // A decision binds to the record: a draft changed by hand is not
+        // what the model wrote, so only an edit, which records the person's
+        // own text as the next revision, may replace it.
+        let pending_draft = self
+            .pending()
+            .and_then(|a| a.latest_draft())
+            .map(|d| d.path.clone());
+        let except = match decision {
+            Decision::Edit { .. } => pending_draft.as_deref(),
+            _ => None,
+        };
+        self.refuse_tampered(except)?;
         let Some(artifact_index) = self.state.artifacts.iter().rposition(|a| {
             matches!(
                 a.state,
@@ -123,6 +152,9 @@ impl Engine {
                             sha256: p.sha256.clone(),
                             path: p.path.clone(),
                             note: note.clone(),
+                            sources: p.sources.clone(),
+                            model: p.model.clone(),
+                            workflow_sha256: p.workflow_sha256.clone(),
                         },
                     ]
                 })?;
@@ -136,6 +168,9 @@ impl Engine {
                     revision: promoted.revision,
                     sha256: promoted.sha256,
                     path: promoted.path,
+                    sources: promoted.sources,
+                    model: promoted.model,
+                    workflow_sha256: promoted.workflow_sha256,
                 });
                 self.advance_cursor()
             }
@@ -295,6 +330,11 @@ pub(super) struct Promoted {
     pub(super) path: String,
     pub(super) sha256: String,
     pub(super) revision: u32,
+    /// What its draft was made from, the model and the workflow, carried
+    /// into the approval.
+    pub(super) sources: Vec<SourceRecord>,
+    pub(super) model: Option<String>,
+    pub(super) workflow_sha256: String,
 }
 
 /// Feedback, reasons and edits must say something.

@@ -37,7 +37,11 @@
 //! - `panel.rs`: review panels and their findings;
 //! - `status.rs`: [`StatusReport`], [`run_state`] and [`pending_artifact`],
 //!   and the names of run states;
-//! - `run_id.rs`: [`make_run_id`].
+//! - `run_id.rs`: [`make_run_id`];
+//! - `sources.rs`: what a draft is made from, noted as it is read, for the
+//!   draft's record and its approval;
+//! - `integrity.rs`: the tamper checks of `open`, `advance` and `apply`
+//!   (see `store::verify`).
 //!
 //! Tests: `tests.rs` runs whole workflows through the engine, with the
 //! scripted model, reviewer and tiny workflow (`testdata/tiny-workflow.md`)
@@ -52,11 +56,13 @@ mod error;
 mod evidence;
 mod evidence_prompt;
 mod inputs;
+mod integrity;
 mod loop_back;
 mod panel;
 mod persona;
 mod reviewer;
 mod run_id;
+mod sources;
 mod status;
 
 pub use error::EngineError;
@@ -125,6 +131,8 @@ pub struct Engine {
     bounds: Bounds,
     /// How a step's evidence is gathered; see `set_evidence_settings`.
     evidence: EvidenceSettings,
+    /// The files read for the draft being made; see `sources.rs`.
+    sources: sources::SourceLog,
 }
 
 /// What a new run starts from.
@@ -215,6 +223,7 @@ impl Engine {
             prompts,
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
+            sources: sources::SourceLog::default(),
         };
         engine.record_inputs(&start.inputs)?;
         engine.add_contexts(start.contexts)?;
@@ -226,6 +235,8 @@ impl Engine {
         let run = runs.open(run_id)?;
         let state = run.load_state()?;
         let text = run.read(&state.workflow.snapshot)?;
+        // A snapshot changed by hand (a gate deleted) is never followed.
+        integrity::check_snapshot(&run, &state, &text)?;
         let library = if state.workflow.library_roots.is_empty() {
             // A run of an earlier migagent recorded one root; the user's
             // config folder came after it.
@@ -259,6 +270,7 @@ impl Engine {
             prompts,
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
+            sources: sources::SourceLog::default(),
         };
         engine.finish_interrupted_send_back()?;
         Ok(engine)

@@ -10,9 +10,10 @@
 //! kept in `run.json`, [`journal`] the events of `journal.jsonl`.
 
 mod evidence;
-mod journal;
+pub mod journal;
 mod records;
 mod run_dir;
+pub mod verify;
 
 use std::fs::{self, File};
 use std::io::Write;

@@ -204,13 +204,16 @@ impl RunDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io_err("read", &path)(e)),
         };
+        let mut prev = super::journal::next_prev(&bytes);
         for event in events {
-            let line = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
-                path: path.clone(),
-                source,
+            let line = super::journal::chained_line(event, &prev).map_err(|source| {
+                StoreError::Corrupt {
+                    path: path.clone(),
+                    source,
+                }
             })?;
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
+            prev = super::journal::line_hash(&line);
+            bytes.extend_from_slice(&line);
         }
         write_atomic(&path, &bytes)
     }
