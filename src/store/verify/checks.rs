@@ -36,12 +36,12 @@ impl<'a> Checker<'a> {
         for file in &self.rec.files {
             self.recorded_file(file, findings);
         }
-        self.approvals(findings);
+        self.approvals(findings, notes);
         self.sources(findings);
         if let Some(state) = self.state {
             self.state_against_journal(state, findings, notes);
         }
-        self.unrecorded_artifacts(findings);
+        self.unrecorded_artifacts(findings, notes);
     }
 
     /// The sha256 of run file `rel`, or why there is none.
@@ -150,7 +150,11 @@ impl<'a> Checker<'a> {
                     .iter()
                     .any(|a| a.findings.iter().any(|f| f.path == file.path))
             }),
-        };
+        } && !self
+            .rec
+            .files
+            .iter()
+            .any(|later| later.path == file.path && later.line > file.line);
         let base = finding(
             FindingKind::FileChanged,
             file.artifact.clone(),
@@ -162,12 +166,18 @@ impl<'a> Checker<'a> {
 
     /// Each artifact's file against its last approval, and each approval
     /// against the draft revision it names.
-    fn approvals(&mut self, findings: &mut Vec<Finding>) {
+    fn approvals(&mut self, findings: &mut Vec<Finding>, notes: &mut Vec<String>) {
         let mut last: BTreeMap<&str, &ApprovalRecord> = BTreeMap::new();
         for a in &self.rec.approvals {
             last.insert(&a.artifact, a);
         }
         for a in last.values() {
+            if self.sha_of(&a.path).is_ok_and(|sha| sha != a.sha256) {
+                if let Some(note) = self.interrupted_promotion(&a.artifact, &a.path, a.line) {
+                    notes.push(note);
+                    continue;
+                }
+            }
             let what = format!(
                 "{} [{}] revision {}{}, journal line {}",
                 if a.by.is_some() {
@@ -387,8 +397,30 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Whether the file `rel` of `artifact` is a later draft of it, copied
+    /// there by an approval that was cut short (a kill between the copy and
+    /// the journal line), as `run.json`, which does not show it approved,
+    /// agrees: a note, not tampering. The next decision rewrites the file.
+    fn interrupted_promotion(&mut self, artifact: &str, rel: &str, after: usize) -> Option<String> {
+        let sha = self.sha_of(rel).ok()?;
+        let shown = self.state?.artifacts.iter().any(|a| {
+            a.id == artifact && matches!(a.state, ArtifactState::Approved | ArtifactState::Accepted)
+        });
+        if shown {
+            return None;
+        }
+        let ((_, revision), (line, _)) = self
+            .rec
+            .drafts
+            .iter()
+            .find(|((a, _), (line, d))| a == artifact && *line > after && *d == sha)?;
+        Some(format!(
+            "{rel} holds [{artifact}] revision {revision}'s draft (journal line {line}) with no approval recorded: an approval was cut short; the next decision on it rewrites the file"
+        ))
+    }
+
     /// Files in `artifacts/` that no approval accounts for.
-    fn unrecorded_artifacts(&mut self, findings: &mut Vec<Finding>) {
+    fn unrecorded_artifacts(&mut self, findings: &mut Vec<Finding>, notes: &mut Vec<String>) {
         let Ok(entries) = std::fs::read_dir(self.dir.join("artifacts")) else {
             return;
         };
@@ -405,6 +437,10 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let id = name.strip_suffix(".md").unwrap_or(&name).to_string();
+            if let Some(note) = self.interrupted_promotion(&id, &rel, 0) {
+                notes.push(note);
+                continue;
+            }
             findings.push(Finding {
                 path: Some(rel.clone()),
                 ..finding_msg(

@@ -351,3 +351,54 @@ fn a_line_copied_from_another_run_is_named() {
         "{report:#?}"
     );
 }
+
+#[test]
+fn a_draft_copied_to_artifacts_by_a_cut_short_approval_is_a_note_not_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    awaiting(dir.path());
+    write(dir.path(), "artifacts/A-1.md", DRAFT);
+    let report = verify_dir(dir.path(), "r").unwrap();
+    assert!(report.ok, "{report:#?}");
+    assert!(
+        report.notes.iter().any(|n| n.contains("cut short")),
+        "{:?}",
+        report.notes
+    );
+    // Any other text there is not accounted for.
+    write(dir.path(), "artifacts/A-1.md", "## Notes\nnot a draft\n");
+    let report = verify_dir(dir.path(), "r").unwrap();
+    assert_eq!(kinds(&report), [FindingKind::UnrecordedArtifact]);
+}
+
+#[test]
+fn a_draft_path_recorded_twice_names_the_lost_file_without_stopping_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    awaiting(dir.path());
+    let second = "## Notes\nsecond\n";
+    write(dir.path(), "drafts/A-1.r1.md", second);
+    let prev =
+        crate::store::journal::next_prev(&std::fs::read(dir.path().join("journal.jsonl")).unwrap());
+    let mut journal = std::fs::read(dir.path().join("journal.jsonl")).unwrap();
+    journal.extend(
+        chained_line(
+            &event(drafted(
+                "A-1",
+                1,
+                &sha256_hex(second.as_bytes()),
+                Vec::new(),
+            )),
+            &prev,
+        )
+        .unwrap(),
+    );
+    std::fs::write(dir.path().join("journal.jsonl"), journal).unwrap();
+    let report = verify_dir(dir.path(), "r").unwrap();
+    let lost: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::FileChanged)
+        .collect();
+    assert_eq!(lost.len(), 1, "{report:#?}");
+    assert_eq!(lost[0].line, Some(2));
+    assert!(!lost[0].in_use, "a later record of the path supersedes it");
+}
