@@ -257,6 +257,12 @@ async fn approval_lines_deleted_from_the_journal_are_named() {
     let (code, _, err) = sandbox.cmd(&["approve", "mid"]).run().await;
     assert_eq!(code, TAMPERED, "{err}");
     assert!(err.contains("journal line"), "{err}");
+    // Who finds a run tampered with can still stop it for good.
+    let (code, _, err) = sandbox
+        .cmd(&["abort", "mid", "--reason", "journal edited"])
+        .run()
+        .await;
+    assert_eq!(code, 11, "{err}");
 
     // At the end: the chain holds, and run.json and artifacts/ still tell.
     let (code, _, _) = sandbox.start_run(NEED, &base, "tail").await;

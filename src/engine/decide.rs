@@ -59,16 +59,17 @@ impl Engine {
         }
         // A decision binds to the record: a draft changed by hand is not
         // what the model wrote, so only an edit, which records the person's
-        // own text as the next revision, may replace it.
+        // own text as the next revision, may replace it. Aborting passes
+        // nothing on, so a person who finds a run tampered with can stop it.
         let pending_draft = self
             .pending()
             .and_then(|a| a.latest_draft())
             .map(|d| d.path.clone());
-        let except = match decision {
-            Decision::Edit { .. } => pending_draft.as_deref(),
-            _ => None,
-        };
-        self.refuse_tampered(except)?;
+        match decision {
+            Decision::Abort { .. } => {}
+            Decision::Edit { .. } => self.refuse_tampered(pending_draft.as_deref())?,
+            _ => self.refuse_tampered(None)?,
+        }
         let Some(artifact_index) = self.state.artifacts.iter().rposition(|a| {
             matches!(
                 a.state,
