@@ -21,6 +21,7 @@
 //! | `server_faults`      | dripping, hanging, cut, huge and non-stream answers: clear errors, no draft |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
+//! | `tamper`             | `verify` names each tampering; `resume`, decisions and `status` stop or warn |
 //! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
 //!
@@ -51,5 +52,6 @@ mod run_noninteractive;
 mod schema_templates;
 mod server_faults;
 mod structured_runs;
+mod tamper;
 mod workflow_family;
 mod workflow_parse;

@@ -9,7 +9,9 @@ use crate::store::AfterRollback;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 done (workflow complete, or command succeeded), 10 a draft awaits a decision,
-11 the run was aborted, 130 interrupted (run saved, nothing decided), 1 error, 2 bad usage.
+11 the run was aborted, 12 the run differs from its record (a file or journal line was changed
+by hand: see `migagent verify RUN`), 130 interrupted (run saved, nothing decided), 1 error,
+2 bad usage.
 
 Typical session:
   export OPENAI_API_KEY=...                      # or --base-url http://127.0.0.1:8080/v1
@@ -69,6 +71,8 @@ pub enum Command {
     Status(StatusArgs),
     /// List runs in the state folder.
     List(ListArgs),
+    /// Check a run against its journal: the chain of journal lines, every approved artifact, draft, evidence, input and context file, the workflow snapshot, and run.json's approvals. Exit 0 when all match, 12 naming each file and journal line that differs.
+    Verify(VerifyArgs),
     /// Print an approved artifact (or with --draft, the latest draft).
     Show(ShowArgs),
     /// Record what happened at a step of the plan: a note, a file, the plan's commands run with your yes, or none on purpose.
@@ -340,6 +344,27 @@ pub struct AbortArgs {
 pub struct StatusArgs {
     pub run: String,
     /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Checked: each journal line carries the sha256 of the line before it (`prev`), so an edited,
+deleted or inserted line breaks the chain at the line after it; each file the journal records
+(drafts, evidence, inputs, context files, panel findings, each approved artifact, the workflow
+snapshot) against its sha256; each approval against the draft it approved; each draft's input
+files against what the journal recorded of them; run.json's approvals against the journal (one
+only run.json has is forged, or its journal lines were deleted); and every file in artifacts/
+against an approval. Library files (personas, prompts, templates) are recorded by sha256 with
+each draft and approval, not re-checked: they live outside the run.
+A journal written before lines were chained is reported as unchained, not as tampered.
+
+Exit codes: 0 everything matches, 12 something differs (each difference is named),
+1 the run cannot be read.")]
+pub struct VerifyArgs {
+    pub run: String,
+    /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

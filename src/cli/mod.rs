@@ -9,6 +9,7 @@ mod evidence;
 mod interrupt;
 mod run;
 mod runs;
+mod verify;
 mod workflows;
 
 use std::path::PathBuf;
@@ -30,6 +31,9 @@ use crate::terminal;
 pub const EXIT_AWAITING: u8 = 10;
 /// Exit code: the run was aborted by a decision.
 pub const EXIT_ABORTED: u8 = 11;
+/// Exit code: the run differs from its record (`verify`, and any command
+/// that stopped because of it).
+pub const EXIT_TAMPERED: u8 = 12;
 /// Exit code: interrupted with Ctrl-C; the run is saved, nothing decided.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -116,7 +120,15 @@ pub fn main() -> std::process::ExitCode {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {}", error_message(&e));
-            std::process::ExitCode::FAILURE
+            let tampered = matches!(
+                e.downcast_ref::<crate::engine::EngineError>(),
+                Some(crate::engine::EngineError::Tampered { .. })
+            );
+            if tampered {
+                std::process::ExitCode::from(EXIT_TAMPERED)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }
@@ -208,6 +220,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         ),
         Command::Status(args) => runs::cmd_status(&ctx, &args.run, args.json),
         Command::List(args) => runs::cmd_list(&ctx, args.json),
+        Command::Verify(args) => verify::cmd_verify(&ctx, &args.run, args.json),
         Command::Show(args) => runs::cmd_show(&ctx, args),
         Command::Evidence(args) => evidence::cmd_evidence(&ctx, args),
         Command::Workflows(cmd) => workflows::cmd_workflows(&ctx, cmd),

@@ -137,6 +137,8 @@ fn read_text_file(path: &std::path::Path, max_bytes: u64, what: &str) -> Result<
 
 pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     let mut engine = super::runs::open_run(ctx, &args.run)?;
+    // Before anything is added, and before the server is even asked.
+    engine.check_untampered()?;
     engine.add_contexts(&args.context)?;
     engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
     if args.confirm_point_of_no_return {

@@ -2,8 +2,10 @@
 
 use anyhow::{bail, Context, Result};
 
-use super::{Ctx, ShowArgs};
-use crate::engine::{self, Engine};
+use super::verify::print_findings;
+use super::{Ctx, ShowArgs, EXIT_TAMPERED};
+use crate::engine::{self, Engine, EngineError};
+use crate::store::verify::Finding;
 use crate::store::ArtifactState;
 use crate::terminal;
 
@@ -30,11 +32,37 @@ pub(super) fn warn(engine: &mut Engine) {
 }
 
 pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
-    let engine = open_read_only(ctx, run)?;
+    let engine = match open_read_only(ctx, run) {
+        Ok(engine) => engine,
+        // A run whose workflow snapshot was changed is not followed, so
+        // its standing is unknown: the warning is all there is to show.
+        Err(e) => match e.downcast::<EngineError>() {
+            Ok(EngineError::Tampered { run_id, findings }) => {
+                if json {
+                    let value = serde_json::json!({"run_id": run_id, "tamper": findings});
+                    println!("{}", serde_json::to_string_pretty(&value)?);
+                } else {
+                    print_tamper_warning(&run_id, &findings);
+                }
+                return Ok(EXIT_TAMPERED);
+            }
+            Ok(other) => return Err(other.into()),
+            Err(e) => return Err(e),
+        },
+    };
     let status = engine.status();
+    let tamper = engine.verify()?.findings;
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        let mut value = serde_json::to_value(&status)?;
+        if !tamper.is_empty() {
+            value["tamper"] = serde_json::to_value(&tamper)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
+    }
+    if !tamper.is_empty() {
+        print_tamper_warning(&status.run_id, &tamper);
+        println!();
     }
     println!("run:      {}", status.run_id);
     println!("workflow: {}", status.workflow);
@@ -161,6 +189,12 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// The tamper warning section of `status`.
+fn print_tamper_warning(run_id: &str, findings: &[Finding]) {
+    println!("TAMPER WARNING: run {run_id} differs from its record; `resume` and decisions stop until it is restored (`migagent verify {run_id}`):");
+    print_findings(findings);
 }
 
 pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {

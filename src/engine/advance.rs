@@ -143,6 +143,8 @@ impl Engine {
         mut reviewer: Option<&mut dyn Reviewer>,
         sink: &mut dyn TokenSink,
     ) -> Result<Outcome, EngineError> {
+        // Nothing changed by hand is sent to the model or passed on.
+        self.check_untampered()?;
         loop {
             match self.state.status {
                 RunStatus::Complete => return Ok(Outcome::Complete),
@@ -268,6 +270,9 @@ impl Engine {
                 revision: p.revision,
                 sha256: p.sha256.clone(),
                 reason: format!("phase has no gate; stored as {}", p.path),
+                sources: p.sources.clone(),
+                model: p.model.clone(),
+                workflow_sha256: p.workflow_sha256.clone(),
             }]
         })?;
         self.state.artifacts[artifact_index].state = ArtifactState::Accepted;

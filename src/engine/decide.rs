@@ -6,6 +6,7 @@ use super::status::finished_status_name;
 use super::{Decided, Decision, DraftPin, Engine, EngineError};
 use crate::store::{
     self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RollbackStart, RunStatus,
+    SourceRecord,
 };
 use crate::workflow::{Gate, GateAction};
 
@@ -25,17 +26,22 @@ impl Engine {
         let draft = self.latest_draft_of(rec)?;
         let text = self.run.read(&draft.path)?;
         let sha256 = store::sha256_hex(text.as_bytes());
+        // What is approved is the draft as recorded, or nothing: a hand
+        // edit made after the checks of `apply` is caught here.
         if sha256 != draft.sha256 {
-            return Err(EngineError::DraftChanged {
-                path: draft.path.clone(),
-                recorded: draft.sha256.clone(),
-                found: sha256,
-            });
+            return Err(self.draft_changed(&rec.id, draft, &sha256));
         }
+        let model = draft
+            .model
+            .clone()
+            .or_else(|| rec.drafts.iter().rev().find_map(|d| d.model.clone()));
         let promoted = Promoted {
             path: rec.approved_path(),
             sha256,
             revision: draft.revision,
+            sources: draft.sources.clone(),
+            model,
+            workflow_sha256: self.state.workflow.sha256.clone(),
         };
         let id = rec.id.clone();
         self.journal_all(events(&promoted))?;
@@ -70,6 +76,22 @@ impl Engine {
                 run_id: self.state.run_id.clone(),
                 status: finished_status_name(self.state.status),
             });
+        }
+        if matches!(decision, Decision::Quit) {
+            return Ok(None);
+        }
+        // A decision binds to the record: a draft changed by hand is not
+        // what the model wrote, so only an edit, which records the person's
+        // own text as the next revision, may replace it. Aborting passes
+        // nothing on, so a person who finds a run tampered with can stop it.
+        let pending_draft = self
+            .pending()
+            .and_then(|a| a.latest_draft())
+            .map(|d| d.path.clone());
+        match decision {
+            Decision::Abort { .. } => {}
+            Decision::Edit { .. } => self.refuse_tampered(pending_draft.as_deref())?,
+            _ => self.refuse_tampered(None)?,
         }
         let Some(artifact_index) = self.state.artifacts.iter().rposition(|a| {
             matches!(
@@ -171,6 +193,9 @@ impl Engine {
                             sha256: p.sha256.clone(),
                             path: p.path.clone(),
                             note: note.clone(),
+                            sources: p.sources.clone(),
+                            model: p.model.clone(),
+                            workflow_sha256: p.workflow_sha256.clone(),
                         },
                     ]
                 })?;
@@ -184,6 +209,9 @@ impl Engine {
                     revision: promoted.revision,
                     sha256: promoted.sha256,
                     path: promoted.path,
+                    sources: promoted.sources,
+                    model: promoted.model,
+                    workflow_sha256: promoted.workflow_sha256,
                 });
                 self.advance_cursor()?;
             }
@@ -348,6 +376,11 @@ pub(super) struct Promoted {
     pub(super) path: String,
     pub(super) sha256: String,
     pub(super) revision: u32,
+    /// What its draft was made from, the model and the workflow, carried
+    /// into the approval.
+    pub(super) sources: Vec<SourceRecord>,
+    pub(super) model: Option<String>,
+    pub(super) workflow_sha256: String,
 }
 
 /// Feedback, reasons and edits must say something.

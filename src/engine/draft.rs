@@ -12,7 +12,9 @@ use crate::evidence::claims::{success_claims, UNVERIFIED};
 use crate::llm::{ChatRequest, Completion, ModelClient, StructuredRequest, TokenSink};
 use crate::markdown::strip_outer_fence;
 use crate::prompt::{ArtifactInfo, DraftContext, JsonInfo, RevisionInfo, StepInfo};
-use crate::store::{self, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind};
+use crate::store::{
+    self, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind, SourceKind,
+};
 use crate::workflow::step::{self, Step};
 use crate::workflow::DirectiveKind;
 
@@ -30,6 +32,7 @@ impl Engine {
         sink: &mut dyn TokenSink,
     ) -> Result<(), EngineError> {
         let phase = self.loaded.workflow.phases[phase_index].clone();
+        self.start_sources(artifact_index, phase.panel().is_some());
         let (mut inputs, missing) = self.inputs_for(&phase)?;
         let mut template = self.template_for(artifact_index);
         let is_step = self.state.artifacts[artifact_index].step.is_some();
@@ -49,11 +52,16 @@ impl Engine {
             template: template.clone(),
         };
         let revision = match (&rec.pending_feedback, rec.latest_draft()) {
-            (Some(feedback), Some(previous)) => Some(RevisionInfo {
-                number: previous.revision,
-                previous: self.run.read(&previous.path)?,
-                feedback: feedback.clone(),
-            }),
+            (Some(feedback), Some(previous)) => {
+                let text = self.run.read(&previous.path)?;
+                self.sources
+                    .note(SourceKind::PreviousDraft, &previous.path, text.as_bytes());
+                Some(RevisionInfo {
+                    number: previous.revision,
+                    previous: text,
+                    feedback: feedback.clone(),
+                })
+            }
             _ => None,
         };
         let step_info = match (step, &self.state.steps) {
@@ -159,6 +167,7 @@ impl Engine {
                     revision: rev,
                     reason: reason.clone(),
                     first_attempt: first_path,
+                    first_attempt_sha256: Some(store::sha256_hex(first.completion.text.as_bytes())),
                     prompt_tokens: first.completion.prompt_tokens,
                     cached_tokens: first.completion.cached_tokens,
                     completion_tokens: first.completion.completion_tokens,
@@ -298,6 +307,7 @@ impl Engine {
             json_path,
             problems: attempt.problems.clone(),
             cuts,
+            sources: self.sources.take(),
             ..DraftRecord::new(rev, path, sha, DraftSource::Model)
         };
         self.journal(EventKind::drafted(&id, &draft, completion.cached_tokens))?;
@@ -354,7 +364,14 @@ impl Engine {
         text: &str,
     ) -> DraftRecord {
         let template = self.template_for(artifact_index);
+        // A person's edit starts from the draft it replaces, which was made
+        // from these files.
+        let sources = self.state.artifacts[artifact_index]
+            .latest_draft()
+            .map(|d| d.sources.clone())
+            .unwrap_or_default();
         DraftRecord {
+            sources,
             missing_sections: missing_sections(&template, text),
             format: Some(DraftFormat::Markdown),
             problems: structure_problems(&template, text),

@@ -13,6 +13,12 @@ use crate::store::StoreError;
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something the run reads differs from its record (exit code 12).
+    #[error("{}", super::integrity::tamper_message(run_id, findings))]
+    Tampered {
+        run_id: String,
+        findings: Vec<crate::store::verify::Finding>,
+    },
     #[error("drafting {artifact} in run '{run_id}': {source}. The run is saved; fix the cause and `migagent resume {run_id}`")]
     Model {
         run_id: String,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{journal_event, Engine, EngineError};
 use crate::prompt::{InputSource, PromptInput};
-use crate::store::{self, ArtifactState, ContextRecord, EventKind, SuppliedInput};
+use crate::store::{self, ArtifactState, ContextRecord, EventKind, SourceKind, SuppliedInput};
 use crate::workflow::input::same_label;
 use crate::workflow::{InputKind, Phase, Workflow};
 
@@ -110,7 +110,10 @@ impl Engine {
             .iter()
             .find(|i| same_label(&i.label, label))
         {
-            return Ok(Some(self.run.read(&found.stored)?));
+            let text = self.run.read(&found.stored)?;
+            self.sources
+                .note(SourceKind::Input, &found.stored, text.as_bytes());
+            return Ok(Some(text));
         }
         let is_request = self
             .loaded
@@ -135,7 +138,7 @@ impl Engine {
         let record = self.state.artifacts.iter().find(|a| a.id == id);
         match record {
             Some(r) if matches!(r.state, ArtifactState::Approved | ArtifactState::Accepted) => {
-                Ok(self.run.read(&r.approved_path())?)
+                self.read_approved(&r.approved_path())
             }
             _ => Err(EngineError::InputNotApproved {
                 id: id.to_string(),
@@ -159,7 +162,21 @@ impl Engine {
     /// The text of a library file a directive names (persona, guidance,
     /// panel member).
     pub(super) fn resolve_text(&self, path: &str) -> Result<String, EngineError> {
-        Ok(self.loaded.library.resolve(path)?.text)
+        let file = self.loaded.library.resolve(path)?;
+        self.sources.note(
+            SourceKind::Prompt,
+            &file.origin.to_string(),
+            file.text.as_bytes(),
+        );
+        Ok(file.text)
+    }
+
+    /// An approved (or accepted) artifact's text, noted as a source.
+    fn read_approved(&self, rel: &str) -> Result<String, EngineError> {
+        let text = self.run.read(rel)?;
+        self.sources
+            .note(SourceKind::Artifact, rel, text.as_bytes());
+        Ok(text)
     }
 
     /// The declared inputs of a phase: approved artifacts, the need, context
@@ -192,7 +209,7 @@ impl Engine {
                                 inputs.push(PromptInput {
                                     label: format!("[{}]: {}", rec.id, rec.title),
                                     origin: Some(format!("approved artifact {}", rec.id)),
-                                    content: self.run.read(&rec.approved_path())?,
+                                    content: self.read_approved(&rec.approved_path())?,
                                     source: InputSource::Artifact,
                                 })
                             }
@@ -247,7 +264,12 @@ impl Engine {
                             "supplied by the person running migagent, for: {}",
                             context_labels.join("; ")
                         )),
-                        content: self.run.read(&ctx.stored)?,
+                        content: {
+                            let text = self.run.read(&ctx.stored)?;
+                            self.sources
+                                .note(SourceKind::Context, &ctx.stored, text.as_bytes());
+                            text
+                        },
                         source: InputSource::ContextFile,
                     });
                 }

@@ -42,7 +42,11 @@
 //! - `panel.rs`: review panels and their findings;
 //! - `status.rs`: [`StatusReport`], [`run_state`] and [`pending_artifact`],
 //!   and the names of run states;
-//! - `run_id.rs`: [`make_run_id`].
+//! - `run_id.rs`: [`make_run_id`];
+//! - `sources.rs`: what a draft is made from, noted as it is read, for the
+//!   draft's record and its approval;
+//! - `integrity.rs`: the tamper checks of `open`, `advance` and `apply`
+//!   (see `store::verify`).
 //!
 //! Tests: `tests.rs` runs whole workflows through the engine, with the
 //! scripted model, reviewer and tiny workflow (`testdata/tiny-workflow.md`)
@@ -58,12 +62,14 @@ mod error;
 mod evidence;
 mod evidence_prompt;
 mod inputs;
+mod integrity;
 mod loop_back;
 mod panel;
 mod persona;
 mod reconcile;
 mod reviewer;
 mod run_id;
+mod sources;
 mod status;
 
 pub use binding::{describe as describe_draft, short_sha, Decided, DraftPin};
@@ -141,6 +147,8 @@ pub struct Engine {
     evidence: EvidenceSettings,
     /// What opening the run found and did, for the command to report.
     notices: Vec<String>,
+    /// The files read for the draft being made; see `sources.rs`.
+    sources: sources::SourceLog,
 }
 
 /// What a new run starts from.
@@ -235,6 +243,7 @@ impl Engine {
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
             notices: Vec::new(),
+            sources: sources::SourceLog::default(),
         };
         engine.record_inputs(&start.inputs)?;
         engine.add_contexts(start.contexts)?;
@@ -260,6 +269,8 @@ impl Engine {
     fn load(run: RunDir, run_id: &str) -> Result<Engine, EngineError> {
         let state = run.load_state()?;
         let text = run.read(&state.workflow.snapshot)?;
+        // A snapshot changed by hand (a gate deleted) is never followed.
+        integrity::check_snapshot(&run, &state, &text)?;
         let library = if state.workflow.library_roots.is_empty() {
             // A run of an earlier migagent recorded one root; the user's
             // config folder came after it.
@@ -294,6 +305,7 @@ impl Engine {
             bounds: Bounds::default(),
             evidence: EvidenceSettings::default(),
             notices: Vec::new(),
+            sources: sources::SourceLog::default(),
         };
         engine.reconcile()?;
         Ok(engine)

@@ -9,7 +9,7 @@ use crate::library;
 use crate::llm::{ChatRequest, ModelClient, StructuredRequest, TokenSink};
 use crate::markdown::strip_outer_fence;
 use crate::prompt::{ArtifactInfo, Finding, MemberInfo, PanelInfo, PromptInput, ReviewContext};
-use crate::store::{self, EventKind, FindingRecord};
+use crate::store::{self, EventKind, FindingRecord, SourceKind};
 use crate::workflow::Phase;
 
 impl Engine {
@@ -28,6 +28,11 @@ impl Engine {
         sink: &mut dyn TokenSink,
     ) -> Result<(PanelInfo, Vec<Finding>, String), EngineError> {
         let file = self.loaded.library.resolve(panel_path)?;
+        self.sources.note(
+            SourceKind::Panel,
+            &file.origin.to_string(),
+            file.text.as_bytes(),
+        );
         // The panel's problems were reported when the workflow was
         // validated, and a panel with errors never starts a run.
         let (panel, _) = library::read_panel(&self.loaded.library, &file);
@@ -115,10 +120,13 @@ impl Engine {
                 .iter()
                 .find(|m| m.path == f.persona)
                 .map_or(String::new(), |m| m.focus.clone());
+            let text = self.run.read(&f.path)?;
+            self.sources
+                .note(SourceKind::Finding, &f.path, text.as_bytes());
             findings.push(Finding {
                 name: f.member.clone(),
                 focus,
-                text: self.run.read(&f.path)?,
+                text,
             });
         }
         Ok((info, findings, panel.moderator.path))

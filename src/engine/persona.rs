@@ -12,13 +12,20 @@
 use super::{Engine, EngineError};
 use crate::library::{persona_links, resolve_persona, LibraryFile};
 use crate::prompt::{LinkedDoc, PhaseInfo, SystemContext};
+use crate::store::SourceKind;
 use crate::workflow::{DirectiveKind, Phase};
 
 impl Engine {
     /// A persona file by its library path; the built-in moderator by its
     /// exact path only.
     fn persona_file(&self, path: &str) -> Result<LibraryFile, EngineError> {
-        Ok(resolve_persona(&self.loaded.library, path)?)
+        let file = resolve_persona(&self.loaded.library, path)?;
+        self.sources.note(
+            SourceKind::Persona,
+            &file.origin.to_string(),
+            file.text.as_bytes(),
+        );
+        Ok(file)
     }
 
     /// The linked files of `persona` not already in `seen`, as the model
@@ -34,6 +41,10 @@ impl Engine {
                     seen.push(f.rel.clone());
                 }
                 new
+            })
+            .inspect(|f| {
+                self.sources
+                    .note(SourceKind::Linked, &f.origin.to_string(), f.text.as_bytes())
             })
             .map(|f| LinkedDoc {
                 path: f.rel,

@@ -1,10 +1,13 @@
-//! The events of `journal.jsonl`, one line each. How lines are chained,
-//! written and read back is in `journal_file.rs`.
+//! The events of `journal.jsonl`, one line each, chained: every line
+//! carries `prev`, the [`line_hash`] of the line before it (64 zeros on the
+//! first line), so an edited, inserted or deleted line breaks the chain at
+//! the line after it (`store::verify` checks it). How lines are written and
+//! read back is in `journal_file.rs`.
 
 use serde::Serialize;
 
 use super::evidence::{EvidenceKind, EvidenceRecord};
-use super::records::{AfterRollback, DraftFormat, DraftRecord};
+use super::records::{AfterRollback, DraftFormat, DraftRecord, SourceRecord};
 use crate::workflow::GateAction;
 
 pub use super::journal_file::{
@@ -65,6 +68,9 @@ pub enum EventKind {
         /// The model's JSON answer kept beside the draft, when it parsed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         json_path: Option<String>,
+        /// The files the draft was made from, with their sha256.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<SourceRecord>,
     },
     /// A draft lacked sections or broke its schema; one repair request
     /// follows. The first answer is kept at `first_attempt`.
@@ -73,6 +79,9 @@ pub enum EventKind {
         revision: u32,
         reason: String,
         first_attempt: String,
+        /// The sha256 of the file at `first_attempt`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_attempt_sha256: Option<String>,
         prompt_tokens: Option<u64>,
         /// Prompt tokens the server reused from its cache, when it says.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +134,8 @@ pub enum EventKind {
         feedback: String,
         by: String,
     },
+    /// What a person approved, and everything it stands on: the files its
+    /// draft was made from, the model and the workflow, each by sha256.
     Approved {
         artifact: String,
         revision: u32,
@@ -132,12 +143,24 @@ pub enum EventKind {
         sha256: String,
         path: String,
         note: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<SourceRecord>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        workflow_sha256: String,
     },
     Accepted {
         artifact: String,
         revision: u32,
         sha256: String,
         reason: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<SourceRecord>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        workflow_sha256: String,
     },
     RolledBack {
         artifact: String,
@@ -243,6 +266,7 @@ impl EventKind {
             problems: draft.problems.clone(),
             cuts: draft.cuts.clone(),
             json_path: draft.json_path.clone(),
+            sources: draft.sources.clone(),
         }
     }
 
@@ -264,5 +288,63 @@ impl EventKind {
             stderr_sha256: e.stderr_sha256.clone(),
             rollback: e.rollback,
         }
+    }
+}
+
+/// `event` as one journal line, `\n` included, chained to the line before
+/// it by `prev` (that line's [`line_hash`], or [`GENESIS`]): how tests
+/// forge and extend journals by hand. Runs append through
+/// `RunDir::journal_all`.
+#[cfg(test)]
+pub(crate) fn chained_line(event: &JournalEvent, prev: &str) -> Result<Vec<u8>, serde_json::Error> {
+    let mut value = serde_json::to_value(event)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("prev".into(), serde_json::Value::String(prev.to_string()));
+    }
+    let mut line = serde_json::to_vec(&value)?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// The `prev` the next line appended to `journal` must carry: the hash of
+/// its last line, or [`GENESIS`] for an empty journal.
+#[cfg(test)]
+pub(crate) fn next_prev(journal: &[u8]) -> String {
+    let body = journal.strip_suffix(b"\n").unwrap_or(journal);
+    if body.is_empty() {
+        return GENESIS.to_string();
+    }
+    let start = body.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    line_hash(&journal[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: EventKind) -> JournalEvent {
+        JournalEvent {
+            at: "2026-01-01T00:00:00Z".into(),
+            run_id: "r".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn each_line_carries_the_hash_of_the_line_before() {
+        let first = chained_line(&event(EventKind::Completed), GENESIS).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        assert_eq!(v["prev"], GENESIS);
+        assert_eq!(v["event"], "completed");
+        assert!(first.ends_with(b"\n"));
+        let prev = next_prev(&first);
+        assert_eq!(prev, line_hash(&first));
+        let mut journal = first.clone();
+        journal.extend(chained_line(&event(EventKind::Completed), &prev).unwrap());
+        let second_start = first.len();
+        assert_eq!(next_prev(&journal), line_hash(&journal[second_start..]));
+        assert_eq!(next_prev(b""), GENESIS);
+        // The hash covers the newline: a line without it hashes otherwise.
+        assert_ne!(line_hash(&first), line_hash(&first[..first.len() - 1]));
     }
 }

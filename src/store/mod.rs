@@ -31,6 +31,7 @@ pub mod journal;
 mod journal_file;
 mod records;
 mod run_dir;
+pub mod verify;
 
 use std::fs::{self, File};
 use std::io::Write;

@@ -252,6 +252,50 @@ pub struct DraftRecord {
     /// Inputs shortened to fit the server's context, shown at the gate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cuts: Vec<String>,
+    /// Every file the draft was made from, with its sha256 when it was
+    /// read: input artifacts, inputs, context and evidence files, personas,
+    /// prompts, panels and templates. Empty in runs of earlier versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRecord>,
+}
+
+/// A file a draft was made from, as it was when read: an approval carries
+/// these, so an auditor can tell exactly which persona, prompt and input
+/// text stood behind the approved artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub kind: SourceKind,
+    /// Run-relative for the run's own files (`artifacts/MIG-1.md`,
+    /// `context/01-db.md`); where it was found for library files (a path,
+    /// or `builtin:personas/...`).
+    pub path: String,
+    pub sha256: String,
+}
+
+/// What a source file is to the draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// An approved (or accepted) artifact of an earlier phase.
+    Artifact,
+    /// A free-text input given at start (`--need`, `--input`).
+    Input,
+    /// A `--context` file, or a note or file given for a phase.
+    Context,
+    /// A step's evidence file.
+    Evidence,
+    /// A panel member's findings.
+    Finding,
+    /// The draft a revision revises.
+    PreviousDraft,
+    Persona,
+    /// A file a persona links to (a policy, a scale).
+    Linked,
+    /// A phase's guidance prompt.
+    Prompt,
+    Panel,
+    /// One of migagent's prompt assembly templates.
+    Template,
 }
 
 impl DraftRecord {
@@ -277,6 +321,7 @@ impl DraftRecord {
             json_path: None,
             problems: Vec::new(),
             cuts: Vec::new(),
+            sources: Vec::new(),
         }
     }
 }
@@ -305,6 +350,15 @@ pub struct Approval {
     pub revision: u32,
     pub sha256: String,
     pub path: String,
+    /// The files the approved draft was made from (see [`DraftRecord`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRecord>,
+    /// The model that drafted it; none for a person's own text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The sha256 of the workflow the run follows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub workflow_sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

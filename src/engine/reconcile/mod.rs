@@ -316,6 +316,11 @@ impl Engine {
                     revision,
                     sha256: sha256.clone(),
                     path: text(e, "path"),
+                    // The event carries what the approval recorded; an
+                    // event of an older migagent has none of it.
+                    sources: serde_json::from_value(e["sources"].clone()).unwrap_or_default(),
+                    model: opt_text(e, "model"),
+                    workflow_sha256: text(e, "workflow_sha256"),
                 });
                 rolled.copies.push((index, revision, sha256));
                 rolled.completion_unjournalled |= self.move_cursor();
