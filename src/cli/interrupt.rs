@@ -16,9 +16,26 @@ pub(super) fn set_current_run(id: &str) {
 /// Ctrl-C anywhere (at a gate, during a draft) stops the process without
 /// deciding anything. Every write is atomic, so stopping at any instant
 /// leaves the run as it was last saved.
+///
+/// The signal is registered here, before this returns, not when the task
+/// that waits for it first runs: on a busy machine that task may not have
+/// been scheduled yet when the person presses Ctrl-C, and the default
+/// action would kill the process without saying which run to resume.
 pub(super) fn install_interrupt_handler() {
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
+    #[cfg(unix)]
+    let mut interrupts =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+            Ok(signal) => signal,
+            // Without a handler the default action still stops the process;
+            // the run is as it was last saved.
+            Err(_) => return,
+        };
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let pressed = interrupts.recv().await.is_some();
+        #[cfg(not(unix))]
+        let pressed = tokio::signal::ctrl_c().await.is_ok();
+        if pressed {
             let run = CURRENT_RUN.lock().ok().and_then(|r| r.clone());
             eprint!("\x1b[?25h");
             eprintln!();
