@@ -4,6 +4,7 @@
 //! | module               | what it covers                                                    |
 //! |----------------------|-------------------------------------------------------------------|
 //! | `architecture`       | the module rules read off `src/`: no cycles, layers, file sizes   |
+//! | `bad_input`          | devices, FIFOs, folders, oversized and non-UTF-8 files; private run folders |
 //! | `cli_workflows`      | `migagent workflows …` (list, show, validate, schema) from a folder |
 //! | `crash_safety`       | kill -9 in the middle of a draft; a full disk at a decision       |
 //! | `doctor`             | `migagent doctor` against live, dead, keyless and refused servers |
@@ -14,6 +15,7 @@
 //! | `markdown_reading`   | templates read by CommonMark: inner code blocks, titles, unclosed fences, in runs |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
 //! | `offline_mode`       | `--offline` never lets a request leave the machine                |
+//! | `plan_steps`         | a plan's steps by place: two `Step 1` blocks, two gates; numbering flagged |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
@@ -30,6 +32,7 @@
 mod support;
 
 mod architecture;
+mod bad_input;
 mod cli_workflows;
 mod crash_safety;
 mod doctor;
@@ -40,6 +43,7 @@ mod loop_back;
 mod markdown_reading;
 mod offline_e2e;
 mod offline_mode;
+mod plan_steps;
 mod run_noninteractive;
 mod schema_templates;
 mod structured_runs;

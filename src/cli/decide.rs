@@ -6,6 +6,7 @@ use anyhow::{anyhow, bail, Result};
 use super::{who, Ctx, DecideArgs, EXIT_ABORTED};
 use crate::engine::{Decision, Engine, MissingDetail, OptionDetails, RunStanding};
 use crate::store::ArtifactState;
+use crate::terminal::visible;
 use crate::workflow::GateAction;
 
 pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
@@ -41,8 +42,10 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision) -> Result<u8> {
         if let Some(card) = engine.step_card(id)? {
             if let Some(rollback) = card.field("Rollback") {
                 println!(
-                    "The plan's rollback for step {} ({}): {rollback}",
-                    card.step.number, card.step.name
+                    "The plan's rollback for step {} ({}): {}",
+                    card.step.number,
+                    visible(&card.step.name),
+                    visible(rollback)
                 );
             }
         }

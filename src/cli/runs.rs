@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use super::{Ctx, ShowArgs};
 use crate::engine::{self, Engine};
 use crate::store::ArtifactState;
-use crate::terminal;
+use crate::terminal::{self, visible};
 
 pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     let engine = Engine::open(&ctx.store, run)?;
@@ -22,7 +22,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     }
     println!(
         "model:    {} at {}{}{}",
-        status.model.model,
+        visible(&status.model.model),
         status.model.base_url,
         status
             .model
@@ -39,7 +39,9 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         println!();
         println!(
             "Awaiting a decision: [{}] {} (revision {})",
-            p.artifact, p.title, p.revision
+            p.artifact,
+            visible(&p.title),
+            p.revision
         );
         println!("  draft:   {}", p.path.display());
         if p.truncated {
@@ -49,10 +51,16 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             println!("  missing sections: {}", p.missing_sections.join(", "));
         }
         for problem in &p.problems {
-            println!("  template problem: {problem}");
+            println!("  problem: {}", visible(problem));
         }
         for cut in &p.cuts {
-            println!("  cut to fit the context: {cut}");
+            println!("  cut to fit the context: {}", visible(cut));
+        }
+        for r in &p.redactions {
+            println!(
+                "  secret redacted from the request: {}",
+                visible(&r.to_string())
+            );
         }
         match &p.gate {
             Some(gate) => {
@@ -84,7 +92,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             None => println!("Awaiting evidence: [{}]", e.artifact),
         }
         if let Some(card) = &e.card {
-            print!("{}", card.text());
+            print!("{}", visible(&card.text()));
         }
         if let Some(by) = &e.point_of_no_return_confirmed_by {
             println!("  point of no return confirmed by {by}");
@@ -99,7 +107,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             println!(
                 "  evidence {}: {}{exit}, by {} ({})",
                 item.id,
-                item.command.as_deref().unwrap_or(&item.path),
+                visible(item.command.as_deref().unwrap_or(&item.path)),
                 item.by,
                 item.path
             );
@@ -131,7 +139,11 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
                 .map_or(String::new(), |b| format!(" by {b}"));
             println!(
                 "  {:<10} {:<18} r{} {}{}",
-                a.id, state, a.revision, a.title, by
+                a.id,
+                state,
+                a.revision,
+                visible(&a.title),
+                by
             );
         }
     }

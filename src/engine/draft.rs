@@ -12,7 +12,9 @@ use crate::evidence::claims::{success_claims, UNVERIFIED};
 use crate::llm::{ChatRequest, Completion, ModelClient, StructuredRequest, TokenSink};
 use crate::markdown::strip_outer_fence;
 use crate::prompt::{ArtifactInfo, DraftContext, JsonInfo, RevisionInfo, StepInfo};
-use crate::store::{self, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind};
+use crate::store::{
+    self, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind, RedactionRecord,
+};
 use crate::workflow::step::{self, Step};
 use crate::workflow::DirectiveKind;
 
@@ -30,12 +32,13 @@ impl Engine {
         sink: &mut dyn TokenSink,
     ) -> Result<(), EngineError> {
         let phase = self.loaded.workflow.phases[phase_index].clone();
-        let (mut inputs, missing) = self.inputs_for(&phase)?;
+        let mut redactions = Vec::new();
+        let (mut inputs, missing) = self.inputs_for(&phase, &mut redactions)?;
         let mut template = self.template_for(artifact_index);
         let is_step = self.state.artifacts[artifact_index].step.is_some();
         let proven = is_step && self.has_proof(artifact_index);
         if is_step {
-            inputs.extend(self.evidence_input(artifact_index)?);
+            inputs.extend(self.evidence_input(artifact_index, &mut redactions)?);
             if !proven {
                 // No success without proof: the result is drafted in a
                 // template whose choices cannot claim it.
@@ -79,6 +82,7 @@ impl Engine {
             missing = ?missing,
             "assembling draft request"
         );
+        self.journal_redactions(&rec.id, rev, &redactions)?;
 
         let (panel_info, findings, moderator) = match phase.panel() {
             None => (None, Vec::new(), None),
@@ -183,12 +187,14 @@ impl Engine {
             }
         };
         let mut attempt = attempt;
+        let numbering = self.plan_numbering_problems(artifact_index, &attempt.markdown);
+        attempt.problems.extend(numbering);
         if is_step && !proven {
             attempt
                 .problems
                 .extend(self.unproven_claims(artifact_index, &attempt.markdown));
         }
-        self.save_model_draft(artifact_index, attempt, cuts)
+        self.save_model_draft(artifact_index, attempt, cuts, redactions)
     }
 
     /// Claims of success a step's draft makes without proof, or against a
@@ -262,6 +268,7 @@ impl Engine {
         artifact_index: usize,
         attempt: Attempt,
         cuts: Vec<String>,
+        redactions: Vec<RedactionRecord>,
     ) -> Result<(), EngineError> {
         let completion = &attempt.completion;
         let text = attempt.markdown.clone();
@@ -294,6 +301,7 @@ impl Engine {
             json_path,
             problems: attempt.problems.clone(),
             cuts,
+            redactions,
             ..DraftRecord::new(rev, path, sha, DraftSource::Model)
         };
         self.journal(EventKind::drafted(&id, &draft, completion.cached_tokens))?;
@@ -317,6 +325,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let text = format!("{}\n", text.trim_end());
         let template = self.template_for(artifact_index);
+        let mut problems = structure_problems(&template, &text);
+        problems.extend(self.plan_numbering_problems(artifact_index, &text));
         let rec = &mut self.state.artifacts[artifact_index];
         let rev = rec.next_revision();
         let path = rec.draft_path(rev);
@@ -325,7 +335,7 @@ impl Engine {
         rec.drafts.push(DraftRecord {
             missing_sections: missing_sections(&template, &text),
             format: Some(DraftFormat::Markdown),
-            problems: structure_problems(&template, &text),
+            problems,
             ..DraftRecord::new(rev, path.clone(), sha.clone(), DraftSource::Human)
         });
         self.journal(EventKind::Edited {

@@ -35,6 +35,8 @@
 //!   run with a yes, a rollback's evidence), `evidence_prompt.rs` what a
 //!   draft request carries of it;
 //! - `panel.rs`: review panels and their findings;
+//! - `redact.rs`: secrets left out of draft requests to a server off this
+//!   machine, noted by kind, file and line;
 //! - `status.rs`: [`StatusReport`], [`run_state`] and [`pending_artifact`],
 //!   and the names of run states;
 //! - `run_id.rs`: [`make_run_id`].
@@ -55,6 +57,7 @@ mod inputs;
 mod loop_back;
 mod panel;
 mod persona;
+mod redact;
 mod reviewer;
 mod run_id;
 mod status;
@@ -73,7 +76,7 @@ pub use status::{
 
 use std::path::{Path, PathBuf};
 
-pub use inputs::{check_first_phase_inputs, GivenInput};
+pub use inputs::{check_context_budget, check_first_phase_inputs, ContextFile, GivenInput};
 
 use crate::artifact_schema::Bounds;
 use crate::evidence::EvidenceSettings;
@@ -135,9 +138,12 @@ pub struct RunStart<'a> {
     /// The free-text inputs given, already matched to their labels; the
     /// request is among them.
     pub inputs: Vec<GivenInput>,
-    /// Context files, copied into the run at start.
-    pub contexts: &'a [PathBuf],
+    /// Context files, read already, copied into the run at start.
+    pub contexts: &'a [ContextFile],
     pub model: ModelRecord,
+    /// What the server takes per request: a context file larger than a
+    /// whole request is refused before the run is created.
+    pub capabilities: crate::llm::Capabilities,
 }
 
 /// A journal entry for `run_id`, stamped now.
@@ -161,6 +167,7 @@ impl Engine {
         start: RunStart<'_>,
     ) -> Result<Engine, EngineError> {
         check_first_phase_inputs(&loaded.workflow, &start.inputs, !start.contexts.is_empty())?;
+        check_context_budget(start.contexts, &start.capabilities)?;
         let prompts = PromptAssembler::load(&loaded.library)?;
         let run = runs.create(start.run_id)?;
         run.write(WORKFLOW_SNAPSHOT, &loaded.text)?;
@@ -217,7 +224,7 @@ impl Engine {
             evidence: EvidenceSettings::default(),
         };
         engine.record_inputs(&start.inputs)?;
-        engine.add_contexts(start.contexts)?;
+        engine.add_contexts(start.contexts, &start.capabilities)?;
         Ok(engine)
     }
 
@@ -320,6 +327,8 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod input_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::evidence::{EvidenceKind, EvidenceRecord};
-use super::records::{AfterRollback, DraftFormat, DraftRecord};
+use super::records::{AfterRollback, DraftFormat, DraftRecord, RedactionRecord};
 use crate::workflow::GateAction;
 
 /// One line of `journal.jsonl`.
@@ -28,6 +28,10 @@ pub enum EventKind {
         original: String,
         stored: String,
         sha256: String,
+        /// How the bytes are read as text: "utf-8", or "utf-8 with N
+        /// replacement characters".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decoded: Option<String>,
     },
     /// A free-text input filled at start (`--need`, `--input`).
     InputSupplied {
@@ -57,6 +61,14 @@ pub enum EventKind {
         problems: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cuts: Vec<String>,
+    },
+    /// Secrets were replaced by `[REDACTED: kind]` in the request for
+    /// this revision, before it was sent: kind, file and line of each,
+    /// never the value.
+    SecretsRedacted {
+        artifact: String,
+        revision: u32,
+        redactions: Vec<RedactionRecord>,
     },
     /// A draft lacked sections or broke its schema; one repair request
     /// follows. The first answer is kept at `first_attempt`.

@@ -40,8 +40,11 @@ impl RunStore {
     pub fn create(&self, run_id: &str) -> Result<RunDir, StoreError> {
         validate_run_id(run_id)?;
         let path = self.runs.join(run_id);
-        fs::create_dir_all(&self.runs).map_err(io_err("create", &self.runs))?;
-        match fs::create_dir(&path) {
+        private_dir()
+            .recursive(true)
+            .create(&self.runs)
+            .map_err(io_err("create", &self.runs))?;
+        match private_dir().create(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(StoreError::RunExists {
@@ -84,6 +87,20 @@ impl RunStore {
         });
         out
     }
+}
+
+/// Folders only their owner may enter: a run holds the request, context
+/// files and drafts, which may be confidential, and nobody else on the
+/// machine needs to read them. Set at creation (the umask can only take
+/// bits away), so there is no moment when the folder is open to others.
+fn private_dir() -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
 }
 
 fn read_state(path: &Path) -> Result<RunState, StoreError> {
@@ -184,6 +201,13 @@ impl RunDir {
         Ok(format!("{:x}", hasher.finalize()))
     }
 
+    /// The bytes of a file inside the run, as stored (a context file need
+    /// not be UTF-8).
+    pub fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.path.join(rel);
+        fs::read(&path).map_err(io_err("read", &path))
+    }
+
     pub fn read(&self, rel: &str) -> Result<String, StoreError> {
         let path = self.path.join(rel);
         fs::read_to_string(&path).map_err(io_err("read", &path))
@@ -247,6 +271,19 @@ mod tests {
         assert!(matches!(store.open("r1"), Err(StoreError::Locked { .. })));
         drop(first);
         assert!(store.open("r1").is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_folders_and_the_runs_folder_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(&dir.path().join("state"));
+        let run = store.create("r1").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(run.path()), 0o700, "the run folder");
+        assert_eq!(mode(store.runs_dir()), 0o700, "runs/");
+        assert_eq!(mode(&dir.path().join("state")), 0o700, "the state folder");
     }
 
     #[test]

@@ -23,6 +23,9 @@ struct FakeModel {
     delay: Duration,
     /// Answer a request that carries a JSON schema with JSON following it.
     enforce_schema: bool,
+    /// Fixed answers by artifact id: a request drafting one of these gets
+    /// its text, as a model that wrote exactly that would.
+    answers: Vec<(String, String)>,
 }
 
 /// The template with every `<placeholder>` replaced by `marker`, and its
@@ -111,7 +114,9 @@ impl Respond for FakeModel {
         let id = requested_artifact(&user);
         let marker = format!("fake-{id}-call{n}");
         let schema = &body["response_format"]["json_schema"]["schema"];
+        let fixed = self.answers.iter().find(|(a, _)| *a == id);
         let text = match template_in(&user) {
+            _ if fixed.is_some() => fixed.map(|(_, t)| t.clone()).unwrap_or_default(),
             _ if self.enforce_schema && schema.is_object() => sample_of(schema, &marker).to_string(),
             Some(template) => fill(&template, &marker),
             None => format!(
@@ -135,12 +140,14 @@ fn authorization(r: &Request) -> Option<String> {
 
 /// How a fake server answers, set before it starts. The defaults answer at
 /// once, with finish reason "stop", a Markdown draft filled into the
-/// request's template, and no `GET /v1/models`.
+/// request's template (or a fixed text for an artifact, see
+/// [`FakeServerBuilder::answer`]), and no `GET /v1/models`.
 pub struct FakeServerBuilder {
     finish_reason: &'static str,
     delay: Duration,
     enforce_schema: bool,
     models: Option<Vec<String>>,
+    answers: Vec<(String, String)>,
 }
 
 impl FakeServerBuilder {
@@ -164,6 +171,13 @@ impl FakeServerBuilder {
         self.models(&["fake-model"])
     }
 
+    /// Answers every request that drafts `artifact` with `text`, whatever
+    /// its template asks for (a plan with two `Step 1` blocks, say).
+    pub fn answer(mut self, artifact: &str, text: &str) -> Self {
+        self.answers.push((artifact.to_string(), text.to_string()));
+        self
+    }
+
     /// Lists `ids` at `GET /v1/models`, as OpenAI does.
     pub fn models(mut self, ids: &[&str]) -> Self {
         self.models = Some(ids.iter().map(|id| id.to_string()).collect());
@@ -180,6 +194,7 @@ impl FakeServerBuilder {
                 finish_reason: self.finish_reason,
                 delay: self.delay,
                 enforce_schema: self.enforce_schema,
+                answers: self.answers,
             })
             .mount(&server)
             .await;
@@ -217,6 +232,7 @@ impl FakeServer {
             delay: Duration::ZERO,
             enforce_schema: false,
             models: None,
+            answers: Vec::new(),
         }
     }
 
