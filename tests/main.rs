@@ -9,6 +9,7 @@
 //! | `crash_safety`       | kill -9 in the middle of a draft; a full disk at a decision       |
 //! | `doctor`             | `migagent doctor` against live, dead, keyless and refused servers |
 //! | `evidence`           | per-step evidence: the step card, notes, files, approved commands, no success without proof |
+//! | `fuzz`               | the parsers and readers fuzzed from real files (`MIGAGENT_FUZZ=1` for 120,000 cases) |
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
 //! | `library_layout`     | a team's library (prompts/workflows/, personas by discipline, panels, policies) found and run |
 //! | `loop_back`          | gate options that send the work back; stale artifacts redrafted   |
@@ -18,7 +19,9 @@
 //! | `plan_steps`         | a plan's steps by place: two `Step 1` blocks, two gates; numbering flagged |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
+//! | `secret_redaction`   | secrets in context files redacted from requests, named by kind, file, line |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
+//! | `terminal_controls`  | a model's escape sequences shown as text at the gate, in `show` and `status` |
 //! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
 //!
@@ -37,6 +40,7 @@ mod cli_workflows;
 mod crash_safety;
 mod doctor;
 mod evidence;
+mod fuzz;
 mod gate_pty;
 mod library_layout;
 mod loop_back;
@@ -46,6 +50,8 @@ mod offline_mode;
 mod plan_steps;
 mod run_noninteractive;
 mod schema_templates;
+mod secret_redaction;
 mod structured_runs;
+mod terminal_controls;
 mod workflow_family;
 mod workflow_parse;

@@ -278,3 +278,34 @@ pub(super) fn print_evidence_help(run_id: &str, artifact: &str) {
     eprintln!("  migagent evidence {run_id} --none --reason \"why there is none\"");
     eprintln!("then `migagent resume {run_id}` drafts [{artifact}] from it.");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_server_on_this_machine_gets_secrets_unredacted() {
+        for local in [
+            "http://127.0.0.1:8080/v1",
+            "http://127.9.9.9/v1",
+            "http://localhost:11434/v1",
+            "http://[::1]:8000/v1",
+        ] {
+            assert!(!redacts_for(RedactMode::Remote, local), "{local}");
+            assert!(redacts_for(RedactMode::Always, local), "{local}");
+        }
+        for remote in [
+            "https://api.openai.com/v1",
+            "http://10.0.0.12:8000/v1",
+            "http://gpu-box.internal/v1",
+            "http://localhost.evil.com/v1",
+            "http://127.0.0.1.nip.io/v1",
+            "http://127.0.0.1@evil.com/v1",
+            "http://[::ffff:8.8.8.8]/v1",
+            "http://0.0.0.0:8080/v1",
+            "not a url",
+        ] {
+            assert!(redacts_for(RedactMode::Remote, remote), "{remote}");
+        }
+    }
+}
