@@ -174,7 +174,7 @@ fn a_context_file_larger_than_a_whole_request_is_refused_before_the_run_exists()
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("dump.sql");
     std::fs::write(&big, "x".repeat(40_000)).unwrap();
-    let files = ContextFile::read_all(&[big.clone()], 1 << 20).unwrap();
+    let files = ContextFile::read_all(std::slice::from_ref(&big), 1 << 20).unwrap();
     let caps = Capabilities {
         structured: false,
         context_tokens: Some(8192),
