@@ -370,6 +370,7 @@ fn build_run(root: &Path, store: &RunStore, run_id: &str, n: usize) -> Result<()
                 given_as: "--need".into(),
             }],
             contexts: &[],
+            capabilities: Default::default(),
             model: ModelRecord {
                 base_url: "http://127.0.0.1:1/v1".into(),
                 model: "bench-model".into(),

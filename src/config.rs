@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::library::{user_config_dir, BUILTIN_CONFIG};
 
+/// The largest config file read: a config is a page of settings.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("config file: {0}")]
+    File(#[from] crate::files::TextFileError),
     #[error("cannot read config file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -40,6 +45,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     pub run: RunConfig,
     pub evidence: EvidenceConfig,
+    pub limits: LimitsConfig,
+    pub secrets: SecretsConfig,
     /// Library folders searched first when neither `--library` nor
     /// `MIGAGENT_LIBRARY` is given; made absolute against the folder of
     /// the file that sets them.
@@ -149,8 +156,41 @@ pub struct EvidenceConfig {
     pub success_words: Vec<String>,
     /// How many characters of one evidence item a prompt carries.
     pub prompt_chars: usize,
-    /// The largest file (`--file`, `--note-file`) taken as evidence, in MiB.
+}
+
+/// Bounds on what migagent reads: `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// The largest file a person names (`--context`, `--need-file`,
+    /// `--input @FILE`, `--feedback-file`, `edit --file`, evidence files),
+    /// in MiB.
     pub max_file_mb: u64,
+}
+
+impl LimitsConfig {
+    /// [`max_file_mb`](LimitsConfig::max_file_mb) in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        crate::files::mib(self.max_file_mb)
+    }
+}
+
+/// When context files, evidence and inputs are scanned for secrets before
+/// they are sent: `[secrets]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    pub redact: RedactMode,
+}
+
+/// Which model servers get redacted prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedactMode {
+    /// Every server that is not on this machine (loopback).
+    Remote,
+    /// Every server, this machine's too.
+    Always,
 }
 
 fn merge(base: &mut toml::Value, over: toml::Value) {
@@ -225,10 +265,8 @@ impl Config {
         let mut shown = "builtin:config.toml".to_string();
         let mut base_dir = None;
         if let Some(path) = user_file {
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                crate::files::read_text(&path, MAX_CONFIG_BYTES, "a config file's bound of 1 MiB")?;
             shown = path.display().to_string();
             base_dir = Some(path.parent().map(Path::to_path_buf).unwrap_or_default());
             let over = parse_value(&text, &shown)?;
@@ -237,6 +275,19 @@ impl Config {
                     path: shown,
                     message: "the [model] table of migagent 0.1 is now a profile: rename it to \
                               [profiles.openai] (or [profiles.NAME] with `profile = \"NAME\"`)"
+                        .into(),
+                });
+            }
+            if over
+                .get("evidence")
+                .and_then(|e| e.get("max_file_mb"))
+                .is_some()
+            {
+                return Err(ConfigError::Invalid {
+                    path: shown,
+                    message: "max_file_mb has moved from [evidence] to [limits], where it bounds \
+                              every file you name (context, request, input, feedback, edit and \
+                              evidence files): move the line under [limits]"
                         .into(),
                 });
             }
@@ -344,6 +395,29 @@ mod tests {
         std::fs::write(&p, "[model]\nmodel = \"local\"\n").unwrap();
         let err = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(err.contains("[profiles.openai]"), "{err}");
+    }
+
+    #[test]
+    fn max_file_mb_lives_under_limits() {
+        let cfg = Config::load(None).unwrap();
+        assert_eq!(cfg.limits.max_file_bytes(), 64 * 1024 * 1024);
+        assert_eq!(cfg.secrets.redact, RedactMode::Remote);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[limits]\nmax_file_mb = 2\n[secrets]\nredact = \"always\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&p)).unwrap();
+        assert_eq!(cfg.limits.max_file_bytes(), 2 * 1024 * 1024);
+        assert_eq!(cfg.secrets.redact, RedactMode::Always);
+        std::fs::write(&p, "[evidence]\nmax_file_mb = 2\n").unwrap();
+        let err = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(err.contains("moved from [evidence] to [limits]"), "{err}");
+        // The config itself is read like any named file: not a folder.
+        let err = Config::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("folder"), "{err}");
     }
 
     #[test]

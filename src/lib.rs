@@ -4,6 +4,8 @@
 //!
 //! The folders are the architecture, each depending only on those above it:
 //!
+//! - [`files`]: reading a file a person names: regular files only, within
+//!   a limit, never blocking on a pipe;
 //! - [`markdown`]: the one place that reads Markdown's block structure
 //!   (fences, headings, plan steps);
 //! - [`workflow`]: the workflow types, their parser, and plan steps;
@@ -30,6 +32,7 @@ pub mod config;
 pub mod doctor;
 pub mod engine;
 pub mod evidence;
+pub mod files;
 pub mod library;
 pub mod llm;
 pub mod markdown;

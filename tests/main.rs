@@ -5,23 +5,28 @@
 //! |----------------------|-------------------------------------------------------------------|
 //! | `api_keys`           | the key goes only to its host; redirects stay on it; no password shown |
 //! | `architecture`       | the module rules read off `src/`: no cycles, layers, file sizes   |
+//! | `bad_input`          | devices, FIFOs, folders, oversized and non-UTF-8 files; private run folders |
 //! | `cli_workflows`      | `migagent workflows …` (list, show, validate, schema) from a folder |
 //! | `crash_safety`       | kill -9 in the middle of a draft; a full disk at a decision       |
 //! | `decisions`          | decisions bound to the draft read (--revision/--sha), status while drafting, torn and unchained journals |
 //! | `doctor`             | `migagent doctor` against live, dead, keyless and refused servers |
 //! | `evidence`           | per-step evidence: the step card, notes, files, approved commands, no success without proof |
 //! | `kill_points`        | SIGKILL at every write and rename of run/revise/resume/edit/approve, then finished: each gate decided once |
+//! | `fuzz`               | the parsers and readers fuzzed from real files (`MIGAGENT_FUZZ=1` for 120,000 cases) |
 //! | `gate_pty`           | the gate menu at a real terminal (pseudo-terminal via expectrl)   |
 //! | `library_layout`     | a team's library (prompts/workflows/, personas by discipline, panels, policies) found and run |
 //! | `loop_back`          | gate options that send the work back; stale artifacts redrafted   |
 //! | `markdown_reading`   | templates read by CommonMark: inner code blocks, titles, unclosed fences, in runs |
 //! | `offline_e2e`        | the whole workflow on a real local model server; only with `MIGAGENT_E2E=1` |
 //! | `offline_mode`       | `--offline` never lets a request leave the machine, nor a redirect (network namespace as root) |
+//! | `plan_steps`         | a plan's steps by place: two `Step 1` blocks, two gates; numbering flagged |
 //! | `run_noninteractive` | a full run without a terminal, every gate a separate command      |
 //! | `server_faults`      | dripping, hanging, cut, huge and non-stream answers: clear errors, no draft |
 //! | `schema_templates`   | the seed workflow's templates compile, validate and round-trip    |
+//! | `secret_redaction`   | secrets in context files redacted from requests, named by kind, file, line |
 //! | `structured_runs`    | whole runs against a server that enforces JSON schemas            |
 //! | `tamper`             | `verify` names each tampering; `resume`, decisions and `status` stop or warn |
+//! | `terminal_controls`  | a model's escape sequences shown as text at the gate, in `show` and `status` |
 //! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
 //!
@@ -36,11 +41,13 @@ mod support;
 
 mod api_keys;
 mod architecture;
+mod bad_input;
 mod cli_workflows;
 mod crash_safety;
 mod decisions;
 mod doctor;
 mod evidence;
+mod fuzz;
 mod gate_pty;
 mod kill_points;
 mod library_layout;
@@ -48,10 +55,13 @@ mod loop_back;
 mod markdown_reading;
 mod offline_e2e;
 mod offline_mode;
+mod plan_steps;
 mod run_noninteractive;
 mod schema_templates;
+mod secret_redaction;
 mod server_faults;
 mod structured_runs;
 mod tamper;
+mod terminal_controls;
 mod workflow_family;
 mod workflow_parse;

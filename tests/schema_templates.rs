@@ -35,10 +35,7 @@ fn output(id: &str) -> Output {
 
 /// An artifact's template; a per-step one as for step 3, "Cut over".
 fn template(id: &str) -> String {
-    let step = Step {
-        number: 3,
-        name: "Cut over".into(),
-    };
+    let step = Step::new(3, "Cut over");
     let out = output(id);
     out.template_for(out.per_step.then_some(&step))
 }
@@ -172,10 +169,7 @@ fn mig6() -> Value {
 fn every_template_of_the_workflow_compiles() {
     let all = outputs();
     assert_eq!(all.len(), 6);
-    let step = Step {
-        number: 1,
-        name: "x".into(),
-    };
+    let step = Step::new(1, "x");
     for out in all {
         let id = out.id.clone();
         let t = out.template_for(out.per_step.then_some(&step));
@@ -279,10 +273,7 @@ fn any_workflow_template_round_trips_a_sample() {
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let wf = workflow::parse(&text, Path::new(&file)).unwrap_or_else(|e| panic!("{e:?}"));
         for out in wf.phases.iter().filter_map(|p| p.output.as_ref()) {
-            let t = out.template_for(out.per_step.then_some(&Step {
-                number: 2,
-                name: "x".into(),
-            }));
+            let t = out.template_for(out.per_step.then_some(&Step::new(2, "x")));
             let id = format!("{file} {}", out.id);
             let s = ArtifactSchema::compile(&t, &Bounds::default())
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -749,10 +740,7 @@ fn hand_varied_values_round_trip() {
     );
 
     // Per-step values in a step other than 3.
-    let t = output("MIG-4.N").template_for(Some(&Step {
-        number: 7,
-        name: "Drop old".into(),
-    }));
+    let t = output("MIG-4.N").template_for(Some(&Step::new(7, "Drop old")));
     let s = ArtifactSchema::compile(&t, &Bounds::default()).expect("compile");
     assert_eq!(keys(&s), ["step_7_drop_old"]);
     let v = json!({"step_7_drop_old": mig4()["step_3_cut_over"].clone()});
@@ -789,10 +777,10 @@ fn a_free_form_draft_is_read_for_its_enums() {
 fn a_step_named_with_markup_still_round_trips() {
     // A small model's plan named a step with HTML in it; its result must
     // still render and read back, with no problem at the gate.
-    let t = output("MIG-4.N").template_for(Some(&Step {
-        number: 2,
-        name: "Pre-Condition Check List of Steps (2)</strong></code><br /><a href=".into(),
-    }));
+    let t = output("MIG-4.N").template_for(Some(&Step::new(
+        2,
+        "Pre-Condition Check List of Steps (2)</strong></code><br /><a href=",
+    )));
     let s = ArtifactSchema::compile(&t, &Bounds::default()).expect("compile");
     let keys = keys(&s);
     assert_eq!(keys.len(), 1, "{keys:?}");

@@ -166,7 +166,7 @@ pub struct RunArgs {
     /// Fill any free-text input: "LABEL=TEXT", or "LABEL=@FILE" to read the text from a file. LABEL is a case-insensitive prefix that names one input ("repro=@steps.txt"); repeatable.
     #[arg(long = "input", value_name = "LABEL=TEXT")]
     pub inputs: Vec<String>,
-    /// A file for the free-text inputs nothing else fills (the current system, logs); repeatable. Copied into the run.
+    /// A file for the free-text inputs nothing else fills (the current system, logs); repeatable. Copied into the run byte for byte; a regular file within max_file_mb under [limits] and within the server's context. Secrets in it are redacted before it goes to a server off this machine.
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
     /// Name the run [default: date and a slug of the request].
@@ -183,7 +183,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
     pub run: String,
-    /// Add a context file (e.g. what a step printed, the system state after the change); repeatable.
+    /// Add a context file (e.g. what a step printed, the system state after the change); repeatable. A regular file within max_file_mb under [limits].
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
     /// Go past the plan's point of no return at the step waiting for evidence.

@@ -11,6 +11,7 @@ use crate::engine::{
     describe_draft, Decided, Decision, DraftPin, MissingDetail, OptionDetails, RunStanding,
 };
 use crate::store::ArtifactState;
+use crate::terminal::visible;
 use crate::workflow::GateAction;
 
 pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs) -> Result<u8> {
@@ -46,8 +47,10 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs
         if let Some(card) = engine.step_card(id)? {
             if let Some(rollback) = card.field("Rollback") {
                 println!(
-                    "The plan's rollback for step {} ({}): {rollback}",
-                    card.step.number, card.step.name
+                    "The plan's rollback for step {} ({}): {}",
+                    card.step.number,
+                    visible(&card.step.name),
+                    visible(rollback)
                 );
             }
         }

@@ -7,8 +7,9 @@ use anyhow::{Context, Result};
 use super::run::print_evidence_help;
 use super::{evidence_settings, who, Ctx, EvidenceArgs};
 use crate::engine::{Engine, NewEvidence};
-use crate::evidence::read_supplied;
+use crate::files::{read_text, LIMIT_SETTING};
 use crate::store::EvidenceRecord;
+use crate::terminal::visible;
 
 pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
     let mut engine = super::runs::open_run(ctx, &args.run)?;
@@ -21,10 +22,13 @@ pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
     let evidence = if let Some(text) = args.note {
         NewEvidence::Note(text)
     } else if let Some(path) = args.note_file {
-        let bytes = read_supplied(&path, engine.evidence_settings().max_file_bytes)?;
         NewEvidence::Note(
-            String::from_utf8(bytes)
-                .with_context(|| format!("note file {} is not UTF-8 text", path.display()))?,
+            read_text(
+                &path,
+                engine.evidence_settings().max_file_bytes,
+                LIMIT_SETTING,
+            )
+            .context("cannot use the note file")?,
         )
     } else if let Some(path) = args.file {
         NewEvidence::File(path)
@@ -88,7 +92,7 @@ fn list_commands(
     );
     for (i, c) in commands.iter().enumerate() {
         if only.is_none_or(|k| k == i + 1) {
-            println!("  {}) [{}] {}", i + 1, c.source, c.command);
+            println!("  {}) [{}] {}", i + 1, c.source, visible(&c.command));
         }
     }
     println!("Nothing was run. Read them, then: migagent evidence {run} --exec --yes [--only K]");
@@ -99,8 +103,9 @@ fn list_commands(
 fn describe(e: &EvidenceRecord) -> String {
     match (&e.command, e.command_outcome()) {
         (Some(cmd), Some(outcome)) => format!(
-            "{}: `{cmd}`: {outcome}, {:.1} s; output in {}",
+            "{}: `{}`: {outcome}, {:.1} s; output in {}",
             e.id,
+            visible(cmd),
             e.seconds.unwrap_or_default(),
             e.path
         ),

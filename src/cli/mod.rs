@@ -63,7 +63,7 @@ fn evidence_settings(config: &Config, no_exec: bool) -> EvidenceSettings {
     settings.exec = c.exec && !no_exec;
     settings.command_timeout = std::time::Duration::from_secs(c.command_timeout_secs);
     settings.prompt_chars = c.prompt_chars;
-    settings.max_file_bytes = c.max_file_mb.saturating_mul(1024 * 1024);
+    settings.max_file_bytes = config.limits.max_file_bytes();
     settings
         .success_words
         .extend(c.success_words.iter().cloned());
@@ -179,8 +179,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Revise(args) => {
             let feedback = match (args.feedback, args.feedback_file) {
                 (Some(f), _) => f,
-                (None, Some(path)) => std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read feedback file {}", path.display()))?,
+                (None, Some(path)) => read_named_text(&ctx, &path, "feedback file")?,
                 (None, None) => bail!("give --feedback TEXT or --feedback-file FILE"),
             };
             decide::decide(
@@ -196,8 +195,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Decide(args) => decide::cmd_decide(&ctx, args),
         Command::Edit(args) => {
-            let text = std::fs::read_to_string(&args.file)
-                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let text = read_named_text(&ctx, &args.file, "edited draft")?;
             decide::decide(
                 &ctx,
                 &args.run,
@@ -228,6 +226,19 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await
         }
     }
+}
+
+/// A text file named on the command line (`--need-file`, `--input
+/// LABEL=@FILE`, `--feedback-file`, `edit --file`): a regular file within
+/// `max_file_mb` under `[limits]`, in UTF-8. Read before any run is opened,
+/// so a bad file never holds a run's lock.
+fn read_named_text(ctx: &Ctx, path: &std::path::Path, what: &str) -> Result<String> {
+    crate::files::read_text(
+        path,
+        ctx.config.limits.max_file_bytes(),
+        crate::files::LIMIT_SETTING,
+    )
+    .with_context(|| format!("cannot use {what} {}", path.display()))
 }
 
 /// Where the library is for this command: `--library`, else

@@ -3,37 +3,32 @@
 
 use std::io::IsTerminal;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::interrupt::{install_interrupt_handler, set_current_run};
 use super::{
-    evidence_settings, load_workflow, who, Ctx, InteractionArgs, ResumeArgs, RunArgs, EXIT_ABORTED,
-    EXIT_AWAITING,
+    evidence_settings, load_workflow, read_named_text, who, Ctx, InteractionArgs, ResumeArgs,
+    RunArgs, EXIT_ABORTED, EXIT_AWAITING,
 };
-use crate::engine::{self, Engine, GivenInput, Outcome, RunStart};
+use crate::config::{Config, RedactMode};
+use crate::engine::{self, ContextFile, Engine, GivenInput, Outcome, RunStart};
 use crate::llm::connect::{connect, Connection};
-use crate::llm::{OpenAiCompatible, StructuredStyle};
-use crate::terminal::{ProgressSink, TerminalReviewer, TerminalSink};
+use crate::llm::{ModelClient, OpenAiCompatible, StructuredStyle};
+use crate::terminal::{visible, ProgressSink, TerminalReviewer, TerminalSink};
 use crate::workflow::input::same_label;
 use crate::workflow::Workflow;
 
 pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
     let loaded = load_workflow(ctx, &args.workflow, &args.library)?;
-    let max_bytes = ctx.config.evidence.max_file_mb.saturating_mul(1024 * 1024);
     let need = match (args.need, args.need_file) {
         (Some(n), _) => Some(n),
-        (None, Some(path)) => Some(read_text_file(&path, max_bytes, "request file")?),
+        (None, Some(path)) => Some(read_named_text(ctx, &path, "request file")?),
         (None, None) => None,
     };
-    for c in &args.context {
-        if !c.is_file() {
-            bail!(
-                "context file {} does not exist or is not a file",
-                c.display()
-            );
-        }
-    }
-    let given = given_inputs(&loaded.workflow, need.as_deref(), &args.inputs, max_bytes)?;
+    // Every named file is read before the run exists: a pipe, a device or
+    // an oversized file is refused without creating (or burning) a run id.
+    let contexts = ContextFile::read_all(&args.context, ctx.config.limits.max_file_bytes())?;
+    let given = given_inputs(ctx, &loaded.workflow, need.as_deref(), &args.inputs)?;
     let unfilled =
         engine::check_first_phase_inputs(&loaded.workflow, &given, !args.context.is_empty())?;
     for label in &unfilled {
@@ -62,12 +57,14 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
             run_id: &run_id,
             need: request,
             inputs: given,
-            contexts: &args.context,
+            contexts: &contexts,
             model: connection.record(),
+            capabilities: connection.client.capabilities(),
         },
     )?;
     engine.set_bounds(connection.target.profile.bounds());
     engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
+    engine.set_redaction(redacts_secrets(&ctx.config, &connection));
     eprintln!(
         "Run {run_id}: workflow '{}', {}",
         engine.workflow().name,
@@ -83,10 +80,10 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
 /// labels: a label that names no input, or names one twice, is an error
 /// before the run starts.
 fn given_inputs(
+    ctx: &Ctx,
     workflow: &Workflow,
     need: Option<&str>,
     inputs: &[String],
-    max_bytes: u64,
 ) -> Result<Vec<GivenInput>> {
     let mut given: Vec<GivenInput> = Vec::new();
     if let Some(need) = need {
@@ -103,7 +100,7 @@ fn given_inputs(
         let label = workflow.match_label(label)?;
         let (text, given_as) = match value.strip_prefix('@') {
             Some(path) => (
-                read_text_file(std::path::Path::new(path), max_bytes, "input file")?,
+                read_named_text(ctx, std::path::Path::new(path), "input file")?,
                 format!("--input @{path}"),
             ),
             None => (value.to_string(), "--input".to_string()),
@@ -126,20 +123,26 @@ fn given_inputs(
     Ok(given)
 }
 
-/// A text file the person names on the command line, read within the
-/// config's file limit (`max_file_mb` under `[evidence]`).
-fn read_text_file(path: &std::path::Path, max_bytes: u64, what: &str) -> Result<String> {
-    let bytes = crate::evidence::read_supplied(path, max_bytes)
-        .with_context(|| format!("cannot use {what} {}", path.display()))?;
-    String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{what} {} is not UTF-8 text", path.display()))
+/// Whether draft requests to this connection's server carry secrets
+/// redacted: always for a server that is not on this machine, and for every
+/// server with `redact = "always"` under `[secrets]`. Decided from the URL
+/// requests actually go to, so a loopback-looking name (`localhost.evil.com`,
+/// `127.0.0.1@evil.com`) is remote.
+fn redacts_secrets(config: &Config, connection: &Connection) -> bool {
+    redacts_for(config.secrets.redact, &connection.endpoint.base_url)
+}
+
+/// [`redacts_secrets`] for a base URL.
+fn redacts_for(mode: RedactMode, base_url: &str) -> bool {
+    mode == RedactMode::Always || !crate::llm::url::is_loopback(base_url)
 }
 
 pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
+    // Read before the run is opened: a pipe never holds the run's lock.
+    let contexts = ContextFile::read_all(&args.context, ctx.config.limits.max_file_bytes())?;
     let mut engine = super::runs::open_run(ctx, &args.run)?;
     // Before anything is added, and before the server is even asked.
     engine.check_untampered()?;
-    engine.add_contexts(&args.context)?;
     engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
     if args.confirm_point_of_no_return {
         let by = who(args.interaction.who.clone())?;
@@ -154,7 +157,9 @@ pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     )
     .await?;
     engine.set_model(connection.record())?;
+    engine.add_contexts(&contexts, &connection.client.capabilities())?;
     engine.set_bounds(connection.target.profile.bounds());
+    engine.set_redaction(redacts_secrets(&ctx.config, &connection));
     eprintln!("Run {}: {}", args.run, describe(&connection));
     let code = drive(&mut engine, &connection.client, &args.interaction).await;
     // What the command set aside on its way (a file a killed run left).
@@ -168,7 +173,7 @@ fn describe(connection: &Connection) -> String {
     let t = &connection.target;
     let mut line = format!(
         "model {} at {} ({}, profile {}{}; {})",
-        e.model,
+        visible(&e.model),
         e.base_url,
         e.kind.label(),
         t.profile_name,
@@ -233,7 +238,7 @@ async fn drive(
                 println!("awaiting evidence: {artifact}");
             }
             if let Some(card) = engine.evidence_card()? {
-                eprintln!("{}", card.text());
+                eprintln!("{}", visible(&card.text()));
             }
             print_evidence_help(&run_id, &artifact);
             EXIT_AWAITING
@@ -280,4 +285,35 @@ pub(super) fn print_evidence_help(run_id: &str, artifact: &str) {
     eprintln!("  migagent evidence {run_id} --exec            (lists the plan's commands; --exec --yes runs them)");
     eprintln!("  migagent evidence {run_id} --none --reason \"why there is none\"");
     eprintln!("then `migagent resume {run_id}` drafts [{artifact}] from it.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_server_on_this_machine_gets_secrets_unredacted() {
+        for local in [
+            "http://127.0.0.1:8080/v1",
+            "http://127.9.9.9/v1",
+            "http://localhost:11434/v1",
+            "http://[::1]:8000/v1",
+        ] {
+            assert!(!redacts_for(RedactMode::Remote, local), "{local}");
+            assert!(redacts_for(RedactMode::Always, local), "{local}");
+        }
+        for remote in [
+            "https://api.openai.com/v1",
+            "http://10.0.0.12:8000/v1",
+            "http://gpu-box.internal/v1",
+            "http://localhost.evil.com/v1",
+            "http://127.0.0.1.nip.io/v1",
+            "http://127.0.0.1@evil.com/v1",
+            "http://[::ffff:8.8.8.8]/v1",
+            "http://0.0.0.0:8080/v1",
+            "not a url",
+        ] {
+            assert!(redacts_for(RedactMode::Remote, remote), "{remote}");
+        }
+    }
 }

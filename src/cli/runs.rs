@@ -7,7 +7,7 @@ use super::{Ctx, ShowArgs, EXIT_TAMPERED};
 use crate::engine::{self, Engine, EngineError};
 use crate::store::verify::Finding;
 use crate::store::ArtifactState;
-use crate::terminal;
+use crate::terminal::{self, visible};
 
 /// Opens a run to change it, saying what opening it set right.
 pub(super) fn open_run(ctx: &Ctx, run: &str) -> Result<Engine> {
@@ -72,7 +72,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     }
     println!(
         "model:    {} at {}{}{}",
-        status.model.model,
+        visible(&status.model.model),
         // A hand-edited run.json may carry a password; never print it.
         crate::llm::url::redact(&status.model.base_url),
         status
@@ -91,7 +91,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         println!(
             "Awaiting a decision: [{}] {}, {}",
             p.artifact,
-            p.title,
+            visible(&p.title),
             engine::describe_draft(p.revision, &p.sha256)
         );
         println!("  draft:   {}", p.path.display());
@@ -102,10 +102,16 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             println!("  missing sections: {}", p.missing_sections.join(", "));
         }
         for problem in &p.problems {
-            println!("  template problem: {problem}");
+            println!("  problem: {}", visible(problem));
         }
         for cut in &p.cuts {
-            println!("  cut to fit the context: {cut}");
+            println!("  cut to fit the context: {}", visible(cut));
+        }
+        for r in &p.redactions {
+            println!(
+                "  secret redacted from the request: {}",
+                visible(&r.to_string())
+            );
         }
         match &p.gate {
             Some(gate) => {
@@ -137,7 +143,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             None => println!("Awaiting evidence: [{}]", e.artifact),
         }
         if let Some(card) = &e.card {
-            print!("{}", card.text());
+            print!("{}", visible(&card.text()));
         }
         if let Some(by) = &e.point_of_no_return_confirmed_by {
             println!("  point of no return confirmed by {by}");
@@ -152,7 +158,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             println!(
                 "  evidence {}: {}{exit}, by {} ({})",
                 item.id,
-                item.command.as_deref().unwrap_or(&item.path),
+                visible(item.command.as_deref().unwrap_or(&item.path)),
                 item.by,
                 item.path
             );
@@ -184,7 +190,11 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
                 .map_or(String::new(), |b| format!(" by {b}"));
             println!(
                 "  {:<10} {:<18} r{} {}{}",
-                a.id, state, a.revision, a.title, by
+                a.id,
+                state,
+                a.revision,
+                visible(&a.title),
+                by
             );
         }
     }

@@ -66,6 +66,28 @@ impl Engine {
         }
     }
 
+    /// Where a plan's written step numbers disagree with the order of its
+    /// steps (a number twice, one skipped, two swapped), as problems for the
+    /// plan's own gate: steps are taken in the order they appear, so the
+    /// person approving the plan sees which step will be which. Empty for
+    /// an artifact that is no per-step phase's plan.
+    pub(super) fn plan_numbering_problems(
+        &self,
+        artifact_index: usize,
+        markdown: &str,
+    ) -> Vec<String> {
+        let id = &self.state.artifacts[artifact_index].id;
+        let workflow = &self.loaded.workflow;
+        let is_plan = workflow.phases.iter().filter(|p| p.is_per_step()).any(|p| {
+            matches!(workflow.plan_for(p).map(|i| &i.kind), Some(InputKind::Artifact(plan)) if plan == id)
+        });
+        if is_plan {
+            step::numbering_problems(markdown)
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The index of artifact `id`'s record, added (as `Drafting`) when the
     /// cursor first reaches it. A step's artifact is titled after its step,
     /// so lists show which step it is.

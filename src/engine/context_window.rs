@@ -57,11 +57,7 @@ impl Engine {
             });
         };
         let answer = caps.max_tokens.unwrap_or(0);
-        let budget = u64::from(
-            window
-                .saturating_sub(answer)
-                .saturating_sub(PROMPT_OVERHEAD_TOKENS),
-        );
+        let budget = prompt_budget(caps).unwrap_or_default();
         loop {
             let need = estimate_tokens(&system_text) + estimate_tokens(&user);
             if need <= budget {
@@ -106,6 +102,19 @@ const CHARS_PER_TOKEN_DEN: u64 = 2;
 const PROMPT_OVERHEAD_TOKENS: u32 = 64;
 /// An approved artifact is never cut below its opening part.
 const MIN_ARTIFACT_CHARS: usize = 600;
+
+/// The tokens a whole prompt (system and user message) may take: the
+/// server's context less the answer and the chat template's markup. `None`
+/// when the server's context is not known.
+pub(super) fn prompt_budget(caps: &Capabilities) -> Option<u64> {
+    let window = caps.context_tokens?;
+    let answer = caps.max_tokens.unwrap_or(0);
+    Some(u64::from(
+        window
+            .saturating_sub(answer)
+            .saturating_sub(PROMPT_OVERHEAD_TOKENS),
+    ))
+}
 
 /// The tokens `text` takes, estimated from its length (rounded up): the
 /// server's tokenizer is not at hand.

@@ -13,7 +13,8 @@ use crate::llm::{ChatRequest, Completion, ModelClient, StructuredRequest, TokenS
 use crate::markdown::strip_outer_fence;
 use crate::prompt::{ArtifactInfo, DraftContext, JsonInfo, RevisionInfo, StepInfo};
 use crate::store::{
-    self, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind, SourceKind,
+    self, ArtifactState, DraftFormat, DraftRecord, DraftSource, EventKind, RedactionRecord,
+    SourceKind,
 };
 use crate::workflow::step::{self, Step};
 use crate::workflow::DirectiveKind;
@@ -33,12 +34,13 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let phase = self.loaded.workflow.phases[phase_index].clone();
         self.start_sources(artifact_index, phase.panel().is_some());
-        let (mut inputs, missing) = self.inputs_for(&phase)?;
+        let mut redactions = Vec::new();
+        let (mut inputs, missing) = self.inputs_for(&phase, &mut redactions)?;
         let mut template = self.template_for(artifact_index);
         let is_step = self.state.artifacts[artifact_index].step.is_some();
         let proven = is_step && self.has_proof(artifact_index);
         if is_step {
-            inputs.extend(self.evidence_input(artifact_index)?);
+            inputs.extend(self.evidence_input(artifact_index, &mut redactions)?);
             if !proven {
                 // No success without proof: the result is drafted in a
                 // template whose choices cannot claim it.
@@ -87,6 +89,7 @@ impl Engine {
             missing = ?missing,
             "assembling draft request"
         );
+        self.journal_redactions(&rec.id, rev, &redactions)?;
 
         let (panel_info, findings, moderator) = match phase.panel() {
             None => (None, Vec::new(), None),
@@ -192,12 +195,14 @@ impl Engine {
             }
         };
         let mut attempt = attempt;
+        let numbering = self.plan_numbering_problems(artifact_index, &attempt.markdown);
+        attempt.problems.extend(numbering);
         if is_step && !proven {
             attempt
                 .problems
                 .extend(self.unproven_claims(artifact_index, &attempt.markdown));
         }
-        self.save_model_draft(artifact_index, attempt, cuts)
+        self.save_model_draft(artifact_index, attempt, cuts, redactions)
     }
 
     /// Claims of success a step's draft makes without proof, or against a
@@ -275,6 +280,7 @@ impl Engine {
         artifact_index: usize,
         attempt: Attempt,
         cuts: Vec<String>,
+        redactions: Vec<RedactionRecord>,
     ) -> Result<(), EngineError> {
         let completion = &attempt.completion;
         let text = attempt.markdown.clone();
@@ -308,6 +314,7 @@ impl Engine {
             problems: attempt.problems.clone(),
             cuts,
             sources: self.sources.take(),
+            redactions,
             ..DraftRecord::new(rev, path, sha, DraftSource::Model)
         };
         self.journal(EventKind::drafted(&id, &draft, completion.cached_tokens))?;
@@ -370,11 +377,13 @@ impl Engine {
             .latest_draft()
             .map(|d| d.sources.clone())
             .unwrap_or_default();
+        let mut problems = structure_problems(&template, text);
+        problems.extend(self.plan_numbering_problems(artifact_index, text));
         DraftRecord {
             sources,
             missing_sections: missing_sections(&template, text),
             format: Some(DraftFormat::Markdown),
-            problems: structure_problems(&template, text),
+            problems,
             ..DraftRecord::new(revision, path, sha256, DraftSource::Human)
         }
     }

@@ -109,6 +109,16 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("context file: {0}")]
+    ContextFile(#[source] crate::files::FileError),
+    #[error("context file {path} is {bytes} bytes, about {tokens} tokens, more than a whole request to this server can carry ({budget} tokens of its {window}-token context, after the answer); nothing was copied into the run. Pass the part the model needs (an excerpt, a summary), or use a server with a larger context")]
+    ContextFileTooLarge {
+        path: PathBuf,
+        bytes: u64,
+        tokens: u64,
+        budget: u64,
+        window: u32,
+    },
     #[error("{artifact} is not a step of a per-step phase")]
     NotAStep { artifact: String },
     #[error("run '{run_id}' has no step awaiting evidence (it is {state}); evidence is recorded for a step of a per-step phase before its result is drafted, and a note or file for a phase whose inputs take free text (such as Current system state)")]
@@ -128,7 +138,7 @@ pub enum EngineError {
     #[error("running commands is turned off for this run (--no-exec, or exec = false under [evidence] in the config); record what you ran with --note or --file")]
     ExecOff,
     #[error(transparent)]
-    SuppliedFile(#[from] crate::evidence::SuppliedFileError),
+    SuppliedFile(#[from] crate::files::FileError),
     #[error("a rollback of {artifact} needs its outcome: say --then continue or --then abort (only a step of a per-step phase can be rolled back in two parts)")]
     RollbackNeedsThen { artifact: String },
     #[error("{artifact} of run '{run_id}' is being rolled back: record the rollback's evidence with `migagent evidence {run_id}`, then end it with `migagent decide {run_id} --option LABEL --then continue|abort`")]

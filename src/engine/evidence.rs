@@ -8,7 +8,8 @@ use std::path::Path;
 use super::reviewer::{EvidenceAnswer, EvidenceView};
 use super::{Engine, EngineError, Reviewer};
 use crate::evidence::command::{self, CommandRun};
-use crate::evidence::{read_supplied, CardCommand, EvidenceSettings, StepCard};
+use crate::evidence::{CardCommand, EvidenceSettings, StepCard};
+use crate::files::{read_regular, LIMIT_SETTING};
 use crate::markdown::headings;
 use crate::store::{self, ArtifactState, EventKind, EvidenceKind, EvidenceRecord};
 use crate::workflow::InputKind;
@@ -211,7 +212,7 @@ impl Engine {
                 )
             }
             NewEvidence::File(path) => {
-                let bytes = read_supplied(&path, self.evidence.max_file_bytes)?;
+                let bytes = read_regular(&path, self.evidence.max_file_bytes, LIMIT_SETTING)?;
                 let name = path
                     .file_name()
                     .map_or("file".into(), |n| n.to_string_lossy().into_owned());
@@ -267,7 +268,7 @@ impl Engine {
                 })?]
             }
             NewEvidence::File(source) => {
-                let bytes = read_supplied(&source, self.evidence.max_file_bytes)?;
+                let bytes = read_regular(&source, self.evidence.max_file_bytes, LIMIT_SETTING)?;
                 let name = source
                     .file_name()
                     .map_or("file".into(), |n| n.to_string_lossy().into_owned());

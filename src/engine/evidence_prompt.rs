@@ -4,13 +4,19 @@
 
 use super::{Engine, EngineError};
 use crate::prompt::{InputSource, PromptInput};
-use crate::store::EvidenceKind;
+use crate::store::{EvidenceKind, RedactionRecord};
 
 impl Engine {
     /// The evidence of a step as a prompt input, marked as evidence: who
     /// reported it or which command printed it, with its exit code. Long
     /// content is cut here, with a marker; the files stay whole.
-    pub(super) fn evidence_input(&self, index: usize) -> Result<Option<PromptInput>, EngineError> {
+    /// Each item is redacted of secrets when redaction is on (added to
+    /// `found`), before it is cut, so a cut never leaves half a key.
+    pub(super) fn evidence_input(
+        &self,
+        index: usize,
+        found: &mut Vec<RedactionRecord>,
+    ) -> Result<Option<PromptInput>, EngineError> {
         let rec = &self.state.artifacts[index];
         if rec.evidence.is_empty() {
             return Ok(None);
@@ -21,7 +27,7 @@ impl Engine {
             rec.id
         );
         for e in &rec.evidence {
-            let content = self.read_for_prompt(&e.path, limit)?;
+            let content = self.read_for_prompt(&e.path, limit, found)?;
             let head = match e.kind {
                 EvidenceKind::Note => format!("reported by {}", e.by),
                 EvidenceKind::File => format!(
@@ -43,7 +49,7 @@ impl Engine {
             }
             text.push_str(&content);
             if let Some(err_path) = &e.stderr_path {
-                let err = self.read_for_prompt(err_path, limit)?;
+                let err = self.read_for_prompt(err_path, limit, found)?;
                 if !err.trim().is_empty() {
                     text.push_str("\nstderr:\n");
                     text.push_str(&err);
@@ -62,10 +68,18 @@ impl Engine {
     /// At most `limit` characters of an evidence file for a prompt, with a
     /// marker naming the whole file when it is longer; only the head is
     /// read, so a huge output costs no more than a small one.
-    fn read_for_prompt(&self, path: &str, limit: usize) -> Result<String, EngineError> {
-        // A character is at most four bytes.
-        let (head, more) = self.run.read_head(path, limit.saturating_mul(4))?;
-        let text = String::from_utf8_lossy(&head);
+    fn read_for_prompt(
+        &self,
+        path: &str,
+        limit: usize,
+        found: &mut Vec<RedactionRecord>,
+    ) -> Result<String, EngineError> {
+        // A character is at most four bytes; the margin lets a secret that
+        // straddles the cut be seen whole, and redacted, before the cut.
+        let (head, more) = self
+            .run
+            .read_head(path, limit.saturating_mul(4).saturating_add(4096))?;
+        let text = self.outgoing(String::from_utf8_lossy(&head).into_owned(), path, found);
         let kept: String = text.chars().take(limit).collect();
         if !more && kept.len() == text.len() {
             return Ok(kept.trim_end().to_string());

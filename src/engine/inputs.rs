@@ -2,11 +2,16 @@
 //! artifacts, the need, context files) and the template; the system
 //! message is `persona.rs`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::context_window::{estimate_tokens, prompt_budget};
 use super::{journal_event, Engine, EngineError};
+use crate::files::{read_regular, LIMIT_SETTING};
+use crate::llm::Capabilities;
 use crate::prompt::{InputSource, PromptInput};
-use crate::store::{self, ArtifactState, ContextRecord, EventKind, SourceKind, SuppliedInput};
+use crate::store::{
+    self, ArtifactState, ContextRecord, EventKind, RedactionRecord, SourceKind, SuppliedInput,
+};
 use crate::workflow::input::same_label;
 use crate::workflow::{InputKind, Phase, Workflow};
 
@@ -20,28 +25,100 @@ pub struct GivenInput {
     pub given_as: String,
 }
 
+/// A context file as given (`--context`), read whole before any run is
+/// opened or created: a file that cannot be read, or is too large, stops
+/// the command before it holds a lock or burns a run id.
+#[derive(Debug, Clone)]
+pub struct ContextFile {
+    pub path: PathBuf,
+    /// The bytes as they are on disk; they are stored and hashed as they
+    /// are, whether or not they are UTF-8.
+    pub bytes: Vec<u8>,
+}
+
+impl ContextFile {
+    /// Reads `path`, a regular file of at most `max` bytes (`max_file_mb`
+    /// under `[limits]`).
+    pub fn read(path: &Path, max: u64) -> Result<ContextFile, EngineError> {
+        let bytes = read_regular(path, max, LIMIT_SETTING).map_err(EngineError::ContextFile)?;
+        Ok(ContextFile {
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// Reads every path in `paths`, in order.
+    pub fn read_all(paths: &[PathBuf], max: u64) -> Result<Vec<ContextFile>, EngineError> {
+        paths.iter().map(|p| ContextFile::read(p, max)).collect()
+    }
+}
+
+/// Bytes as text for a prompt, and how they were decoded: "utf-8", or
+/// "utf-8 with N replacement characters" when some bytes are not UTF-8
+/// (each invalid sequence becomes one U+FFFD).
+pub(super) fn decode(bytes: &[u8]) -> (String, String) {
+    let invalid = bytes
+        .utf8_chunks()
+        .filter(|c| !c.invalid().is_empty())
+        .count();
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let how = match invalid {
+        0 => "utf-8".to_string(),
+        1 => "utf-8 with 1 replacement character".to_string(),
+        n => format!("utf-8 with {n} replacement characters"),
+    };
+    (text, how)
+}
+
+/// Checks that no context file is larger than a whole request can carry,
+/// before anything is copied into a run: a file that alone overflows the
+/// server's context would be cut to a sliver of itself, or, with no known
+/// window, sent whole. With no known window the file limit alone applies.
+pub fn check_context_budget(files: &[ContextFile], caps: &Capabilities) -> Result<(), EngineError> {
+    let Some(budget) = prompt_budget(caps) else {
+        return Ok(());
+    };
+    for file in files {
+        let (text, _) = decode(&file.bytes);
+        let tokens = estimate_tokens(&text);
+        if tokens > budget {
+            return Err(EngineError::ContextFileTooLarge {
+                path: file.path.clone(),
+                bytes: file.bytes.len() as u64,
+                tokens,
+                budget,
+                window: caps.context_tokens.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Copies context files into the run, so the record keeps exactly what the
-    /// model was shown even if the originals change.
-    pub fn add_contexts(&mut self, paths: &[PathBuf]) -> Result<(), EngineError> {
-        for path in paths {
-            let bytes = std::fs::read(path).map_err(|source| EngineError::Context {
-                path: path.clone(),
-                source,
-            })?;
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            let name = path
+    /// model was shown even if the originals change. None is copied unless
+    /// all of them fit the server's context (see [`check_context_budget`]).
+    pub fn add_contexts(
+        &mut self,
+        files: &[ContextFile],
+        caps: &Capabilities,
+    ) -> Result<(), EngineError> {
+        check_context_budget(files, caps)?;
+        for file in files {
+            let name = file
+                .path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "context".into());
-            self.record_context(path.display().to_string(), &name, text.as_bytes())?;
+            self.record_context(file.path.display().to_string(), &name, &file.bytes)?;
         }
         Ok(())
     }
 
     /// Stores `bytes` as the run's next context file, named after `name`,
     /// journals it and keeps its record: a `--context` file and a note or
-    /// file given as a phase's evidence alike.
+    /// file given as a phase's evidence alike. The bytes are stored and
+    /// hashed as given; how they read as text is recorded beside them.
     pub(super) fn record_context(
         &mut self,
         original: String,
@@ -50,11 +127,13 @@ impl Engine {
     ) -> Result<ContextRecord, EngineError> {
         let stored = format!("context/{:02}-{}", self.state.contexts.len() + 1, name);
         self.run.write_new(&stored, bytes)?;
+        let (_, decoded) = decode(bytes);
         let record = ContextRecord {
             original,
             stored: stored.clone(),
             sha256: store::sha256_hex(bytes),
             added_at: store::now_rfc3339(),
+            decoded: Some(decoded),
         };
         self.run.journal(&journal_event(
             &self.state.run_id,
@@ -62,6 +141,7 @@ impl Engine {
                 original: record.original.clone(),
                 stored,
                 sha256: record.sha256.clone(),
+                decoded: record.decoded.clone(),
             },
         ))?;
         self.state.contexts.push(record.clone());
@@ -126,6 +206,16 @@ impl Engine {
         })
     }
 
+    /// The run's file that holds the free-text input `label`, for the
+    /// record of what was redacted from it.
+    fn supplied_file(&self, label: &str) -> String {
+        self.state
+            .inputs
+            .iter()
+            .find(|i| same_label(&i.label, label))
+            .map_or_else(|| "run.json (need)".to_string(), |i| i.stored.clone())
+    }
+
     /// Whether the person filled the free-text input `label` at start.
     pub(super) fn is_supplied(&self, label: &str) -> bool {
         self.supplied_text(label).ok().flatten().is_some()
@@ -181,9 +271,12 @@ impl Engine {
 
     /// The declared inputs of a phase: approved artifacts, the need, context
     /// files. Inputs that the run lacks are listed as missing, never invented.
+    /// What people supplied (the need, inputs, context files) is redacted
+    /// of secrets when redaction is on, each redaction added to `found`.
     pub(super) fn inputs_for(
         &self,
         phase: &Phase,
+        found: &mut Vec<RedactionRecord>,
     ) -> Result<(Vec<PromptInput>, Vec<String>), EngineError> {
         let mut inputs = Vec::new();
         let mut missing = Vec::new();
@@ -246,7 +339,7 @@ impl Engine {
                     Some(text) => inputs.push(PromptInput {
                         label: input.text.clone(),
                         origin: Some("given by the person running migagent".into()),
-                        content: text,
+                        content: self.outgoing(text, &self.supplied_file(&input.text), found),
                         source: InputSource::Fixed,
                     }),
                     None => context_labels.push(input.text.clone()),
@@ -258,18 +351,23 @@ impl Engine {
                 missing.extend(context_labels);
             } else {
                 for ctx in &self.state.contexts {
+                    let bytes = self.run.read_bytes(&ctx.stored)?;
+                    self.sources.note(SourceKind::Context, &ctx.stored, &bytes);
+                    let (content, decoded) = decode(&bytes);
+                    // Said only when it matters: text that is not what the
+                    // file's bytes say.
+                    let decoded = if decoded == "utf-8" {
+                        String::new()
+                    } else {
+                        format!("; the file is not UTF-8 and was read as {decoded}")
+                    };
                     inputs.push(PromptInput {
                         label: format!("Context file {}", ctx.original),
                         origin: Some(format!(
-                            "supplied by the person running migagent, for: {}",
+                            "supplied by the person running migagent, for: {}{decoded}",
                             context_labels.join("; ")
                         )),
-                        content: {
-                            let text = self.run.read(&ctx.stored)?;
-                            self.sources
-                                .note(SourceKind::Context, &ctx.stored, text.as_bytes());
-                            text
-                        },
+                        content: self.outgoing(content, &ctx.stored, found),
                         source: InputSource::ContextFile,
                     });
                 }

@@ -40,6 +40,8 @@
 //!   run with a yes, a rollback's evidence), `evidence_prompt.rs` what a
 //!   draft request carries of it;
 //! - `panel.rs`: review panels and their findings;
+//! - `redact.rs`: secrets left out of draft requests to a server off this
+//!   machine, noted by kind, file and line;
 //! - `status.rs`: [`StatusReport`], [`run_state`] and [`pending_artifact`],
 //!   and the names of run states;
 //! - `run_id.rs`: [`make_run_id`];
@@ -67,6 +69,7 @@ mod loop_back;
 mod panel;
 mod persona;
 mod reconcile;
+mod redact;
 mod reviewer;
 mod run_id;
 mod sources;
@@ -87,7 +90,7 @@ pub use status::{
 
 use std::path::{Path, PathBuf};
 
-pub use inputs::{check_first_phase_inputs, GivenInput};
+pub use inputs::{check_context_budget, check_first_phase_inputs, ContextFile, GivenInput};
 
 use crate::artifact_schema::Bounds;
 use crate::evidence::EvidenceSettings;
@@ -159,9 +162,12 @@ pub struct RunStart<'a> {
     /// The free-text inputs given, already matched to their labels; the
     /// request is among them.
     pub inputs: Vec<GivenInput>,
-    /// Context files, copied into the run at start.
-    pub contexts: &'a [PathBuf],
+    /// Context files, read already, copied into the run at start.
+    pub contexts: &'a [ContextFile],
     pub model: ModelRecord,
+    /// What the server takes per request: a context file larger than a
+    /// whole request is refused before the run is created.
+    pub capabilities: crate::llm::Capabilities,
 }
 
 /// A journal entry for `run_id`, stamped now.
@@ -185,6 +191,7 @@ impl Engine {
         start: RunStart<'_>,
     ) -> Result<Engine, EngineError> {
         check_first_phase_inputs(&loaded.workflow, &start.inputs, !start.contexts.is_empty())?;
+        check_context_budget(start.contexts, &start.capabilities)?;
         let prompts = PromptAssembler::load(&loaded.library)?;
         // Built in a staging folder: until `publish` below, a kill leaves
         // the run id free for `run --run-id` again.
@@ -246,7 +253,7 @@ impl Engine {
             sources: sources::SourceLog::default(),
         };
         engine.record_inputs(&start.inputs)?;
-        engine.add_contexts(start.contexts)?;
+        engine.add_contexts(start.contexts, &start.capabilities)?;
         engine.run.publish()?;
         Ok(engine)
     }
@@ -376,6 +383,8 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod input_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

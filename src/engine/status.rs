@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::Engine;
 use crate::evidence::StepCard;
 use crate::store::{
-    ArtifactRecord, ArtifactState, DraftFormat, EvidenceRecord, ModelRecord, RollbackStart,
-    RunState, RunStatus,
+    ArtifactRecord, ArtifactState, DraftFormat, EvidenceRecord, ModelRecord, RedactionRecord,
+    RollbackStart, RunState, RunStatus,
 };
 use crate::workflow::{GateAction, Workflow};
 
@@ -95,6 +95,8 @@ pub struct PendingReport {
     pub missing_sections: Vec<String>,
     pub problems: Vec<String>,
     pub cuts: Vec<String>,
+    /// Secrets left out of the request for this draft: kind, file, line.
+    pub redactions: Vec<RedactionRecord>,
     pub format: Option<DraftFormat>,
     /// The labels of the gate's options, as `decide --option` takes them.
     pub options: Vec<String>,
@@ -248,6 +250,7 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
             missing_sections: draft.missing_sections.clone(),
             problems: draft.problems.clone(),
             cuts: draft.cuts.clone(),
+            redactions: draft.redactions.clone(),
             format: draft.format,
             options,
             gate,

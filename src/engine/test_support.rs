@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use super::{
-    Decision, Engine, EngineError, EvidenceAnswer, EvidenceView, GateView, GivenInput, Reviewer,
-    RunStart,
+    ContextFile, Decision, Engine, EngineError, EvidenceAnswer, EvidenceView, GateView, GivenInput,
+    Reviewer, RunStart,
 };
 use crate::library::{self, validate, Library, Origin};
 use crate::llm::{Capabilities, ChatRequest, Completion, ModelClient, ModelError, TokenSink};
@@ -110,6 +110,7 @@ pub(super) fn start_engine(
     need: Option<&str>,
     contexts: &[PathBuf],
 ) -> Engine {
+    let contexts = ContextFile::read_all(contexts, 1 << 20).unwrap();
     let library = Library::new(dir.to_path_buf());
     let file = library::LibraryFile {
         rel: "workflow.md".into(),
@@ -134,7 +135,8 @@ pub(super) fn start_engine(
             run_id: "r",
             need: need.map(str::to_string),
             inputs,
-            contexts,
+            contexts: &contexts,
+            capabilities: Default::default(),
             model: ModelRecord {
                 profile: None,
                 offline: false,

@@ -79,7 +79,11 @@ impl StepCard {
             health_checks,
             commands,
             rollback_commands,
-            point_of_no_return: point_of_no_return(plan) == Some(step.number),
+            // The plan's text names a step by the number its heading
+            // writes; a number written twice marks both steps, so neither
+            // passes the point of no return unconfirmed.
+            point_of_no_return: point_of_no_return(plan)
+                .is_some_and(|n| n.to_string() == step.written_number()),
         };
         // Health checks written as commands run under the same rules as
         // the step's own: listed, and run only with a yes.
@@ -126,6 +130,11 @@ impl StepCard {
             "Step {}: {} [{}]\n",
             self.step.number, self.step.name, self.artifact
         );
+        if let Some(written) = &self.step.written {
+            out.push_str(&format!(
+                "  (the plan heads it 'Step {written}'; steps are counted in the order the plan lists them)\n"
+            ));
+        }
         for f in &self.fields {
             let mut lines = f.text.lines();
             out.push_str(&format!(
@@ -302,10 +311,26 @@ mod tests {
     const PLAN: &str = "## Pre-Migration Checklist\n- [ ] backup\n\n## Steps\n\n### Step 1: Take a backup\n- **Action:** run `pg_dump -Fc orders > orders.dump`\n- **Pre-condition:** disk has 2x free\n- **Verification:** `pg_restore --list orders.dump | head`\n- **Rollback:** none needed\n- **Duration estimate:** 10 min\n\n### Step 2: Cut over writes\n- **Action:** switch the writer:\n  ```sh\n  ./switch.sh --to new\n  systemctl reload app\n  ```\n- **Verification:** check `curl -fsS localhost/healthz` and `psql -c 'select 1'`\n- **Rollback:** `./switch.sh --to old`\n\n## Point of No Return\nAfter step 2 — the old primary is dropped.\n\n## Monitoring Plan\n- lag\n";
 
     fn step(n: u32, name: &str) -> Step {
-        Step {
-            number: n,
-            name: name.into(),
-        }
+        Step::new(n, name)
+    }
+
+    #[test]
+    fn a_repeated_step_number_gets_each_block_its_own_card() {
+        let plan = "## Steps\n### Step 1: Take a backup\n- **Action:** `pg_dump -Fc db > db.dump`\n### Step 1: Cut over writes (irreversible)\n- **Action:** `./switch.sh --to new`\n- **Rollback:** none\n\n## Point of No Return\nAfter step 1 — writes go to the new primary.\n";
+        let all = crate::workflow::step::steps(plan);
+        let second = StepCard::read("MIG-4.2", plan, &all[1], None);
+        assert_eq!(second.step.number, 2);
+        assert_eq!(second.commands[0].command, "./switch.sh --to new");
+        assert!(
+            second.text().contains("the plan heads it 'Step 1'"),
+            "{}",
+            second.text()
+        );
+        let first = StepCard::read("MIG-4.1", plan, &all[0], None);
+        assert_eq!(first.commands[0].command, "pg_dump -Fc db > db.dump");
+        // "After step 1" names both blocks headed Step 1: both must be
+        // confirmed, never neither.
+        assert!(first.point_of_no_return && second.point_of_no_return);
     }
 
     #[test]

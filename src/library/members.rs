@@ -333,7 +333,8 @@ fn title_of(library_file: &super::IndexedFile) -> Option<String> {
             .collect(),
         Origin::File(path) => {
             let mut head = String::new();
-            let file = std::fs::File::open(path).ok()?;
+            // Opened as any named file is: never a FIFO's wait.
+            let (file, _) = crate::files::open_regular(path).ok()?;
             // A file cut mid-character is read lossily: only its first
             // heading matters.
             let mut bytes = Vec::new();

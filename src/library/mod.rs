@@ -34,7 +34,6 @@ pub use panel::{parse_panel, Audience, Panel, PanelEntry, PanelFile, PanelMember
 pub use roots::{LibraryBuilder, RootKind};
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use include_dir::{include_dir, Dir};
@@ -80,6 +79,10 @@ pub enum LibraryError {
     },
     #[error("{path} is larger than {limit} bytes; a library file is prose for a prompt")]
     TooLarge { path: PathBuf, limit: u64 },
+    #[error(transparent)]
+    File(crate::files::FileError),
+    #[error("{path} is not UTF-8 text (the first invalid byte is at offset {at}); a library file is prose for a prompt")]
+    NotUtf8 { path: PathBuf, at: usize },
     #[error("no workflow named '{name}'; known workflows: {known}. Pass a path to a workflow file, or see `migagent workflows list`")]
     UnknownWorkflow { name: String, known: String },
     #[error("library folder {path} (from {kind}) does not exist or is not a folder")]
@@ -184,24 +187,27 @@ fn builtin(rel: &str) -> Option<&'static str> {
     tree.get_file(rest).and_then(|f| f.contents_utf8())
 }
 
-/// Reads a library file, at most [`MAX_LIBRARY_FILE_BYTES`] of it.
+/// Reads a library file, at most [`MAX_LIBRARY_FILE_BYTES`] of it, and only
+/// when it is a regular file: a FIFO or a device named as a workflow
+/// (`workflows validate /dev/zero`) is refused before any read, never read
+/// until memory runs out or waited on forever.
 pub(crate) fn read_bounded(path: &Path) -> Result<String, LibraryError> {
-    let read_err = |source| LibraryError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut text = String::new();
-    file.take(MAX_LIBRARY_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(read_err)?;
-    if text.len() as u64 > MAX_LIBRARY_FILE_BYTES {
-        return Err(LibraryError::TooLarge {
-            path: path.to_path_buf(),
+    let bytes = crate::files::read_regular(
+        path,
+        MAX_LIBRARY_FILE_BYTES,
+        "the 1 MiB bound of a library file, which is prose for a prompt",
+    )
+    .map_err(|e| match e {
+        crate::files::FileError::TooLarge { path, .. } => LibraryError::TooLarge {
+            path,
             limit: MAX_LIBRARY_FILE_BYTES,
-        });
-    }
-    Ok(text)
+        },
+        other => LibraryError::File(other),
+    })?;
+    String::from_utf8(bytes).map_err(|e| LibraryError::NotUtf8 {
+        path: path.to_path_buf(),
+        at: e.utf8_error().valid_up_to(),
+    })
 }
 
 /// The titles of the built-in workflows (`Migration`): a workflow by another

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::evidence::{EvidenceKind, EvidenceRecord};
-use super::records::{AfterRollback, DraftFormat, DraftRecord, SourceRecord};
+use super::records::{AfterRollback, DraftFormat, DraftRecord, RedactionRecord, SourceRecord};
 use crate::workflow::GateAction;
 
 pub use super::journal_file::{
@@ -36,6 +36,10 @@ pub enum EventKind {
         original: String,
         stored: String,
         sha256: String,
+        /// How the bytes are read as text: "utf-8", or "utf-8 with N
+        /// replacement characters".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decoded: Option<String>,
     },
     /// A free-text input filled at start (`--need`, `--input`).
     InputSupplied {
@@ -71,6 +75,14 @@ pub enum EventKind {
         /// The files the draft was made from, with their sha256.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         sources: Vec<SourceRecord>,
+    },
+    /// Secrets were replaced by `[REDACTED: kind]` in the request for
+    /// this revision, before it was sent: kind, file and line of each,
+    /// never the value.
+    SecretsRedacted {
+        artifact: String,
+        revision: u32,
+        redactions: Vec<RedactionRecord>,
     },
     /// A draft lacked sections or broke its schema; one repair request
     /// follows. The first answer is kept at `first_attempt`.

@@ -69,9 +69,16 @@ pub struct WorkflowRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContextRecord {
     pub original: String,
+    /// The file in the run: the bytes as given, which `sha256` hashes.
     pub stored: String,
     pub sha256: String,
     pub added_at: String,
+    /// How the bytes were read as text for a prompt: "utf-8", or "utf-8
+    /// with N replacement characters" for bytes that are not UTF-8 (the
+    /// stored file keeps them as they were). Runs of earlier versions
+    /// stored text only and have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
 }
 
 /// A free-text input the person filled, copied into the run like a context
@@ -257,6 +264,10 @@ pub struct DraftRecord {
     /// prompts, panels and templates. Empty in runs of earlier versions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<SourceRecord>,
+    /// Secrets left out of the request this draft answers, shown at the
+    /// gate: their kind and place, never their value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redactions: Vec<RedactionRecord>,
 }
 
 /// A file a draft was made from, as it was when read: an approval carries
@@ -298,6 +309,25 @@ pub enum SourceKind {
     Template,
 }
 
+/// A secret replaced by `[REDACTED: kind]` in a draft request: what it
+/// looks like and where it is in the run's copy of the file (which keeps
+/// it), never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedactionRecord {
+    /// "AWS access key", "password", "private key", ...
+    pub kind: String,
+    /// The run-relative file it is in: `context/01-env.txt`.
+    pub file: String,
+    /// The line it starts on, from 1.
+    pub line: usize,
+}
+
+impl std::fmt::Display for RedactionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} in {} line {}", self.kind, self.file, self.line)
+    }
+}
+
 impl DraftRecord {
     /// A draft with only what every draft has: its revision, file, hash,
     /// author kind and time. Model drafts add their usage and checks on top,
@@ -322,6 +352,7 @@ impl DraftRecord {
             problems: Vec::new(),
             cuts: Vec::new(),
             sources: Vec::new(),
+            redactions: Vec::new(),
         }
     }
 }

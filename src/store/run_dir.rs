@@ -54,7 +54,12 @@ impl RunStore {
     /// `run.json` (a start an earlier version never finished) is set aside.
     pub fn create(&self, run_id: &str) -> Result<RunDir, StoreError> {
         validate_run_id(run_id)?;
-        fs::create_dir_all(&self.runs).map_err(io_err("create", &self.runs))?;
+        // Runs hold what people paste in (configs, logs): readable by
+        // their owner only.
+        private_dir()
+            .recursive(true)
+            .create(&self.runs)
+            .map_err(io_err("create", &self.runs))?;
         let path = self.runs.join(run_id);
         self.make_room(run_id, &path)?;
         self.clean_staging();
@@ -66,7 +71,9 @@ impl RunStore {
             // Left by a dead process that had the same pid.
             let _ = fs::remove_dir_all(&staging);
         }
-        fs::create_dir(&staging).map_err(io_err("create", &staging))?;
+        private_dir()
+            .create(&staging)
+            .map_err(io_err("create", &staging))?;
         let mut dir = RunDir::lock(staging, run_id)?;
         dir.publish_to = Some(path);
         Ok(dir)
@@ -164,6 +171,20 @@ impl RunStore {
         });
         out
     }
+}
+
+/// Folders only their owner may enter: a run holds the request, context
+/// files and drafts, which may be confidential, and nobody else on the
+/// machine needs to read them. Set at creation (the umask can only take
+/// bits away), so there is no moment when the folder is open to others.
+fn private_dir() -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
 }
 
 fn read_state(path: &Path) -> Result<RunState, StoreError> {
@@ -461,6 +482,13 @@ impl RunDir {
         Ok(format!("{:x}", hasher.finalize()))
     }
 
+    /// The bytes of a file inside the run, as stored (a context file need
+    /// not be UTF-8).
+    pub fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.path.join(rel);
+        fs::read(&path).map_err(io_err("read", &path))
+    }
+
     pub fn read(&self, rel: &str) -> Result<String, StoreError> {
         let path = self.path.join(rel);
         fs::read_to_string(&path).map_err(io_err("read", &path))
@@ -602,6 +630,19 @@ mod tests {
         ));
         drop(first);
         assert!(store.open("r1").is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_folders_and_the_runs_folder_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(&dir.path().join("state"));
+        let run = store.create("r1").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(run.path()), 0o700, "the run folder");
+        assert_eq!(mode(store.runs_dir()), 0o700, "runs/");
+        assert_eq!(mode(&dir.path().join("state")), 0o700, "the state folder");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::rule;
+use super::{rule, visible};
 use crate::llm::{Completion, TokenSink};
 
 /// Streams a draft to the terminal: a spinner until the first token, then
@@ -50,7 +50,9 @@ impl TokenSink for TerminalSink {
             bar.finish_and_clear();
         }
         self.streamed = true;
-        print!("{text}");
+        // Each character is made visible on its own, so an escape split
+        // across two tokens is caught as surely as a whole one.
+        print!("{}", visible(text));
         let _ = io::stdout().flush();
     }
 
@@ -73,7 +75,7 @@ fn stats_line(c: &Completion) -> String {
         (Some(p), Some(o), _) => format!("{p} prompt + {o} completion tokens"),
         _ => "token usage not reported by the server".to_string(),
     };
-    let mut line = format!("({}: {tokens}, {:.1} s", c.model, c.seconds);
+    let mut line = format!("({}: {tokens}, {:.1} s", visible(&c.model), c.seconds);
     if c.truncated() {
         line.push_str(", STOPPED AT THE TOKEN LIMIT");
     }

@@ -3,7 +3,7 @@
 //! draft. Nothing runs without a typed yes.
 
 use super::gate::{read_line, read_paragraph, TerminalReviewer};
-use super::rule;
+use super::{rule, visible};
 use crate::engine::{EngineError, EvidenceAnswer, EvidenceView};
 
 /// Which questions a step's card has been through.
@@ -37,7 +37,7 @@ impl TerminalReviewer {
                 );
                 println!(
                     "The plan's rollback: {}",
-                    card.field("Rollback").unwrap_or("(the plan gives none)")
+                    visible(card.field("Rollback").unwrap_or("(the plan gives none)"))
                 );
                 println!("Roll the step back, then record what the rollback did.");
             } else {
@@ -45,7 +45,7 @@ impl TerminalReviewer {
                     "{}",
                     rule(&format!("step {} of the plan", card.step.number))
                 );
-                print!("{}", card.text());
+                print!("{}", visible(&card.text()));
                 println!("Run the step, then record what happened; the result is drafted from it.");
             }
         }
@@ -93,7 +93,7 @@ impl TerminalReviewer {
                 c.source,
                 view.cwd.display()
             );
-            println!("  {}", c.command);
+            println!("  {}", visible(&c.command));
             loop {
                 match read_line("Run it now? [y/n, q to stop] ")? {
                     None => return Ok(EvidenceAnswer::Quit),

@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use super::{print_markdown, rule, use_color};
+use super::{print_markdown, rule, use_color, visible};
 use crate::engine::{
     Decision, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails, PhaseChoice,
     Reviewer,
@@ -79,7 +79,8 @@ impl TerminalReviewer {
                     .completion_tokens
                     .map_or("? tokens".into(), |t| format!("{t} tokens"));
                 format!(
-                    "drafted by {m}, {tokens}, {:.1} s",
+                    "drafted by {}, {tokens}, {:.1} s",
+                    visible(m),
                     d.seconds.unwrap_or(0.0)
                 )
             }
@@ -91,7 +92,7 @@ impl TerminalReviewer {
             rule(&format!(
                 "[{}] {} · {} · {who}",
                 view.artifact.id,
-                view.artifact.title,
+                visible(&view.artifact.title),
                 crate::engine::describe_draft(d.revision, &d.sha256)
             ))
         );
@@ -113,19 +114,27 @@ impl TerminalReviewer {
         } else {
             println!("Structure check: the draft lacks these template sections:");
             for s in &d.missing_sections {
-                println!("  - {s}");
+                println!("  - {}", visible(s));
             }
         }
         if !d.problems.is_empty() {
             println!("Template check: the draft breaks the template's rules:");
             for p in &d.problems {
-                println!("  - {p}");
+                println!("  - {}", visible(p));
             }
         }
         if !d.cuts.is_empty() {
             println!("Context: the inputs did not fit the server's context, so migagent cut:");
             for c in &d.cuts {
-                println!("  - {c}");
+                println!("  - {}", visible(c));
+            }
+        }
+        if !d.redactions.is_empty() {
+            println!(
+                "Secrets: migagent redacted these from the request (the run's files keep them):"
+            );
+            for r in &d.redactions {
+                println!("  - {}", visible(&r.to_string()));
             }
         }
         if !view.gate.criteria.is_empty() {
@@ -195,6 +204,9 @@ impl TerminalReviewer {
             .to_string()
             .lines()
         {
+            // The drafts' own text made visible first, then painted.
+            let line = visible(line);
+            let line = line.as_ref();
             let painted = match line.chars().next() {
                 Some('+') if color && !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
                 Some('-') if color && !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),

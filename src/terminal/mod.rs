@@ -6,11 +6,14 @@
 //! the run and decides nothing.
 //!
 //! Files: [`gate`] is the gate ([`TerminalReviewer`]), [`display`] the live
-//! draft display and the progress lines for runs without a terminal.
+//! draft display and the progress lines for runs without a terminal,
+//! [`sanitize`] the one function ([`visible`]) every piece of model text
+//! passes through before it reaches a terminal.
 
 mod display;
 mod evidence;
 mod gate;
+mod sanitize;
 
 use std::io::{self, IsTerminal};
 
@@ -18,14 +21,20 @@ use termimad::MadSkin;
 
 pub use display::{ProgressSink, TerminalSink};
 pub use gate::TerminalReviewer;
+pub use sanitize::visible;
 
 /// Colour is used only on a terminal and never when NO_COLOR is set.
 pub fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
 }
 
-/// Prints Markdown rendered for a terminal, or as-is when stdout is not one.
+/// Prints Markdown rendered for a terminal, or as-is when stdout is not one;
+/// either way with its control characters made [`visible`], since the text
+/// is a model's (a file written from this output shows them too; the run's
+/// own files keep the original bytes).
 pub fn print_markdown(text: &str) {
+    let text = visible(text);
+    let text = text.as_ref();
     if io::stdout().is_terminal() {
         let skin = if use_color() {
             MadSkin::default()

@@ -251,10 +251,7 @@ impl Output {
     /// `workflows schema`): a per-step template as for step 1, its name
     /// placeholder kept.
     pub fn representative_template(&self) -> String {
-        let first = Step {
-            number: 1,
-            name: String::new(),
-        };
+        let first = Step::new(1, "");
         self.template_for(self.per_step.then_some(&first))
     }
 }

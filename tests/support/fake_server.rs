@@ -31,6 +31,9 @@ struct FakeModel {
     raw: Option<(String, Vec<u8>)>,
     /// Put the whole draft, padded to this many bytes, in one chunk.
     huge_chunk: Option<usize>,
+    /// Fixed answers by artifact id: a request drafting one of these gets
+    /// its text, as a model that wrote exactly that would.
+    answers: Vec<(String, String)>,
 }
 
 /// The template with every `<placeholder>` replaced by `marker`, and its
@@ -128,7 +131,9 @@ impl Respond for FakeModel {
                 .insert_header("content-type", content_type.as_str())
                 .set_body_bytes(bytes.clone());
         }
+        let fixed = self.answers.iter().find(|(a, _)| *a == id);
         let mut text = match template_in(&user) {
+            _ if fixed.is_some() => fixed.map(|(_, t)| t.clone()).unwrap_or_default(),
             _ if self.enforce_schema && schema.is_object() => sample_of(schema, &marker).to_string(),
             Some(template) => fill(&template, &marker),
             None => format!(
@@ -201,7 +206,8 @@ fn authorization(r: &Request) -> Option<String> {
 
 /// How a fake server answers, set before it starts. The defaults answer at
 /// once, with finish reason "stop", a Markdown draft filled into the
-/// request's template, and no `GET /v1/models`.
+/// request's template (or a fixed text for an artifact, see
+/// [`FakeServerBuilder::answer`]), and no `GET /v1/models`.
 pub struct FakeServerBuilder {
     finish_reason: &'static str,
     delay: Duration,
@@ -212,6 +218,7 @@ pub struct FakeServerBuilder {
     raw: Option<(String, Vec<u8>)>,
     huge_chunk: Option<usize>,
     drip: Option<Drip>,
+    answers: Vec<(String, String)>,
 }
 
 impl FakeServerBuilder {
@@ -233,6 +240,13 @@ impl FakeServerBuilder {
     pub fn structured(mut self) -> Self {
         self.enforce_schema = true;
         self.models(&["fake-model"])
+    }
+
+    /// Answers every request that drafts `artifact` with `text`, whatever
+    /// its template asks for (a plan with two `Step 1` blocks, say).
+    pub fn answer(mut self, artifact: &str, text: &str) -> Self {
+        self.answers.push((artifact.to_string(), text.to_string()));
+        self
     }
 
     /// Lists `ids` at `GET /v1/models`, as OpenAI does.
@@ -299,6 +313,7 @@ impl FakeServerBuilder {
             cut_first: self.cut_first,
             raw: self.raw.clone(),
             huge_chunk: self.huge_chunk,
+            answers: self.answers.clone(),
         };
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
@@ -436,6 +451,7 @@ impl FakeServer {
             raw: None,
             huge_chunk: None,
             drip: None,
+            answers: Vec::new(),
         }
     }
 

@@ -269,6 +269,68 @@ impl Cmd {
         self.0.output().expect("spawn migagent")
     }
 
+    /// Runs to completion, or kills the command once `limit` has passed and
+    /// panics: for a command that must not hang, such as one given a FIFO.
+    /// A guard against a hang, not a measure of speed; make `limit` generous.
+    pub async fn run_or_kill(self, limit: std::time::Duration) -> (i32, String, String) {
+        match tokio::task::spawn_blocking(move || self.run_or_kill_blocking(limit)).await {
+            Ok(output) => output,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("migagent task: {e}"),
+        }
+    }
+
+    fn run_or_kill_blocking(mut self, limit: std::time::Duration) -> (i32, String, String) {
+        use std::io::Read;
+        let mut child = self
+            .0
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn migagent");
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut text);
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let out = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let err = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for migagent") {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "migagent hung and was killed after {limit:?}; stderr so far:\n{}",
+                    err.join().unwrap_or_default()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        (
+            status.code().unwrap_or(-1),
+            out.join().unwrap_or_default(),
+            err.join().unwrap_or_default(),
+        )
+    }
+
     /// Runs to completion on this thread; returns the exit code, stdout and
     /// stderr.
     pub fn run_blocking(mut self) -> (i32, String, String) {

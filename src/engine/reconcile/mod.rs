@@ -154,6 +154,7 @@ impl Engine {
                             stored,
                             sha256: text(e, "sha256"),
                             added_at: text(e, "at"),
+                            decoded: opt_text(e, "decoded"),
                         });
                     }
                 }

@@ -225,6 +225,7 @@ fn a_record_naming_a_place_outside_the_run_is_a_finding_not_a_read() {
                 original: "x".into(),
                 stored: "../secret.txt".into(),
                 sha256: sha256_hex(b"s"),
+                decoded: None,
             },
         ],
     );
