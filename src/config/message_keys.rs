@@ -53,7 +53,8 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The setting names in message strings of the library's code (not its
 /// tests): literals with a space in them, placeholders left out.
 fn named_in_messages() -> Vec<(String, PathBuf)> {
-    let literal = regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).unwrap();
+    // `(?s)`: a `\` that continues a literal on the next line is part of it.
+    let literal = regex::Regex::new(r#"(?s)"(?:[^"\\]|\\.)*""#).unwrap();
     let placeholder = regex::Regex::new(r"\{[^{}]*\}").unwrap();
     // Raw strings (regexes) and character literals first: a `"` in them
     // would open a string.
