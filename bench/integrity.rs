@@ -106,11 +106,14 @@ fn main() -> Result<()> {
     let lines = report.journal_lines;
     rows.push(journal_row(&store, "bench", lines, repeats)?);
     eprintln!("writing a journal of {big} events ...");
-    let big_run = store.create("big")?;
+    let mut big_run = store.create("big")?;
     let events: Vec<JournalEvent> = (0..big).map(|i| sample_event(i as u32)).collect();
     big_run.journal_all(&events)?;
     // A run is opened by its run.json; the journal is all this one is for.
     big_run.write("run.json", "{}")?;
+    // A new run is built in a staging folder and appears under its id
+    // once published.
+    big_run.publish()?;
     drop(big_run);
     rows.push(journal_row(&store, "big", big, repeats)?);
 
