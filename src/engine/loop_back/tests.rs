@@ -416,81 +416,14 @@ async fn a_kill_between_the_journal_and_the_state_is_finished_on_open_without_do
     assert_eq!(engine.state().phase_index, 1);
 }
 
-const STEPS: &str = "# Workflow: Steps
-
-## Phases
-
-1. **Plan** → `[ST-1]` — **GATE**
-2. **Do** → `[ST-2.N]` — **per-step GATE**
-3. **Check** → `[ST-3]` — **GATE**
-
-## Phase 1: Plan
-
-### Input
-
-- The need
-
-### Output
-
-**Artifact `[ST-1]: Plan`**
-
-```
-## Steps
-
-### Step 1: <Name>
-- **Action:** <what>
-```
-
-### GATE
-
-**Approval criteria:** Good.
-
-- **Approved** → proceed
-
-## Phase 2: Do
-
-### Input
-
-- `[ST-1]: Plan`
-
-### Output (per step)
-
-**Artifact `[ST-2.N]: Step N`**
-
-```
-## Step N: <Name>
-<result>
-```
-
-### GATE (per step)
-
-**Approval criteria:** Done.
-
-- **Approved** → proceed to next step
-- **Rollback** → undo step
-
-## Phase 3: Check
-
-### Input
-
-- All `[ST-2.N]` artifacts
-
-### Output
-
-**Artifact `[ST-3]: Check`**
-
-```
-## Result
-<text>
-```
-
-### GATE
-
-**Approval criteria:** Checked.
-
-- **Approved** → proceed
-- **Recheck the steps** → return to Phase 2, then re-present at Phase 3
-";
+/// The workflow the gate tests read too (`workflow/testdata/`), its
+/// check sending the work back to the steps.
+fn steps_workflow() -> String {
+    include_str!("../../workflow/testdata/steps-workflow.md").replace(
+        "OPTION",
+        "- **Recheck the steps** → return to Phase 2, then re-present at Phase 3",
+    )
+}
 
 /// The plan has two steps; every other answer names its draft.
 fn steps_answer(request: &ChatRequest) -> (String, &'static str) {
@@ -505,7 +438,7 @@ fn steps_answer(request: &ChatRequest) -> (String, &'static str) {
 #[tokio::test]
 async fn sent_back_to_executed_steps_they_are_redrafted_from_their_evidence() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = start_engine(dir.path(), STEPS, Some("Move it"), &[]);
+    let mut engine = start_engine(dir.path(), &steps_workflow(), Some("Move it"), &[]);
     let model: Model = FnModel {
         caps: Capabilities::default(),
         answer: steps_answer,

@@ -307,81 +307,9 @@ fn re_presenting_elsewhere_than_the_gate_is_a_warning() {
         .contains("comes back to this gate, in phase 4"));
 }
 
-const STEPS: &str = "# Workflow: Steps
-
-## Phases
-
-1. **Plan** → `[ST-1]` — **GATE**
-2. **Do** → `[ST-2.N]` — **per-step GATE**
-3. **Check** → `[ST-3]` — **GATE**
-
-## Phase 1: Plan
-
-### Input
-
-- The request
-
-### Output
-
-**Artifact `[ST-1]: Plan`**
-
-```
-## Steps
-
-### Step 1: <Name>
-- **Action:** <what>
-```
-
-### GATE
-
-**Approval criteria:** Good.
-
-- **Approved** → proceed
-
-## Phase 2: Do
-
-### Input
-
-- `[ST-1]: Plan`
-
-### Output (per step)
-
-**Artifact `[ST-2.N]: Step N`**
-
-```
-## Step N: <Name>
-<result>
-```
-
-### GATE (per step)
-
-**Approval criteria:** Done.
-
-- **Approved** → proceed to next step
-- **Rollback** → undo step
-
-## Phase 3: Check
-
-### Input
-
-- All `[ST-2.N]` artifacts
-
-### Output
-
-**Artifact `[ST-3]: Check`**
-
-```
-## Result
-<text>
-```
-
-### GATE
-
-**Approval criteria:** Checked.
-
-- **Approved** → proceed
-OPTION
-";
+/// A plan, a per-step phase and a check whose gate ends in `OPTION`, a
+/// line each test fills with the option it needs.
+const STEPS: &str = include_str!("../testdata/steps-workflow.md");
 
 #[test]
 fn sending_back_to_a_plan_that_was_carried_out_is_refused() {
