@@ -409,18 +409,8 @@ fn by_name(library: &Library, name: &str, quiet_miss: bool) -> Result<Option<Lib
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::library::RootKind;
 
-    fn library(files: &[(&str, &str)]) -> (tempfile::TempDir, Library) {
-        let dir = tempfile::tempdir().unwrap();
-        for (rel, text) in files {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, text).unwrap();
-        }
-        let library = Library::with_roots(vec![(dir.path().to_path_buf(), RootKind::Cwd)]);
-        (dir, library)
-    }
+    use crate::library::temp_library as library;
 
     fn panel_file(text: &str) -> LibraryFile {
         LibraryFile {

@@ -420,6 +420,20 @@ impl Library {
     }
 }
 
+/// A library of one root in a temporary folder holding `files` (path,
+/// text): the setup the library's unit tests share.
+#[cfg(test)]
+pub(crate) fn temp_library(files: &[(&str, &str)]) -> (tempfile::TempDir, Library) {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+    }
+    let library = Library::with_roots(vec![(dir.path().to_path_buf(), RootKind::Cwd)]);
+    (dir, library)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

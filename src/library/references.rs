@@ -188,7 +188,7 @@ pub fn describe(found: &Found) -> String {
 mod tests {
     use super::*;
     use crate::library::validate::{load_file, LoadError};
-    use crate::library::{LibraryFile, RootKind};
+    use crate::library::LibraryFile;
 
     /// A workflow whose phases name `directives` (one phase each).
     fn workflow(title: &str, directives: &[&str]) -> String {
@@ -210,16 +210,7 @@ mod tests {
         text.lines().position(|l| l.contains(needle)).unwrap() + 1
     }
 
-    fn library(files: &[(&str, &str)]) -> (tempfile::TempDir, Library) {
-        let dir = tempfile::tempdir().unwrap();
-        for (rel, text) in files {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, text).unwrap();
-        }
-        let library = Library::with_roots(vec![(dir.path().to_path_buf(), RootKind::Cwd)]);
-        (dir, library)
-    }
+    use crate::library::temp_library as library;
 
     fn load(library: &Library, text: &str) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
         let file = LibraryFile {

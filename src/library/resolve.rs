@@ -122,17 +122,15 @@ pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::library::RootKind;
 
     fn library_with(files: &[&str]) -> (tempfile::TempDir, Library) {
-        let dir = tempfile::tempdir().unwrap();
-        for f in files {
-            let p = dir.path().join(f);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, format!("# {f}\n")).unwrap();
-        }
-        let library = Library::with_roots(vec![(dir.path().to_path_buf(), RootKind::Cwd)]);
-        (dir, library)
+        let texts: Vec<String> = files.iter().map(|f| format!("# {f}\n")).collect();
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .zip(&texts)
+            .map(|(f, t)| (*f, t.as_str()))
+            .collect();
+        crate::library::temp_library(&files)
     }
 
     #[test]
