@@ -42,13 +42,14 @@ async fn schema_prints_the_compiled_schema_with_the_profile_bounds() {
         .await;
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    let steps = &v["MIG-3"]["properties"]["steps"];
+    assert_eq!(v["schema_version"], 1, "{v}");
+    let steps = &v["schemas"]["MIG-3"]["properties"]["steps"];
     assert_eq!(
         steps["maxItems"], 4,
         "the local profile's max_steps: {steps}"
     );
     assert_eq!(steps["items"]["required"][0], "name");
-    assert_eq!(v.as_object().unwrap().len(), 1);
+    assert_eq!(v["schemas"].as_object().unwrap().len(), 1);
 
     let (code, _, err) = sandbox
         .cmd(&["workflows", "schema", "migration", "MIG-9"])

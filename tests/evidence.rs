@@ -431,7 +431,8 @@ async fn a_three_step_plan_is_walked_with_a_note_a_file_and_an_approved_command(
         .await;
     let record: Value = serde_json::from_str(out.trim())
         .unwrap_or_else(|e| panic!("--json prints the new record ({e}): {out}"));
-    let record = record.as_array().and_then(|a| a.first()).unwrap_or(&record);
+    assert_eq!(record["schema_version"], 1, "{record:#}");
+    let record = &record["evidence"][0];
     assert_eq!(record["id"], "note-1", "{record:#}");
     let dir = sandbox.run_dir(run);
     assert_eq!(

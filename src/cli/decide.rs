@@ -38,15 +38,15 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs
     // What was decided, on which draft: the revision and sha the journal
     // now records.
     match (&decided, status.state) {
-        (_, RunStanding::Aborted) => println!("Run {run} aborted."),
-        (Some(d), _) => println!("{}", said(&kind, d)),
-        (None, _) => println!("Run {run}: nothing decided."),
+        (_, RunStanding::Aborted) => crate::outln!("Run {run} aborted."),
+        (Some(d), _) => crate::outln!("{}", said(&kind, d)),
+        (None, _) => crate::outln!("Run {run}: nothing decided."),
     }
     // A rollback is done by people: show them the plan's own instructions.
     if let (true, Some(id)) = (rolled_back, &pending) {
         if let Some(card) = engine.step_card(id)? {
             if let Some(rollback) = card.field("Rollback") {
-                println!(
+                crate::outln!(
                     "The plan's rollback for step {} ({}): {}",
                     card.step.number,
                     visible(&card.step.name),
@@ -62,28 +62,28 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs
             .filter(|a| a.state == ArtifactState::Stale)
             .map(|a| format!("[{}]", a.id))
             .collect();
-        println!(
+        crate::outln!(
             "The run is back at {}. Redrafted in order, each at its own gate: {}",
             status.phase.as_deref().unwrap_or("an earlier phase"),
             stale.join(", ")
         );
     }
     match status.state {
-        RunStanding::Complete => println!(
+        RunStanding::Complete => crate::outln!(
             "The workflow is complete. Artifacts: {}",
             engine.run_dir().join("artifacts").display()
         ),
         RunStanding::AwaitingDecision => {
-            println!("The draft awaits a decision: migagent status {run}")
+            crate::outln!("The draft awaits a decision: migagent status {run}")
         }
-        RunStanding::ReadyToDraft => println!("Next: migagent resume {run}"),
+        RunStanding::ReadyToDraft => crate::outln!("Next: migagent resume {run}"),
         RunStanding::AwaitingEvidence => {
-            println!("The next step waits for evidence: migagent status {run}")
+            crate::outln!("The next step waits for evidence: migagent status {run}")
         }
         RunStanding::RollingBack => {
-            println!("Roll the step back as the plan says, and record what you did:");
-            println!("  migagent evidence {run} --note TEXT | --file PATH | --exec [--yes]");
-            println!(
+            crate::outln!("Roll the step back as the plan says, and record what you did:");
+            crate::outln!("  migagent evidence {run} --note TEXT | --file PATH | --exec [--yes]");
+            crate::outln!(
                 "then end the rollback: migagent decide {run} --option \"{}\" --then continue|abort",
                 engine
                     .rolling_back_artifact()

@@ -14,7 +14,7 @@ pub(super) async fn cmd_doctor(
 ) -> Result<u8> {
     let report = doctor::diagnose(config, options).await;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::json::print_json(&report)?;
     } else {
         for c in &report.checks {
             let tag = match c.verdict {
@@ -22,16 +22,16 @@ pub(super) async fn cmd_doctor(
                 doctor::Verdict::Warn => "warn",
                 doctor::Verdict::Fail => "FAIL",
             };
-            println!("{tag} {:<11} {}", c.name, c.detail);
+            crate::outln!("{tag} {:<11} {}", c.name, c.detail);
             if let Some(fix) = &c.fix {
-                println!("     {:<11} → {fix}", "");
+                crate::outln!("     {:<11} → {fix}", "");
             }
         }
-        println!();
+        crate::outln!();
         if report.ok() {
-            println!("Ready: migagent can draft with this server.");
+            crate::outln!("Ready: migagent can draft with this server.");
         } else {
-            println!("Not ready: fix the FAIL lines above, then run `migagent doctor` again.");
+            crate::outln!("Not ready: fix the FAIL lines above, then run `migagent doctor` again.");
         }
     }
     Ok(if report.ok() { 0 } else { 1 })

@@ -16,7 +16,7 @@ pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
     engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
     let by = who(args.who.clone())?;
     if args.confirm_point_of_no_return && engine.confirm_point_of_no_return(&by)? {
-        eprintln!("Point of no return confirmed by {by}.");
+        crate::errln!("Point of no return confirmed by {by}.");
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let evidence = if let Some(text) = args.note {
@@ -44,19 +44,20 @@ pub(super) fn cmd_evidence(ctx: &Ctx, args: EvidenceArgs) -> Result<u8> {
     };
     let added = engine.add_evidence(evidence, &by)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&added)?);
+        super::json::print_json_under("evidence", &added)?;
     } else {
         for e in &added {
-            println!("{}", describe(e));
+            crate::outln!("{}", describe(e));
         }
     }
     if let Some(card) = engine.evidence_card()? {
-        eprintln!(
+        crate::errln!(
             "Next: `migagent resume {}` drafts [{}] from its evidence, or add more.",
-            args.run, card.artifact
+            args.run,
+            card.artifact
         );
     } else if !engine.context_inputs().is_empty() {
-        eprintln!(
+        crate::errln!(
             "Recorded as context of the run; it fills: {}",
             engine.context_inputs().join("; ")
         );
@@ -79,23 +80,25 @@ fn list_commands(
     let commands = card.commands_for(rolling);
     let what = if rolling { "the rollback of " } else { "" };
     if commands.is_empty() {
-        println!("The plan gives no commands for {what}[{}].", card.artifact);
+        crate::outln!("The plan gives no commands for {what}[{}].", card.artifact);
         if !rolling {
             print_evidence_help(run, &card.artifact);
         }
         return Ok(0);
     }
-    println!(
+    crate::outln!(
         "Commands the plan gives for {what}[{}], to run in {}:",
         card.artifact,
         cwd.display()
     );
     for (i, c) in commands.iter().enumerate() {
         if only.is_none_or(|k| k == i + 1) {
-            println!("  {}) [{}] {}", i + 1, c.source, visible(&c.command));
+            crate::outln!("  {}) [{}] {}", i + 1, c.source, visible(&c.command));
         }
     }
-    println!("Nothing was run. Read them, then: migagent evidence {run} --exec --yes [--only K]");
+    crate::outln!(
+        "Nothing was run. Read them, then: migagent evidence {run} --exec --yes [--only K]"
+    );
     Ok(0)
 }
 

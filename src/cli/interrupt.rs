@@ -37,13 +37,13 @@ pub(super) fn install_interrupt_handler() {
         let pressed = tokio::signal::ctrl_c().await.is_ok();
         if pressed {
             let run = CURRENT_RUN.lock().ok().and_then(|r| r.clone());
-            eprint!("\x1b[?25h");
-            eprintln!();
+            crate::err!("\x1b[?25h");
+            crate::errln!();
             match run {
-                Some(id) => eprintln!(
+                Some(id) => crate::errln!(
                     "Interrupted. Run {id} is saved and nothing was decided. Continue with: migagent resume {id}"
                 ),
-                None => eprintln!("Interrupted before a run was created; nothing was saved."),
+                None => crate::errln!("Interrupted before a run was created; nothing was saved."),
             }
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }

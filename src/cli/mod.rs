@@ -7,6 +7,7 @@ mod decide;
 mod doctor;
 mod evidence;
 mod interrupt;
+mod json;
 mod run;
 mod runs;
 mod verify;
@@ -112,14 +113,14 @@ pub fn main() -> std::process::ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::errln!("error: cannot start the async runtime: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {}", error_message(&e));
+            crate::errln!("error: {}", error_message(&e));
             let tampered = matches!(
                 e.downcast_ref::<crate::engine::EngineError>(),
                 Some(crate::engine::EngineError::Tampered { .. })
@@ -258,7 +259,7 @@ fn load_workflow(ctx: &Ctx, name: &str, library: &LibraryArgs) -> Result<validat
             // Warnings say how the workflow was read; they go to stderr so
             // that `--json` output stays clean.
             for warning in &w.warnings {
-                eprintln!("{warning}");
+                crate::errln!("{warning}");
             }
             Ok(w)
         }

@@ -32,7 +32,7 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
     let unfilled =
         engine::check_first_phase_inputs(&loaded.workflow, &given, !args.context.is_empty())?;
     for label in &unfilled {
-        eprintln!(
+        crate::errln!(
             "warning: nothing fills phase 1's input '{label}'; pass --input \"{label}=TEXT\" or a --context file, or the model is told it is missing"
         );
     }
@@ -65,7 +65,7 @@ pub(super) async fn cmd_run(ctx: &Ctx, args: RunArgs) -> Result<u8> {
     engine.set_bounds(connection.target.profile.bounds());
     engine.set_evidence_settings(evidence_settings(&ctx.config, args.evidence.no_exec));
     engine.set_redaction(redacts_secrets(&ctx.config, &connection));
-    eprintln!(
+    crate::errln!(
         "Run {run_id}: workflow '{}', {}",
         engine.workflow().name,
         describe(&connection)
@@ -147,7 +147,7 @@ pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     if args.confirm_point_of_no_return {
         let by = who(args.interaction.who.clone())?;
         if engine.confirm_point_of_no_return(&by)? {
-            eprintln!("Point of no return confirmed by {by}.");
+            crate::errln!("Point of no return confirmed by {by}.");
         }
     }
     let connection = connect(
@@ -160,7 +160,7 @@ pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
     engine.add_contexts(&contexts, &connection.client.capabilities())?;
     engine.set_bounds(connection.target.profile.bounds());
     engine.set_redaction(redacts_secrets(&ctx.config, &connection));
-    eprintln!("Run {}: {}", args.run, describe(&connection));
+    crate::errln!("Run {}: {}", args.run, describe(&connection));
     let code = drive(&mut engine, &connection.client, &args.interaction).await;
     // What the command set aside on its way (a file a killed run left).
     super::runs::warn(&mut engine);
@@ -211,14 +211,14 @@ async fn drive(
         engine.advance(client, None, &mut ProgressSink).await?
     };
     if interaction.json {
-        println!("{}", serde_json::to_string_pretty(&engine.status())?);
+        super::json::print_json(&engine.status())?;
     }
     Ok(match outcome {
         Outcome::Complete => {
             if !interaction.json {
-                println!("run: {run_id}");
-                println!("state: complete");
-                println!(
+                crate::outln!("run: {run_id}");
+                crate::outln!("state: complete");
+                crate::outln!(
                     "artifacts: {}",
                     engine.run_dir().join("artifacts").display()
                 );
@@ -227,51 +227,53 @@ async fn drive(
         }
         Outcome::Aborted => {
             if !interaction.json {
-                println!("run: {run_id}");
-                println!("state: aborted");
+                crate::outln!("run: {run_id}");
+                crate::outln!("state: aborted");
             }
             EXIT_ABORTED
         }
         Outcome::AwaitingEvidence { artifact } => {
             if !interaction.json {
-                println!("run: {run_id}");
-                println!("awaiting evidence: {artifact}");
+                crate::outln!("run: {run_id}");
+                crate::outln!("awaiting evidence: {artifact}");
             }
             if let Some(card) = engine.evidence_card()? {
-                eprintln!("{}", visible(&card.text()));
+                crate::errln!("{}", visible(&card.text()));
             }
             print_evidence_help(&run_id, &artifact);
             EXIT_AWAITING
         }
         Outcome::RollingBack { artifact } => {
             if !interaction.json {
-                println!("run: {run_id}");
-                println!("rolling back: {artifact}");
+                crate::outln!("run: {run_id}");
+                crate::outln!("rolling back: {artifact}");
             }
-            eprintln!(
+            crate::errln!(
                 "[{artifact}] is being rolled back. Record what the rollback did, then end it:"
             );
-            eprintln!("  migagent evidence {run_id} --note TEXT | --file PATH | --exec [--yes]");
+            crate::errln!(
+                "  migagent evidence {run_id} --note TEXT | --file PATH | --exec [--yes]"
+            );
             let option = engine
                 .rolling_back_artifact()
                 .and_then(|r| r.rolling_back.as_ref())
                 .map_or_else(|| "Rollback".to_string(), |s| s.option.clone());
-            eprintln!("  migagent decide {run_id} --option \"{option}\" --then continue|abort");
+            crate::errln!("  migagent decide {run_id} --option \"{option}\" --then continue|abort");
             EXIT_AWAITING
         }
         Outcome::AwaitingDecision { artifact, path } | Outcome::Quit { artifact, path } => {
             if !interaction.json {
-                println!("run: {run_id}");
-                println!("awaiting: {artifact}");
-                println!("draft: {}", path.display());
+                crate::outln!("run: {run_id}");
+                crate::outln!("awaiting: {artifact}");
+                crate::outln!("draft: {}", path.display());
             }
-            eprintln!("[{artifact}] awaits a decision. Read the draft, then one of:");
-            eprintln!("  migagent approve {run_id}");
-            eprintln!("  migagent revise {run_id} --feedback \"what to change\"");
-            eprintln!(
+            crate::errln!("[{artifact}] awaits a decision. Read the draft, then one of:");
+            crate::errln!("  migagent approve {run_id}");
+            crate::errln!("  migagent revise {run_id} --feedback \"what to change\"");
+            crate::errln!(
                 "  migagent decide {run_id} --option LABEL ...   (see `migagent status {run_id}`)"
             );
-            eprintln!("and `migagent resume {run_id}` to continue.");
+            crate::errln!("and `migagent resume {run_id}` to continue.");
             EXIT_AWAITING
         }
     })
@@ -279,12 +281,14 @@ async fn drive(
 
 /// How to record a step's evidence, for a person without a terminal gate.
 pub(super) fn print_evidence_help(run_id: &str, artifact: &str) {
-    eprintln!("[{artifact}] waits for evidence of what happened. Run the step, then record it:");
-    eprintln!("  migagent evidence {run_id} --note \"what you did and saw\"");
-    eprintln!("  migagent evidence {run_id} --file output.log");
-    eprintln!("  migagent evidence {run_id} --exec            (lists the plan's commands; --exec --yes runs them)");
-    eprintln!("  migagent evidence {run_id} --none --reason \"why there is none\"");
-    eprintln!("then `migagent resume {run_id}` drafts [{artifact}] from it.");
+    crate::errln!(
+        "[{artifact}] waits for evidence of what happened. Run the step, then record it:"
+    );
+    crate::errln!("  migagent evidence {run_id} --note \"what you did and saw\"");
+    crate::errln!("  migagent evidence {run_id} --file output.log");
+    crate::errln!("  migagent evidence {run_id} --exec            (lists the plan's commands; --exec --yes runs them)");
+    crate::errln!("  migagent evidence {run_id} --none --reason \"why there is none\"");
+    crate::errln!("then `migagent resume {run_id}` drafts [{artifact}] from it.");
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub(super) fn open_read_only(ctx: &Ctx, run: &str) -> Result<Engine> {
 /// Prints what the engine set right or aside since it was last asked.
 pub(super) fn warn(engine: &mut Engine) {
     for notice in engine.take_notices() {
-        eprintln!("warning: {notice}");
+        crate::errln!("warning: {notice}");
     }
 }
 
@@ -40,7 +40,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
             Ok(EngineError::Tampered { run_id, findings }) => {
                 if json {
                     let value = serde_json::json!({"run_id": run_id, "tamper": findings});
-                    println!("{}", serde_json::to_string_pretty(&value)?);
+                    super::json::print_json(&value)?;
                 } else {
                     print_tamper_warning(&run_id, &findings);
                 }
@@ -57,20 +57,20 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         if !tamper.is_empty() {
             value["tamper"] = serde_json::to_value(&tamper)?;
         }
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        super::json::print_json(&value)?;
         return Ok(0);
     }
     if !tamper.is_empty() {
         print_tamper_warning(&status.run_id, &tamper);
-        println!();
+        crate::outln!();
     }
-    println!("run:      {}", status.run_id);
-    println!("workflow: {}", status.workflow);
-    println!("state:    {}", status.state);
+    crate::outln!("run:      {}", status.run_id);
+    crate::outln!("workflow: {}", status.workflow);
+    crate::outln!("state:    {}", status.state);
     if let Some(phase) = &status.phase {
-        println!("phase:    {phase}");
+        crate::outln!("phase:    {phase}");
     }
-    println!(
+    crate::outln!(
         "model:    {} at {}{}{}",
         visible(&status.model.model),
         // A hand-edited run.json may carry a password; never print it.
@@ -87,28 +87,28 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         }
     );
     if let Some(p) = &status.pending {
-        println!();
-        println!(
+        crate::outln!();
+        crate::outln!(
             "Awaiting a decision: [{}] {}, {}",
             p.artifact,
             visible(&p.title),
             engine::describe_draft(p.revision, &p.sha256)
         );
-        println!("  draft:   {}", p.path.display());
+        crate::outln!("  draft:   {}", p.path.display());
         if p.truncated {
-            println!("  WARNING: the draft stopped at the token limit and is incomplete");
+            crate::outln!("  WARNING: the draft stopped at the token limit and is incomplete");
         }
         if !p.missing_sections.is_empty() {
-            println!("  missing sections: {}", p.missing_sections.join(", "));
+            crate::outln!("  missing sections: {}", p.missing_sections.join(", "));
         }
         for problem in &p.problems {
-            println!("  problem: {}", visible(problem));
+            crate::outln!("  problem: {}", visible(problem));
         }
         for cut in &p.cuts {
-            println!("  cut to fit the context: {}", visible(cut));
+            crate::outln!("  cut to fit the context: {}", visible(cut));
         }
         for r in &p.redactions {
-            println!(
+            crate::outln!(
                 "  secret redacted from the request: {}",
                 visible(&r.to_string())
             );
@@ -116,46 +116,46 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         match &p.gate {
             Some(gate) => {
                 if !gate.criteria.is_empty() {
-                    println!("  approval criteria: {}", gate.criteria);
+                    crate::outln!("  approval criteria: {}", gate.criteria);
                 }
-                println!("  options:");
+                crate::outln!("  options:");
                 for o in &gate.options {
-                    println!("    {} → {}", o.label, o.description);
-                    println!("        does: {}", o.does);
+                    crate::outln!("    {} → {}", o.label, o.description);
+                    crate::outln!("        does: {}", o.does);
                 }
                 if gate.options.iter().any(|o| !o.to_phases.is_empty()) {
-                    println!(
+                    crate::outln!(
                         "  decide: migagent decide {} --option LABEL --feedback TEXT [--to-phase N]",
                         status.run_id
                     );
                 }
             }
-            None => println!("  options: {}", p.options.join(", ")),
+            None => crate::outln!("  options: {}", p.options.join(", ")),
         }
     }
     if let Some(e) = &status.evidence {
-        println!();
+        crate::outln!();
         match &e.rollback {
-            Some(r) => println!(
+            Some(r) => crate::outln!(
                 "Rolling back: [{}], started by {} ({}); record what the rollback did, then `decide --option \"{}\" --then continue|abort`",
                 e.artifact, r.by, r.reason, r.option
             ),
-            None => println!("Awaiting evidence: [{}]", e.artifact),
+            None => crate::outln!("Awaiting evidence: [{}]", e.artifact),
         }
         if let Some(card) = &e.card {
-            print!("{}", visible(&card.text()));
+            crate::out!("{}", visible(&card.text()));
         }
         if let Some(by) = &e.point_of_no_return_confirmed_by {
-            println!("  point of no return confirmed by {by}");
+            crate::outln!("  point of no return confirmed by {by}");
         }
         if e.items.is_empty() {
-            println!("  evidence: none yet");
+            crate::outln!("  evidence: none yet");
         }
         for item in &e.items {
             let exit = item
                 .command_outcome()
                 .map_or(String::new(), |o| format!(", {o}"));
-            println!(
+            crate::outln!(
                 "  evidence {}: {}{exit}, by {} ({})",
                 item.id,
                 visible(item.command.as_deref().unwrap_or(&item.path)),
@@ -163,22 +163,22 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
                 item.path
             );
         }
-        println!(
+        crate::outln!(
             "  add: migagent evidence {} --note TEXT | --file PATH | --exec [--yes] | --none --reason TEXT",
             status.run_id
         );
     }
     if !status.context_inputs.is_empty() {
-        println!();
-        println!(
+        crate::outln!();
+        crate::outln!(
             "Evidence for this phase (migagent evidence {} --note TEXT | --file PATH) fills: {}",
             status.run_id,
             status.context_inputs.join("; ")
         );
     }
     if !status.artifacts.is_empty() {
-        println!();
-        println!("Artifacts:");
+        crate::outln!();
+        crate::outln!("Artifacts:");
         for a in &status.artifacts {
             let state = serde_json::to_value(a.state)?
                 .as_str()
@@ -188,7 +188,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
                 .approved_by
                 .as_ref()
                 .map_or(String::new(), |b| format!(" by {b}"));
-            println!(
+            crate::outln!(
                 "  {:<10} {:<18} r{} {}{}",
                 a.id,
                 state,
@@ -203,7 +203,7 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
 
 /// The tamper warning section of `status`.
 fn print_tamper_warning(run_id: &str, findings: &[Finding]) {
-    println!("TAMPER WARNING: run {run_id} differs from its record; `resume` and decisions stop until it is restored (`migagent verify {run_id}`):");
+    crate::outln!("TAMPER WARNING: run {run_id} differs from its record; `resume` and decisions stop until it is restored (`migagent verify {run_id}`):");
     print_findings(findings);
 }
 
@@ -219,7 +219,7 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
                     .map(|e| e.state().clone())
                     .unwrap_or(state),
             ),
-            Err(e) => eprintln!("warning: {e}"),
+            Err(e) => crate::errln!("warning: {e}"),
         }
     }
     if json {
@@ -237,11 +237,11 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        super::json::print_json_under("runs", &items)?;
         return Ok(0);
     }
     if rows.is_empty() {
-        println!(
+        crate::outln!(
             "No runs under {}. Start one with: migagent run --need \"...\"",
             ctx.store.runs_dir().display()
         );
@@ -249,7 +249,7 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
     }
     for s in rows {
         let detail = engine::pending_artifact(&s).map_or(String::new(), |a| format!(" {}", a.id));
-        println!(
+        crate::outln!(
             "{:<48} {:<12} {}{}",
             s.run_id,
             s.workflow.name,
@@ -296,7 +296,7 @@ pub(super) fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
             // Kept until a new approval replaces it; said so, since it is
             // no longer what the run stands on.
             ArtifactState::Stale => {
-                eprintln!(
+                crate::errln!(
                     "[{id}] is stale: the work was sent back, and this earlier approved copy is to be redrafted"
                 );
                 engine.approved_copy(id)?.map(|(text, _)| text)

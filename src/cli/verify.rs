@@ -10,7 +10,7 @@ pub(super) fn cmd_verify(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
     let report = verify::verify_run(&ctx.store, run)?;
     let code = if report.ok { 0 } else { EXIT_TAMPERED };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::json::print_json(&report)?;
         return Ok(code);
     }
     let chain = match report.chain {
@@ -19,17 +19,19 @@ pub(super) fn cmd_verify(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         ChainState::Partly => "partly chained",
         ChainState::Empty => "empty",
     };
-    println!(
+    crate::outln!(
         "run {}: journal of {} lines, {chain}; {} files checked",
-        report.run_id, report.journal_lines, report.files_checked
+        report.run_id,
+        report.journal_lines,
+        report.files_checked
     );
     for note in &report.notes {
-        println!("note: {note}");
+        crate::outln!("note: {note}");
     }
     if report.ok {
-        println!("OK: every file and record matches the journal.");
+        crate::outln!("OK: every file and record matches the journal.");
     } else {
-        println!(
+        crate::outln!(
             "DIFFERS from its record in {} place{}:",
             report.findings.len(),
             if report.findings.len() == 1 { "" } else { "s" }
@@ -47,6 +49,6 @@ pub(super) fn print_findings(findings: &[Finding]) {
         } else {
             " (no longer read by the run)"
         };
-        println!("  - {}{unused}", f.message);
+        crate::outln!("  - {}{unused}", f.message);
     }
 }

@@ -46,7 +46,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                             .into()
                     })
                     .unwrap_or_default();
-                println!("{name:<24} {title:<24} {origin}");
+                crate::outln!("{name:<24} {title:<24} {origin}");
             }
             Ok(0)
         }
@@ -54,14 +54,14 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
             match validate::load(&file, library_search(ctx, &library)?) {
                 Ok(loaded) => {
                     if let Err(e) = PromptAssembler::load(&loaded.library) {
-                        println!("{e}");
+                        crate::outln!("{e}");
                         return Ok(1);
                     }
                     for warning in &loaded.warnings {
-                        println!("{warning}");
+                        crate::outln!("{warning}");
                     }
                     let w = &loaded.workflow;
-                    println!(
+                    crate::outln!(
                         "{}: ok: workflow '{}', {} phases, artifacts {}",
                         w.source.display(),
                         w.name,
@@ -81,7 +81,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                                 .map(|(path, values)| format!("{path} ({})", values.join(" / ")))
                                 .collect();
                             let n = schema.sections().len();
-                            println!(
+                            crate::outln!(
                                 "  [{id}] JSON schema: {n} section{}{}",
                                 if n == 1 { "" } else { "s" },
                                 if enums.is_empty() {
@@ -91,7 +91,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                                 }
                             );
                         }
-                        Err(e) => println!(
+                        Err(e) => crate::outln!(
                             "  [{id}] no JSON schema ({e}); drafted as Markdown with a section check"
                         ),
                     }
@@ -100,10 +100,10 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                 }
                 Err(LoadError::Invalid(errors)) => {
                     for d in &errors.diagnostics {
-                        println!("{d}");
+                        crate::outln!("{d}");
                     }
                     let n = errors.diagnostics.iter().filter(|d| d.is_error()).count();
-                    eprintln!("{} problem{} found.", n, if n == 1 { "" } else { "s" });
+                    crate::errln!("{} problem{} found.", n, if n == 1 { "" } else { "s" });
                     Ok(1)
                 }
                 Err(e) => Err(e.into()),
@@ -133,7 +133,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
             if let (Some(a), true) = (&artifact, out.is_empty()) {
                 bail!("workflow '{}' has no artifact '{a}'", loaded.workflow.name);
             }
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            super::json::print_json_under("schemas", &out)?;
             Ok(0)
         }
         WorkflowsCommand::Show { name, library } => {
@@ -145,18 +145,18 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
 }
 
 fn print_workflow(w: &Workflow, library: &Library) {
-    println!("Workflow: {}", w.name);
-    println!("Source:   {}", w.source.display());
-    println!("Library roots, first hit wins:");
+    crate::outln!("Workflow: {}", w.name);
+    crate::outln!("Source:   {}", w.source.display());
+    crate::outln!("Library roots, first hit wins:");
     let mut n = 0;
     for (root, kind) in library.described_roots() {
         n += 1;
-        println!("  {n}. {} ({kind})", root.display());
+        crate::outln!("  {n}. {} ({kind})", root.display());
     }
-    println!("  {}. migagent's built-in files", n + 1);
+    crate::outln!("  {}. migagent's built-in files", n + 1);
     let (references, _) = resolve_references(w, library);
     if !w.description.is_empty() {
-        println!();
+        crate::outln!();
         // The first paragraph, however the author wrapped it.
         let first: Vec<&str> = w
             .description
@@ -164,16 +164,16 @@ fn print_workflow(w: &Workflow, library: &Library) {
             .map(str::trim)
             .take_while(|l| !l.is_empty())
             .collect();
-        println!("{}", first.join(" "));
+        crate::outln!("{}", first.join(" "));
     }
     for phase in &w.phases {
-        println!();
+        crate::outln!();
         let gate = match &phase.gate {
             None => "no gate".to_string(),
             Some(g) if g.per_step => "per-step GATE".to_string(),
             Some(_) => "GATE".to_string(),
         };
-        println!(
+        crate::outln!(
             "Phase {}: {} → [{}] {} ({gate})",
             phase.number,
             phase.name,
@@ -196,13 +196,13 @@ fn print_workflow(w: &Workflow, library: &Library) {
                     i.text
                 ),
             };
-            println!("  input: {} [{kind}]", i.text);
+            crate::outln!("  input: {} [{kind}]", i.text);
         }
         if let Some(g) = &phase.gate {
             let labels: Vec<&str> = g.options.iter().map(|o| o.label.as_str()).collect();
-            println!("  options: {}", labels.join(" / "));
+            crate::outln!("  options: {}", labels.join(" / "));
             for o in &g.options {
-                println!("    {}: {}", o.label, w.option_effect(phase, o));
+                crate::outln!("    {}: {}", o.label, w.option_effect(phase, o));
             }
         }
     }
@@ -212,8 +212,8 @@ fn print_workflow(w: &Workflow, library: &Library) {
 /// the moderator; for a persona, the files it links to.
 fn print_reference(r: &Reference) {
     match &r.found {
-        Ok(found) => println!("  {}: {} ({})", r.kind.label(), r.path, describe(found)),
-        Err(e) => println!("  {}: {} (UNRESOLVED: {e})", r.kind.label(), r.path),
+        Ok(found) => crate::outln!("  {}: {} ({})", r.kind.label(), r.path, describe(found)),
+        Err(e) => crate::outln!("  {}: {} (UNRESOLVED: {e})", r.kind.label(), r.path),
     }
     let links_of = |path: &str| {
         r.links
@@ -230,16 +230,18 @@ fn print_reference(r: &Reference) {
                 (None, true) => "; found by its name".to_string(),
                 (None, false) => String::new(),
             };
-            println!(
+            crate::outln!(
                 "    participant: {} → {} ({}{how})",
-                m.name, m.path, m.origin
+                m.name,
+                m.path,
+                m.origin
             );
             for line in links_of(&m.path) {
-                println!("{line}");
+                crate::outln!("{line}");
             }
         }
         let m = &panel.moderator;
-        println!(
+        crate::outln!(
             "    moderator: {} → {} ({}; {})",
             m.name,
             m.path,
@@ -247,11 +249,11 @@ fn print_reference(r: &Reference) {
             m.describe()
         );
         for line in links_of(&m.path) {
-            println!("{line}");
+            crate::outln!("{line}");
         }
     } else if let Ok(found) = &r.found {
         for line in links_of(&found.rel) {
-            println!("    {}", line.trim_start());
+            crate::outln!("    {}", line.trim_start());
         }
     }
 }

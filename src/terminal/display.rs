@@ -1,7 +1,6 @@
 //! The live display of a draft as it streams, and the one-line progress
 //! for runs without a terminal.
 
-use std::io::{self, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,8 +32,8 @@ impl Default for TerminalSink {
 
 impl TokenSink for TerminalSink {
     fn started(&mut self, purpose: &str) {
-        println!();
-        println!("{}", rule(&format!("drafting {purpose}")));
+        crate::outln!();
+        crate::outln!("{}", rule(&format!("drafting {purpose}")));
         let bar = ProgressBar::new_spinner();
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
             bar.set_style(style);
@@ -52,8 +51,8 @@ impl TokenSink for TerminalSink {
         self.streamed = true;
         // Each character is made visible on its own, so an escape split
         // across two tokens is caught as surely as a whole one.
-        print!("{}", visible(text));
-        let _ = io::stdout().flush();
+        crate::out!("{}", visible(text));
+        super::output::flush_stdout();
     }
 
     fn finished(&mut self, c: &Completion) {
@@ -61,9 +60,9 @@ impl TokenSink for TerminalSink {
             bar.finish_and_clear();
         }
         if self.streamed {
-            println!();
+            crate::outln!();
         }
-        eprintln!("{}", stats_line(c));
+        crate::errln!("{}", stats_line(c));
     }
 }
 
@@ -89,10 +88,10 @@ pub struct ProgressSink;
 
 impl TokenSink for ProgressSink {
     fn started(&mut self, purpose: &str) {
-        eprintln!("drafting {purpose} ...");
+        crate::errln!("drafting {purpose} ...");
     }
     fn token(&mut self, _: &str) {}
     fn finished(&mut self, c: &Completion) {
-        eprintln!("  done {}", stats_line(c));
+        crate::errln!("  done {}", stats_line(c));
     }
 }

@@ -29,43 +29,45 @@ impl TerminalReviewer {
                 shown_items: view.items.len(),
                 note_asked: false,
             };
-            println!();
+            crate::outln!();
             if view.rollback {
-                println!(
+                crate::outln!(
                     "{}",
                     rule(&format!("rolling back step {}", card.step.number))
                 );
-                println!(
+                crate::outln!(
                     "The plan's rollback: {}",
                     visible(card.field("Rollback").unwrap_or("(the plan gives none)"))
                 );
-                println!("Roll the step back, then record what the rollback did.");
+                crate::outln!("Roll the step back, then record what the rollback did.");
             } else {
-                println!(
+                crate::outln!(
                     "{}",
                     rule(&format!("step {} of the plan", card.step.number))
                 );
-                print!("{}", visible(&card.text()));
-                println!("Run the step, then record what happened; the result is drafted from it.");
+                crate::out!("{}", visible(&card.text()));
+                crate::outln!(
+                    "Run the step, then record what happened; the result is drafted from it."
+                );
             }
         }
         for item in &view.items[self.evidence.shown_items.min(view.items.len())..] {
             match item.command_outcome() {
-                Some(outcome) => println!(
+                Some(outcome) => crate::outln!(
                     "  {}: {outcome}, {:.1} s; output in {}",
                     item.id,
                     item.seconds.unwrap_or_default(),
                     item.path
                 ),
-                None => println!("  {} recorded ({})", item.id, item.path),
+                None => crate::outln!("  {} recorded ({})", item.id, item.path),
             }
         }
         self.evidence.shown_items = view.items.len();
         let by = self.who.clone();
         if view.point_of_no_return_pending {
             let n = card.step.number;
-            println!();
-            println!(
+            crate::outln!();
+            crate::outln!(
                 "Step {n} is the plan's POINT OF NO RETURN: after it the change cannot be undone."
             );
             loop {
@@ -77,7 +79,7 @@ impl TerminalReviewer {
                     Some(a) if a.trim().eq_ignore_ascii_case("q") => {
                         return Ok(EvidenceAnswer::Quit)
                     }
-                    Some(_) => println!("That is not {n}; nothing was confirmed."),
+                    Some(_) => crate::outln!("That is not {n}; nothing was confirmed."),
                 }
             }
         }
@@ -86,14 +88,14 @@ impl TerminalReviewer {
             .next_command
             .and_then(|k| offered.get(k).map(|c| (k, c)))
         {
-            println!();
-            println!(
+            crate::outln!();
+            crate::outln!(
                 "Command {} [{}], in {}:",
                 k + 1,
                 c.source,
                 view.cwd.display()
             );
-            println!("  {}", visible(&c.command));
+            crate::outln!("  {}", visible(&c.command));
             loop {
                 match read_line("Run it now? [y/n, q to stop] ")? {
                     None => return Ok(EvidenceAnswer::Quit),
@@ -106,7 +108,7 @@ impl TerminalReviewer {
                     Some(a) if a.trim().eq_ignore_ascii_case("q") => {
                         return Ok(EvidenceAnswer::Quit)
                     }
-                    Some(_) => println!("Please answer y, n or q."),
+                    Some(_) => crate::outln!("Please answer y, n or q."),
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! The gate at a terminal: shows the draft, its checks and the workflow's
 //! options, and turns the answer into a [`Decision`].
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 
 use super::{print_markdown, rule, use_color, visible};
 use crate::engine::{
@@ -39,10 +39,8 @@ enum Choice {
 }
 
 pub(super) fn read_line(prompt: &str) -> Result<Option<String>, EngineError> {
-    print!("{prompt}");
-    io::stdout()
-        .flush()
-        .map_err(|e| EngineError::Review(e.to_string()))?;
+    crate::out!("{prompt}");
+    super::output::flush_stdout();
     let mut line = String::new();
     let n = io::stdin()
         .lock()
@@ -57,7 +55,7 @@ pub(super) fn read_line(prompt: &str) -> Result<Option<String>, EngineError> {
 /// Reads lines until an empty line. End of input returns `None`, even after
 /// some lines: only a finished answer counts as a decision.
 pub(super) fn read_paragraph(prompt: &str) -> Result<Option<String>, EngineError> {
-    println!("{prompt}");
+    crate::outln!("{prompt}");
     let mut lines = Vec::new();
     loop {
         match read_line("  | ")? {
@@ -86,8 +84,8 @@ impl TerminalReviewer {
             }
             (None, _) => "drafted".to_string(),
         };
-        println!();
-        println!(
+        crate::outln!();
+        crate::outln!(
             "{}",
             rule(&format!(
                 "[{}] {} · {} · {who}",
@@ -97,64 +95,64 @@ impl TerminalReviewer {
             ))
         );
         print_markdown(&view.draft_text);
-        println!("{}", rule("gate"));
-        println!("Draft file: {}", view.draft_path.display());
+        crate::outln!("{}", rule("gate"));
+        crate::outln!("Draft file: {}", view.draft_path.display());
         self.checks(view);
     }
 
     fn checks(&self, view: &GateView<'_>) {
         let d = view.draft;
         if d.truncated {
-            println!(
+            crate::outln!(
                 "WARNING: the model stopped at its token limit (finish_reason: length). This draft is incomplete."
             );
         }
         if d.missing_sections.is_empty() {
-            println!("Structure check: every template section is present.");
+            crate::outln!("Structure check: every template section is present.");
         } else {
-            println!("Structure check: the draft lacks these template sections:");
+            crate::outln!("Structure check: the draft lacks these template sections:");
             for s in &d.missing_sections {
-                println!("  - {}", visible(s));
+                crate::outln!("  - {}", visible(s));
             }
         }
         if !d.problems.is_empty() {
-            println!("Template check: the draft breaks the template's rules:");
+            crate::outln!("Template check: the draft breaks the template's rules:");
             for p in &d.problems {
-                println!("  - {}", visible(p));
+                crate::outln!("  - {}", visible(p));
             }
         }
         if !d.cuts.is_empty() {
-            println!("Context: the inputs did not fit the server's context, so migagent cut:");
+            crate::outln!("Context: the inputs did not fit the server's context, so migagent cut:");
             for c in &d.cuts {
-                println!("  - {}", visible(c));
+                crate::outln!("  - {}", visible(c));
             }
         }
         if !d.redactions.is_empty() {
-            println!(
+            crate::outln!(
                 "Secrets: migagent redacted these from the request (the run's files keep them):"
             );
             for r in &d.redactions {
-                println!("  - {}", visible(&r.to_string()));
+                crate::outln!("  - {}", visible(&r.to_string()));
             }
         }
         if !view.gate.criteria.is_empty() {
-            println!();
-            println!("Approval criteria: {}", view.gate.criteria);
+            crate::outln!();
+            crate::outln!("Approval criteria: {}", view.gate.criteria);
         }
     }
 
     fn menu(&self, view: &GateView<'_>) {
-        println!();
-        println!("Decide on [{}]:", view.artifact.id);
+        crate::outln!();
+        crate::outln!("Decide on [{}]:", view.artifact.id);
         for (i, o) in view.gate.options.iter().enumerate() {
-            println!("  {}) {} → {}", i + 1, o.label, o.description);
+            crate::outln!("  {}) {} → {}", i + 1, o.label, o.description);
         }
-        println!("  e) Edit in $EDITOR, then decide");
+        crate::outln!("  e) Edit in $EDITOR, then decide");
         if view.previous_text.is_some() {
-            println!("  d) Show the diff against the previous draft");
+            crate::outln!("  d) Show the diff against the previous draft");
         }
-        println!("  v) View the draft again");
-        println!("  q) Save and quit (decide later with migagent approve/revise/resume)");
+        crate::outln!("  v) View the draft again");
+        crate::outln!("  q) Save and quit (decide later with migagent approve/revise/resume)");
     }
 
     fn parse_choice(&self, view: &GateView<'_>, answer: &str) -> Option<Choice> {
@@ -190,7 +188,7 @@ impl TerminalReviewer {
 
     fn diff(&self, view: &GateView<'_>) {
         let Some(prev) = &view.previous_text else {
-            println!("There is no previous draft to compare with.");
+            crate::outln!("There is no previous draft to compare with.");
             return;
         };
         let diff = similar::TextDiff::from_lines(prev.as_str(), view.draft_text.as_str());
@@ -212,7 +210,7 @@ impl TerminalReviewer {
                 Some('-') if color && !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
                 _ => line.to_string(),
             };
-            println!("{painted}");
+            crate::outln!("{painted}");
         }
     }
 
@@ -237,8 +235,8 @@ impl Reviewer for TerminalReviewer {
         &mut self,
         card: &StepCard,
     ) -> Result<Option<(AfterRollback, String)>, EngineError> {
-        println!();
-        println!("Step {} is rolled back.", card.step.number);
+        crate::outln!();
+        crate::outln!("Step {} is rolled back.", card.step.number);
         loop {
             match read_line("Continue with the next step, or abort the run? [c/a] ")? {
                 None => return Ok(None),
@@ -248,7 +246,7 @@ impl Reviewer for TerminalReviewer {
                 Some(a) if a.trim().eq_ignore_ascii_case("a") => {
                     return Ok(Some((AfterRollback::Abort, self.who.clone())))
                 }
-                Some(_) => println!("Please answer c or a."),
+                Some(_) => crate::outln!("Please answer c or a."),
             }
         }
     }
@@ -259,26 +257,29 @@ impl Reviewer for TerminalReviewer {
         option: &GateOption,
         choices: &[PhaseChoice],
     ) -> Result<Option<u32>, EngineError> {
-        println!();
-        println!("'{}' sends the work back to one of:", option.label);
+        crate::outln!();
+        crate::outln!("'{}' sends the work back to one of:", option.label);
         for c in choices {
-            println!(
+            crate::outln!(
                 "  {}) Phase {}: {} [{}]",
-                c.number, c.number, c.name, c.artifact
+                c.number,
+                c.number,
+                c.name,
+                c.artifact
             );
         }
         let numbers: Vec<String> = choices.iter().map(|c| c.number.to_string()).collect();
         loop {
             let prompt = format!("Which phase? [{}] ", numbers.join("/"));
             let Some(answer) = read_line(&prompt)? else {
-                println!();
+                crate::outln!();
                 return Ok(None);
             };
             let answer = answer.trim().trim_start_matches(['P', 'p']);
             let answer = answer.trim_start_matches("hase").trim();
             match answer.parse::<u32>() {
                 Ok(n) if choices.iter().any(|c| c.number == n) => return Ok(Some(n)),
-                _ => println!("Please answer with one of: {}.", numbers.join(", ")),
+                _ => crate::outln!("Please answer with one of: {}.", numbers.join(", ")),
             }
         }
     }
@@ -288,11 +289,11 @@ impl Reviewer for TerminalReviewer {
         loop {
             self.menu(view);
             let Some(answer) = read_line("> ")? else {
-                println!();
+                crate::outln!();
                 return Ok(Decision::Quit);
             };
             let Some(choice) = self.parse_choice(view, &answer) else {
-                println!("Please answer with a number from the list, or e, d, v or q.");
+                crate::outln!("Please answer with a number from the list, or e, d, v or q.");
                 continue;
             };
             let option = match choice {
@@ -313,7 +314,7 @@ impl Reviewer for TerminalReviewer {
                         })
                     }
                     None => {
-                        println!("No changes were saved; the draft is unchanged.");
+                        crate::outln!("No changes were saved; the draft is unchanged.");
                         continue;
                     }
                 },
@@ -332,7 +333,7 @@ impl Reviewer for TerminalReviewer {
                         return Ok(Decision::Quit);
                     };
                     if feedback.trim().is_empty() {
-                        println!("No feedback given; nothing decided.");
+                        crate::outln!("No feedback given; nothing decided.");
                         continue;
                     }
                     details.feedback = Some(feedback);
@@ -343,7 +344,7 @@ impl Reviewer for TerminalReviewer {
                         return Ok(Decision::Quit);
                     };
                     if reason.trim().is_empty() {
-                        println!("A reason is required; nothing decided.");
+                        crate::outln!("A reason is required; nothing decided.");
                         continue;
                     }
                     details.reason = Some(reason);
@@ -361,7 +362,7 @@ impl Reviewer for TerminalReviewer {
                                 Some(a) if a.trim().eq_ignore_ascii_case("a") => {
                                     break AfterRollback::Abort
                                 }
-                                Some(_) => println!("Please answer c or a."),
+                                Some(_) => crate::outln!("Please answer c or a."),
                             }
                         });
                     }
@@ -371,7 +372,7 @@ impl Reviewer for TerminalReviewer {
             // mapping cannot miss one; should it, the gate asks again.
             match Decision::for_option(option, self.who.clone(), details) {
                 Ok(decision) => return Ok(decision),
-                Err(missing) => println!("This option needs {missing}; nothing decided."),
+                Err(missing) => crate::outln!("This option needs {missing}; nothing decided."),
             }
         }
     }

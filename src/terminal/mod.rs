@@ -13,6 +13,7 @@
 mod display;
 mod evidence;
 mod gate;
+pub mod output;
 mod sanitize;
 
 use std::io::{self, IsTerminal};
@@ -41,11 +42,13 @@ pub fn print_markdown(text: &str) {
         } else {
             MadSkin::no_style()
         };
-        skin.print_text(text);
+        // Through `out!`, not termimad's own print, so a closed pipe ends
+        // quietly.
+        crate::out!("{}", skin.term_text(text));
     } else {
-        print!("{text}");
+        crate::out!("{text}");
         if !text.ends_with('\n') {
-            println!();
+            crate::outln!();
         }
     }
 }
