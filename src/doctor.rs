@@ -157,7 +157,7 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
                 Some(if matches!(e, ServerError::Model(ModelError::Redirected { .. })) {
                     "use the URL of the server that answers as --base-url, if you trust it".into()
                 } else if crate::llm::url::is_loopback(&target.base_url) {
-                    "start the server: scripts/local-llm start (or ollama serve), then run doctor again".into()
+                    "start the server: migagent local-llm start (or ollama serve), then run doctor again".into()
                 } else {
                     "check the URL, the network and the key".into()
                 }),

@@ -172,8 +172,10 @@ async fn status_show_and_list_work_while_another_command_drafts() {
     let fast = FakeServer::new().start().await;
     let sandbox = started(&fast, "s").await;
     sandbox.approve("s").await;
+    // Long enough for the four commands below on a loaded machine (at 4 s
+    // they lost the race when other builds ran alongside).
     let slow = FakeServer::new()
-        .delay(Duration::from_secs(4))
+        .delay(Duration::from_secs(15))
         .start()
         .await;
     let base = slow.base_url();

@@ -112,7 +112,7 @@ async fn doctor_fails_on_a_dead_port_and_says_how_to_start_a_server() {
         "no FAIL line for reachable: {out}"
     );
     assert!(
-        out.contains("scripts/local-llm start"),
+        out.contains("migagent local-llm start"),
         "doctor must say how to start a local server: {out}"
     );
     assert!(out.contains("Not ready"), "{out}");

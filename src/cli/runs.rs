@@ -306,7 +306,7 @@ pub(super) fn cmd_show(ctx: &Ctx, args: ShowArgs) -> Result<u8> {
     };
     let Some(text) = text else {
         bail!(
-            "[{id}] is not approved (it is {:?}); use --draft to see the latest draft",
+            "[{id}] is not approved (it is {}); use --draft to see the latest draft",
             rec.state
         );
     };

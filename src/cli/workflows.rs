@@ -3,14 +3,14 @@
 
 use anyhow::{bail, Result};
 
-use super::{library_search, load_workflow, Ctx, WorkflowsCommand};
+use super::{library_search, load_workflow, Ctx, LibraryArgs, WorkflowsCommand};
 use crate::artifact_schema::{ArtifactSchema, Bounds, SchemaError};
 use crate::library::references::{describe, resolve_references, Reference};
 use crate::library::validate::{self, LoadError};
-use crate::library::Library;
+use crate::library::{Library, Origin};
 use crate::prompt::PromptAssembler;
 use crate::workflow::input::same_label;
-use crate::workflow::{self, InputKind, Workflow};
+use crate::workflow::{self, Diagnostic, InputKind, Workflow};
 
 /// Each artifact's template compiled to a schema; a per-step template is
 /// shown as for a step named by its placeholder.
@@ -31,10 +31,75 @@ fn artifact_schemas(
         .collect()
 }
 
+/// Where a workflow comes from, for JSON: an absolute path, or
+/// `builtin:NAME` for one built into the binary.
+fn origin_json(ctx: &Ctx, origin: &Origin) -> String {
+    match origin {
+        Origin::File(path) => ctx.cwd.join(path).display().to_string(),
+        Origin::Builtin(_) => origin.to_string(),
+    }
+}
+
+/// A diagnostic for JSON, its file absolute.
+fn diagnostic_json(ctx: &Ctx, d: &Diagnostic) -> serde_json::Value {
+    serde_json::json!({
+        "file": ctx.cwd.join(&d.file).display().to_string(),
+        "line": d.line,
+        "severity": if d.is_error() { "error" } else { "warning" },
+        "message": d.message,
+    })
+}
+
+/// `workflows validate --json`: `ok`, the workflow's name and artifacts,
+/// and every problem with its file, line and severity; exit 1 when any is
+/// an error.
+fn validate_json(ctx: &Ctx, file: &str, library: &LibraryArgs) -> Result<u8> {
+    let (ok, workflow, diagnostics) = match validate::load(file, library_search(ctx, library)?) {
+        Ok(loaded) => {
+            let mut diagnostics: Vec<_> = loaded
+                .warnings
+                .iter()
+                .map(|d| diagnostic_json(ctx, d))
+                .collect();
+            let assembler = PromptAssembler::load(&loaded.library);
+            if let Err(e) = &assembler {
+                diagnostics.push(serde_json::json!({
+                    "file": null, "line": null, "severity": "error", "message": e.to_string(),
+                }));
+            }
+            let w = &loaded.workflow;
+            let workflow = serde_json::json!({
+                "name": w.name,
+                "file": ctx.cwd.join(&w.source).display().to_string(),
+                "phases": w.phases.len(),
+                "artifacts": w.phases.iter().filter_map(|p| p.artifact_id()).collect::<Vec<_>>(),
+            });
+            (assembler.is_ok(), Some(workflow), diagnostics)
+        }
+        Err(LoadError::Invalid(errors)) => (
+            false,
+            None,
+            errors
+                .diagnostics
+                .iter()
+                .map(|d| diagnostic_json(ctx, d))
+                .collect(),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    super::json::print_json(&serde_json::json!({
+        "ok": ok,
+        "workflow": workflow,
+        "diagnostics": diagnostics,
+    }))?;
+    Ok(if ok { 0 } else { 1 })
+}
+
 pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
     match cmd {
-        WorkflowsCommand::List { library } => {
+        WorkflowsCommand::List { library, json } => {
             let library = library_search(ctx, &library)?.build();
+            let mut listed = Vec::new();
             for (name, origin) in library.workflows() {
                 let title = library
                     .find_workflow(&name)
@@ -46,34 +111,52 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                             .into()
                     })
                     .unwrap_or_default();
-                crate::outln!("{name:<24} {title:<24} {origin}");
+                if !json {
+                    crate::outln!("{name:<24} {title:<24} {origin}");
+                }
+                listed.push(serde_json::json!({
+                    "name": name,
+                    "title": title,
+                    "origin": origin_json(ctx, &origin),
+                }));
+            }
+            if json {
+                super::json::print_json_under("workflows", &listed)?;
             }
             Ok(0)
         }
-        WorkflowsCommand::Validate { file, library } => {
-            match validate::load(&file, library_search(ctx, &library)?) {
-                Ok(loaded) => {
-                    if let Err(e) = PromptAssembler::load(&loaded.library) {
-                        crate::outln!("{e}");
-                        return Ok(1);
-                    }
-                    for warning in &loaded.warnings {
-                        crate::outln!("{warning}");
-                    }
-                    let w = &loaded.workflow;
-                    crate::outln!(
-                        "{}: ok: workflow '{}', {} phases, artifacts {}",
-                        w.source.display(),
-                        w.name,
-                        w.phases.len(),
-                        w.phases
-                            .iter()
-                            .filter_map(|p| p.artifact_id())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                    for (id, schema) in artifact_schemas(w, &Bounds::default()) {
-                        match schema {
+        WorkflowsCommand::Validate {
+            file,
+            library,
+            json: true,
+        } => validate_json(ctx, &file, &library),
+        WorkflowsCommand::Validate {
+            file,
+            library,
+            json: false,
+        } => match validate::load(&file, library_search(ctx, &library)?) {
+            Ok(loaded) => {
+                if let Err(e) = PromptAssembler::load(&loaded.library) {
+                    crate::outln!("{e}");
+                    return Ok(1);
+                }
+                for warning in &loaded.warnings {
+                    crate::outln!("{warning}");
+                }
+                let w = &loaded.workflow;
+                crate::outln!(
+                    "{}: ok: workflow '{}', {} phases, artifacts {}",
+                    w.source.display(),
+                    w.name,
+                    w.phases.len(),
+                    w.phases
+                        .iter()
+                        .filter_map(|p| p.artifact_id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                for (id, schema) in artifact_schemas(w, &Bounds::default()) {
+                    match schema {
                         Ok(schema) => {
                             let enums: Vec<String> = schema
                                 .choices()
@@ -95,20 +178,19 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                             "  [{id}] no JSON schema ({e}); drafted as Markdown with a section check"
                         ),
                     }
-                    }
-                    Ok(0)
                 }
-                Err(LoadError::Invalid(errors)) => {
-                    for d in &errors.diagnostics {
-                        crate::outln!("{d}");
-                    }
-                    let n = errors.diagnostics.iter().filter(|d| d.is_error()).count();
-                    crate::errln!("{} problem{} found.", n, if n == 1 { "" } else { "s" });
-                    Ok(1)
-                }
-                Err(e) => Err(e.into()),
+                Ok(0)
             }
-        }
+            Err(LoadError::Invalid(errors)) => {
+                for d in &errors.diagnostics {
+                    crate::outln!("{d}");
+                }
+                let n = errors.diagnostics.iter().filter(|d| d.is_error()).count();
+                crate::errln!("{} problem{} found.", n, if n == 1 { "" } else { "s" });
+                Ok(1)
+            }
+            Err(e) => Err(e.into()),
+        },
         WorkflowsCommand::Schema {
             name,
             artifact,

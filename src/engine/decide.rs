@@ -365,7 +365,7 @@ pub(super) fn gate_option_label(
             .map(|o| o.label.clone())
             .ok_or_else(|| EngineError::NoOptionFor {
                 artifact: artifact.to_string(),
-                action: format!("{action:?}").to_lowercase(),
+                action: action.to_string(),
                 available,
             }),
     }

@@ -147,7 +147,7 @@ pub enum EngineError {
     Command(String),
     #[error("at the gate: {0}")]
     Review(String),
-    #[error("the inputs of {artifact} need about {need} tokens even after cutting every context file and shortening every approved artifact, and the server takes {have} tokens per request with {answer} kept for the answer. Raise the server's context (scripts/local-llm: MIGAGENT_LLM_CTX), lower max_tokens, or set context_tokens in the profile if the server takes more")]
+    #[error("the inputs of {artifact} need about {need} tokens even after cutting every context file and shortening every approved artifact, and the server takes {have} tokens per request with {answer} kept for the answer. Raise the server's context (migagent local-llm: MIGAGENT_LLM_CTX), lower max_tokens, or set context_tokens in the profile if the server takes more")]
     ContextTooSmall {
         artifact: String,
         need: u64,

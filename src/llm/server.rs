@@ -19,13 +19,13 @@ use super::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("no local model server answers on this machine (tried {tried}). Start one with `scripts/local-llm start` (llama.cpp with a small model), or `ollama serve`, or pass --base-url")]
+    #[error("no local model server answers on this machine (tried {tried}). Start one with `migagent local-llm start` (llama.cpp with a small model), or `ollama serve`, or pass --base-url")]
     NoLocalServer { tried: String },
     #[error("offline mode refuses {base_url}: its host '{host}' is not this machine (loopback is 127.0.0.0/8, ::1, localhost). To allow a machine you trust, add \"{host}\" to offline_allowed_hosts in config.toml")]
     OfflineRefused { base_url: String, host: String },
     #[error("cannot ask {base_url} which models it serves: {message}. Set `model` in the profile or pass --model")]
     NoModels { base_url: String, message: String },
-    #[error("cannot reach the model server at {base_url}: {message}. Is it running? (scripts/local-llm start starts a local one)")]
+    #[error("cannot reach the model server at {base_url}: {message}. Is it running? (`migagent local-llm start` starts a local one)")]
     Unreachable { base_url: String, message: String },
     #[error(transparent)]
     Model(#[from] ModelError),

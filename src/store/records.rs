@@ -147,6 +147,23 @@ pub enum ArtifactState {
     Stale,
 }
 
+impl std::fmt::Display for ArtifactState {
+    /// The state in words, for messages ("it is awaiting a decision"); the
+    /// Rust name never reaches a person.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ArtifactState::AwaitingEvidence => "awaiting evidence",
+            ArtifactState::Drafting => "to be drafted",
+            ArtifactState::AwaitingDecision => "awaiting a decision",
+            ArtifactState::Approved => "approved",
+            ArtifactState::Accepted => "accepted",
+            ArtifactState::RollingBack => "rolling back",
+            ArtifactState::RolledBack => "rolled back",
+            ArtifactState::Stale => "stale",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArtifactRecord {
     pub id: String,

@@ -313,6 +313,19 @@ pub enum GateAction {
     Abort,
 }
 
+impl std::fmt::Display for GateAction {
+    /// What the option does, in the words messages use ("send back").
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GateAction::Proceed => "proceed",
+            GateAction::Revise => "revise",
+            GateAction::SendBack => "send back",
+            GateAction::Rollback => "roll back",
+            GateAction::Abort => "abort",
+        })
+    }
+}
+
 impl Workflow {
     /// The phase producing artifact `id` (a per-step pattern like `MIG-4.N`
     /// matches its phase).

@@ -331,6 +331,24 @@ impl Cmd {
         )
     }
 
+    /// Runs with stdout a pipe whose reader is already gone, as under
+    /// `migagent ... | head -0`; returns the exit code (-1 for a signal) and
+    /// stderr.
+    pub fn run_closed_stdout_blocking(mut self) -> (i32, String) {
+        let mut child = self
+            .0
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn migagent");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait for migagent");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Runs to completion on this thread; returns the exit code, stdout and
     /// stderr.
     pub fn run_blocking(mut self) -> (i32, String, String) {
