@@ -24,6 +24,9 @@ Without a terminal (CI, scripts), each gate is a separate command:
   migagent approve RUN                            # or: migagent revise RUN --feedback \"...\"
   migagent resume RUN --no-input                  # drafts the next artifact";
 
+/// The help of every `--as`: the order a name is looked for in.
+const AS_HELP: &str = "Your name, recorded with the decision. Without it, the first of: MIGAGENT_APPROVER, `approver` in config.toml, `git config user.name`, USER or LOGNAME, the account name of your uid; refused only when all are empty.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "migagent",
@@ -32,7 +35,7 @@ Without a terminal (CI, scripts), each gate is a separate command:
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// Where runs are stored [default: config run.state_dir, ".migagent"].
+    /// Where runs are stored [default: config run.state_dir, else the nearest ".migagent" folder here or above, else ./.migagent].
     #[arg(
         long,
         global = true,
@@ -129,8 +132,7 @@ pub struct InteractionArgs {
     /// Never ask at the terminal: draft up to the next gate and exit 10.
     #[arg(long)]
     pub no_input: bool,
-    /// Your name, recorded with each decision [default: $USER]; a decision nobody can be named for is refused.
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
     /// Print the final status as JSON on stdout.
     #[arg(long)]
@@ -240,8 +242,7 @@ pub struct EvidenceArgs {
     pub confirm_point_of_no_return: bool,
     #[command(flatten)]
     pub evidence: ExecArgs,
-    /// Your name, recorded with the evidence [default: $USER].
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
     /// Print what was recorded as JSON on stdout.
     #[arg(long)]
@@ -266,12 +267,14 @@ pub struct ApproveArgs {
     pub run: String,
     #[command(flatten)]
     pub draft: DraftArgs,
-    /// Your name, recorded with the approval [default: $USER].
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
     /// A note kept with the approval.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -288,8 +291,11 @@ pub struct ReviseArgs {
     /// The gate option to record, when the gate has several that revise (e.g. "Issues found").
     #[arg(long, value_name = "LABEL")]
     pub option: Option<String>,
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -315,8 +321,11 @@ pub struct DecideArgs {
     /// For an option that sends the work back to one of several earlier phases ("return to Phase 4 or 5"): the phase to reopen. `migagent status RUN` lists them.
     #[arg(long, value_name = "N")]
     pub to_phase: Option<u32>,
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -327,8 +336,11 @@ pub struct EditArgs {
     /// The edited artifact; becomes the next revision of the pending draft.
     #[arg(long, value_name = "FILE")]
     pub file: PathBuf,
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -336,8 +348,11 @@ pub struct AbortArgs {
     pub run: String,
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
