@@ -85,6 +85,10 @@ pub enum Command {
     Workflows(WorkflowsCommand),
     /// Check the model server: profile, key, reachability, models, a one-token completion, structured output.
     Doctor(DoctorArgs),
+    /// Remove a run's folder. A run with approved artifacts needs --yes; a run in use is never removed.
+    Rm(RmArgs),
+    /// Remove runs not changed for a while, e.g. `prune --older-than 30d`; lists what it removes.
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -434,4 +438,32 @@ pub enum WorkflowsCommand {
         #[command(flatten)]
         library: LibraryArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The run to remove, as `migagent list` names it.
+    pub run: String,
+    /// Remove it even though it has approved artifacts (they go with it).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what was removed as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove runs whose run.json was last saved longer ago than this: a number and a unit, s, m, h, d or w (12h, 30d, 2w).
+    #[arg(long, value_name = "AGE", value_parser = super::remove::parse_age)]
+    pub older_than: std::time::Duration,
+    /// List what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove old runs with approved artifacts too; without it they are kept and listed.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what was (or would be) removed and kept as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

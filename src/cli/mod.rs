@@ -10,6 +10,7 @@ mod doctor;
 mod evidence;
 mod interrupt;
 mod json;
+mod remove;
 mod run;
 mod runs;
 mod state_dir;
@@ -220,6 +221,8 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Doctor(args) => {
             doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await
         }
+        Command::Rm(args) => remove::cmd_rm(&ctx, &args),
+        Command::Prune(args) => remove::cmd_prune(&ctx, &args),
     }
 }
 
