@@ -163,6 +163,19 @@ async fn approving_a_draft_that_lacks_a_section_says_so_and_journals_it() {
         serde_json::json!(["missing section: ## Touches"])
     );
 
+    // `status` keeps saying it.
+    let (code, out, err) = sandbox.cmd(&["status", "flawed"]).run().await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("approved with: missing section: ## Touches"),
+        "{out}"
+    );
+    let status = sandbox.status("flawed").await;
+    assert_eq!(
+        status["artifacts"][0]["approved_with_problems"],
+        serde_json::json!(["missing section: ## Touches"])
+    );
+
     // A clean draft: nothing extra is said, and no problems are journalled.
     let fake = FakeServer::new().start().await;
     start(&sandbox, &fake, "clean").await;

@@ -244,6 +244,7 @@ impl Engine {
                     sources: promoted.sources,
                     model: promoted.model,
                     workflow_sha256: promoted.workflow_sha256,
+                    problems: decided.check.lines(),
                 });
                 self.advance_cursor()?;
             }
