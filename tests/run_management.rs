@@ -347,3 +347,74 @@ async fn prune_removes_only_runs_older_than_the_age_and_lists_them() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("12h, 30d, 2w"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_rm_leaves_the_whole_run_or_none_of_it() {
+    let strace = std::process::Command::new("strace").arg("-V").output();
+    if !strace.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: strace is not installed; it injects the kills (apt-get install strace)");
+        return;
+    }
+    let fake = FakeServer::new().start().await;
+    let sandbox = sandbox();
+    start(&sandbox, &fake, "cut").await;
+    let run_dir = sandbox.run_dir("cut");
+    let files_before = crate::support::files_under(&run_dir).len();
+    assert!(files_before > 3, "{files_before}");
+
+    // Killed at the rename: the run is whole, and still listed.
+    let (code, _, _) = sandbox
+        .cmd_under(
+            &[
+                "strace",
+                "-o",
+                "/dev/null",
+                "-e",
+                "inject=rename,renameat,renameat2:signal=KILL:when=1",
+            ],
+            &["rm", "cut"],
+        )
+        .run()
+        .await;
+    assert_ne!(code, 0);
+    assert_eq!(crate::support::files_under(&run_dir).len(), files_before);
+    let (_, out, _) = sandbox.cmd(&["list", "--json"]).run().await;
+    assert_eq!(run_ids(&out), ["cut"]);
+
+    // Killed while deleting its files: the run is gone from `list` and
+    // `status` at once, and what is left is a hidden folder the next
+    // removal sweeps away.
+    let (code, _, _) = sandbox
+        .cmd_under(
+            &[
+                "strace",
+                "-o",
+                "/dev/null",
+                "-e",
+                "inject=unlinkat:signal=KILL:when=2",
+            ],
+            &["rm", "cut"],
+        )
+        .run()
+        .await;
+    assert_ne!(code, 0);
+    let runs = sandbox.state_dir().join("runs");
+    let left: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with(".cut.removing-"), "{left:?}");
+    let (_, out, err) = sandbox.cmd(&["list", "--json"]).run().await;
+    assert_eq!(run_ids(&out), Vec::<String>::new(), "{err}");
+    let (code, _, err) = sandbox.cmd(&["status", "cut"]).run().await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not found"), "{err}");
+
+    start(&sandbox, &fake, "next").await;
+    let (code, out, err) = sandbox.cmd(&["rm", "next"]).run().await;
+    assert_eq!(code, 0, "{out}{err}");
+    let left: Vec<_> = std::fs::read_dir(&runs).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
