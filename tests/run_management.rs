@@ -352,7 +352,9 @@ async fn prune_removes_only_runs_older_than_the_age_and_lists_them() {
 async fn a_kill_during_rm_leaves_the_whole_run_or_none_of_it() {
     let strace = std::process::Command::new("strace").arg("-V").output();
     if !strace.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: strace is not installed; it injects the kills (apt-get install strace)");
+        eprintln!(
+            "SKIPPED: strace is not installed; it injects the kills (apt-get install strace)"
+        );
         return;
     }
     let fake = FakeServer::new().start().await;

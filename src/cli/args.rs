@@ -25,7 +25,7 @@ Without a terminal (CI, scripts), each gate is a separate command:
   migagent resume RUN --no-input                  # drafts the next artifact";
 
 /// The help of every `--as`: the order a name is looked for in.
-const AS_HELP: &str = "Your name, recorded with the decision. Without it, the first of: MIGAGENT_APPROVER, `approver` in config.toml, `git config user.name`, USER or LOGNAME, the account name of your uid; refused only when all are empty.";
+const AS_HELP: &str = "Your name, recorded with what you decide or record. Without it, the first of: MIGAGENT_APPROVER, `approver` in config.toml, `git config user.name`, USER or LOGNAME, the account name of your uid; refused only when all are empty.";
 
 #[derive(Debug, Parser)]
 #[command(
