@@ -42,6 +42,10 @@ pub struct Config {
     pub offline_profile: String,
     /// Hosts besides loopback that `--offline` may reach: an explicit opt-in.
     pub offline_allowed_hosts: Vec<String>,
+    /// The name recorded with decisions when neither `--as` nor
+    /// `MIGAGENT_APPROVER` gives one (see `cli::approver` for the order).
+    #[serde(default)]
+    pub approver: Option<String>,
     pub profiles: BTreeMap<String, Profile>,
     pub run: RunConfig,
     pub evidence: EvidenceConfig,
@@ -140,7 +144,10 @@ mod defaults {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
-    pub state_dir: PathBuf,
+    /// Where runs are kept; unset, the nearest `.migagent` folder upward
+    /// from the current directory (as git finds `.git`), else `./.migagent`.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// How a step's evidence is gathered: `[evidence]`.

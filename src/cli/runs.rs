@@ -196,6 +196,9 @@ pub(super) fn cmd_status(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
                 visible(&a.title),
                 by
             );
+            for problem in &a.approved_with_problems {
+                crate::outln!("  {:<10} approved with: {}", "", visible(problem));
+            }
         }
     }
     Ok(0)

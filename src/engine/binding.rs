@@ -91,6 +91,52 @@ pub struct Decided {
     pub sha256: String,
     /// For an edit: the revision and sha256 the edit became.
     pub edited: Option<(u32, String)>,
+    /// The gate option the decision went through, as the journal records
+    /// it; `None` for an edit, or an abort that named no option.
+    pub option: Option<String>,
+    /// For an approval: what the structure check found wrong with the
+    /// draft approved, as journalled with the decision. People may approve
+    /// a flawed draft, but never without it being said and recorded.
+    pub check: DraftCheck,
+}
+
+/// The structure check of a draft, as the gate shows it: cut off at the
+/// token limit, template sections missing, template rules broken.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DraftCheck {
+    pub truncated: bool,
+    pub missing_sections: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl DraftCheck {
+    /// The check of `draft`, from what its record says.
+    pub fn of(draft: &DraftRecord) -> DraftCheck {
+        DraftCheck {
+            truncated: draft.truncated,
+            missing_sections: draft.missing_sections.clone(),
+            problems: draft.problems.clone(),
+        }
+    }
+
+    pub fn is_clean(&self) -> bool {
+        !self.truncated && self.missing_sections.is_empty() && self.problems.is_empty()
+    }
+
+    /// One line per problem, as the journal lists them with an approval.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.truncated {
+            out.push("incomplete: the model stopped at its token limit".to_string());
+        }
+        out.extend(
+            self.missing_sections
+                .iter()
+                .map(|s| format!("missing section: {s}")),
+        );
+        out.extend(self.problems.iter().cloned());
+        out
+    }
 }
 
 impl Decided {

@@ -3,7 +3,7 @@
 //! `promote` journals an acceptance, then copies the draft to `artifacts/`.
 
 use super::status::finished_status_name;
-use super::{Decided, Decision, DraftPin, Engine, EngineError};
+use super::{Decided, Decision, DraftCheck, DraftPin, Engine, EngineError};
 use crate::store::{
     self, AfterRollback, Approval, ArtifactState, EventKind, Rollback, RollbackStart, RunStatus,
     SourceRecord,
@@ -93,12 +93,34 @@ impl Engine {
             Decision::Edit { .. } => self.refuse_tampered(pending_draft.as_deref())?,
             _ => self.refuse_tampered(None)?,
         }
-        let Some(artifact_index) = self.state.artifacts.iter().rposition(|a| {
+        let awaiting = self.state.artifacts.iter().rposition(|a| {
             matches!(
                 a.state,
                 ArtifactState::AwaitingDecision | ArtifactState::RollingBack
             )
-        }) else {
+        });
+        // A run with no draft at a gate (one a dead server left before its
+        // first draft, or between drafts) can still be stopped for good:
+        // the abort is journalled with its reason like any other.
+        if let (
+            None,
+            Decision::Abort {
+                option: None,
+                by,
+                reason,
+            },
+        ) = (awaiting, &decision)
+        {
+            require_text(reason, "the reason for aborting")?;
+            self.journal(EventKind::Aborted {
+                reason: reason.clone(),
+                by: by.clone(),
+            })?;
+            self.state.status = RunStatus::Aborted;
+            self.save()?;
+            return Ok(None);
+        }
+        let Some(artifact_index) = awaiting else {
             return Err(EngineError::NothingPending {
                 run_id: self.state.run_id.clone(),
                 state: "the next artifact has not been drafted".into(),
@@ -127,6 +149,8 @@ impl Engine {
             revision,
             sha256: sha256.clone(),
             edited: None,
+            option: None,
+            check: DraftCheck::default(),
         };
         let started = rec.rolling_back.clone();
         // A step being rolled back takes only the rollback's end (or an
@@ -150,6 +174,7 @@ impl Engine {
                     return Err(EngineError::RollbackNeedsThen { artifact: id });
                 }
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Rollback)?;
+                decided.option = Some(label.clone());
                 self.journal(EventKind::RollbackStarted {
                     artifact: id,
                     revision,
@@ -176,6 +201,11 @@ impl Engine {
             }
             Decision::Proceed { option, by, note } => {
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Proceed)?;
+                let check = self.state.artifacts[artifact_index]
+                    .latest_draft()
+                    .map(DraftCheck::of)
+                    .unwrap_or_default();
+                decided.option = Some(label.clone());
                 let promoted = self.promote(artifact_index, |p| {
                     vec![
                         EventKind::Decided {
@@ -185,6 +215,7 @@ impl Engine {
                             option: label.clone(),
                             action: GateAction::Proceed,
                             by: by.clone(),
+                            problems: check.lines(),
                         },
                         EventKind::Approved {
                             artifact: id.clone(),
@@ -199,6 +230,7 @@ impl Engine {
                         },
                     ]
                 })?;
+                decided.check = check;
                 let rec = &mut self.state.artifacts[artifact_index];
                 rec.state = ArtifactState::Approved;
                 rec.approval = Some(Approval {
@@ -212,6 +244,7 @@ impl Engine {
                     sources: promoted.sources,
                     model: promoted.model,
                     workflow_sha256: promoted.workflow_sha256,
+                    problems: decided.check.lines(),
                 });
                 self.advance_cursor()?;
             }
@@ -222,6 +255,7 @@ impl Engine {
             } => {
                 require_text(&feedback, "feedback")?;
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Revise)?;
+                decided.option = Some(label.clone());
                 self.journal_all(vec![
                     EventKind::Decided {
                         artifact: id.clone(),
@@ -230,6 +264,7 @@ impl Engine {
                         option: label,
                         action: GateAction::Revise,
                         by: by.clone(),
+                        problems: Vec::new(),
                     },
                     EventKind::Revised {
                         artifact: id,
@@ -249,14 +284,16 @@ impl Engine {
                 by,
                 feedback,
                 to_phase,
-            } => self.send_back(
-                artifact_index,
-                &gate,
-                option.as_deref(),
-                by,
-                feedback,
-                to_phase,
-            )?,
+            } => {
+                decided.option = Some(self.send_back(
+                    artifact_index,
+                    &gate,
+                    option.as_deref(),
+                    by,
+                    feedback,
+                    to_phase,
+                )?)
+            }
             Decision::Rollback {
                 option,
                 by,
@@ -270,6 +307,7 @@ impl Engine {
                 };
                 require_text(&reason, "the rollback reason")?;
                 let label = gate_option_label(&gate, &id, option.as_deref(), GateAction::Rollback)?;
+                decided.option = Some(label.clone());
                 let mut events = vec![
                     EventKind::Decided {
                         artifact: id.clone(),
@@ -278,6 +316,7 @@ impl Engine {
                         option: label.clone(),
                         action: GateAction::Rollback,
                         by: by.clone(),
+                        problems: Vec::new(),
                     },
                     EventKind::RolledBack {
                         artifact: id,
@@ -316,6 +355,7 @@ impl Engine {
                 if let Some(label) = option {
                     let label =
                         gate_option_label(&gate, &id, Some(label.as_str()), GateAction::Abort)?;
+                    decided.option = Some(label.clone());
                     events.push(EventKind::Decided {
                         artifact: id,
                         revision,
@@ -323,6 +363,7 @@ impl Engine {
                         option: label,
                         action: GateAction::Abort,
                         by: by.clone(),
+                        problems: Vec::new(),
                     });
                 }
                 events.push(EventKind::Aborted { reason, by });

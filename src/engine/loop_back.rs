@@ -65,7 +65,7 @@ impl Engine {
         by: String,
         feedback: String,
         to_phase: Option<u32>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<String, EngineError> {
         require_text(&feedback, "feedback")?;
         let rec = &self.state.artifacts[from];
         let id = rec.id.clone();
@@ -95,6 +95,7 @@ impl Engine {
                 option: label.clone(),
                 action: GateAction::SendBack,
                 by: by.clone(),
+                problems: Vec::new(),
             },
             EventKind::SentBack {
                 from_artifact: id.clone(),
@@ -121,7 +122,8 @@ impl Engine {
         );
         self.journal_all(events)?;
         self.enact(plan, from);
-        self.save()
+        self.save()?;
+        Ok(label)
     }
 
     /// The phase a send-back goes to: the one given, which must be one the

@@ -75,7 +75,7 @@ mod run_id;
 mod sources;
 mod status;
 
-pub use binding::{describe as describe_draft, short_sha, Decided, DraftPin};
+pub use binding::{describe as describe_draft, short_sha, Decided, DraftCheck, DraftPin};
 pub use error::EngineError;
 pub use evidence::NewEvidence;
 pub use reviewer::{

@@ -138,6 +138,10 @@ pub struct ArtifactReport {
     pub path: Option<PathBuf>,
     pub sha256: Option<String>,
     pub approved_by: Option<String>,
+    /// What the structure check found wrong with the draft when it was
+    /// approved (approved knowingly, and recorded so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_with_problems: Vec<String>,
 }
 
 /// The artifact awaiting a decision, if the run is active.
@@ -277,6 +281,11 @@ pub fn status_report(state: &RunState, run_dir: &Path, workflow: &Workflow) -> S
                 path,
                 sha256: sha,
                 approved_by: rec.approval.as_ref().map(|a| a.by.clone()),
+                approved_with_problems: rec
+                    .approval
+                    .as_ref()
+                    .map(|a| a.problems.clone())
+                    .unwrap_or_default(),
             }
         })
         .collect();

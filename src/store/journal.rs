@@ -138,6 +138,10 @@ pub enum EventKind {
         option: String,
         action: GateAction,
         by: String,
+        /// For an approval of a draft the structure check found wanting:
+        /// each problem, so the record says it was approved knowingly.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        problems: Vec<String>,
     },
     Revised {
         artifact: String,

@@ -30,6 +30,7 @@ mod evidence;
 pub mod journal;
 mod journal_file;
 mod records;
+mod removal;
 mod run_dir;
 pub mod verify;
 
@@ -42,6 +43,7 @@ use sha2::{Digest, Sha256};
 pub use evidence::{EvidenceKind, EvidenceRecord};
 pub use journal::{EventKind, JournalEvent};
 pub use records::*;
+pub use removal::RunRemoval;
 pub use run_dir::{validate_run_id, RunDir, RunStore, JOURNAL};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,8 @@ pub enum StoreError {
     RunExists { run_id: String, dir: PathBuf },
     #[error("run '{run_id}' is in use by another migagent process; wait for it to finish")]
     Locked { run_id: String },
+    #[error("{path} is not a run folder inside the state folder (a symbolic link, or not a folder); run '{run_id}' was not removed: remove it by hand if you mean to")]
+    NotARunFolder { run_id: String, path: PathBuf },
     #[error("{path} is not a valid run state: {source}")]
     Corrupt {
         path: PathBuf,

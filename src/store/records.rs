@@ -407,6 +407,10 @@ pub struct Approval {
     /// The sha256 of the workflow the run follows.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub workflow_sha256: String,
+    /// What the structure check found wrong with the draft approved, as
+    /// the journal's `decided` line lists it; empty for a clean draft.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -187,7 +187,7 @@ fn private_dir() -> fs::DirBuilder {
     builder
 }
 
-fn read_state(path: &Path) -> Result<RunState, StoreError> {
+pub(super) fn read_state(path: &Path) -> Result<RunState, StoreError> {
     let bytes = fs::read(path).map_err(io_err("read", path))?;
     serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
         path: path.to_path_buf(),

@@ -11,6 +11,7 @@
 //! passes through before it reaches a terminal.
 
 mod display;
+mod draft_check;
 mod evidence;
 mod gate;
 pub mod output;
@@ -21,6 +22,7 @@ use std::io::{self, IsTerminal};
 use termimad::MadSkin;
 
 pub use display::{ProgressSink, TerminalSink};
+pub use draft_check::{draft_check_lines, print_draft_check};
 pub use gate::TerminalReviewer;
 pub use sanitize::visible;
 

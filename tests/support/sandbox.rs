@@ -10,13 +10,15 @@ use serde_json::Value;
 use super::API_KEY;
 
 /// Variables a developer's shell may carry that would change what the
-/// binary does: the model settings, where it keeps runs, its log level, and
+/// binary does: the model settings, where it keeps runs, who decides, its
+/// log level, and
 /// proxies (so a connection, or its absence, is to the URL under test and
 /// nothing else).
 const SCRUBBED: &[&str] = &[
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
     "MIGAGENT_STATE_DIR",
+    "MIGAGENT_APPROVER",
     "MIGAGENT_LIBRARY",
     "RUST_LOG",
     "HTTP_PROXY",
@@ -137,6 +139,10 @@ impl Sandbox {
             .env("MIGAGENT_CACHE_DIR", self.dir.path().join("cache"))
             .env("NO_COLOR", "1")
             .env("USER", "tester")
+            // The developer's own git name would come before USER (see
+            // `cli::approver`): git reads no global or system config here.
+            .env("GIT_CONFIG_GLOBAL", self.dir.path().join("no-gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
             .stdin(Stdio::null());
         for (key, value) in &self.env {
             cmd.env(key, value);

@@ -141,10 +141,7 @@ impl Engine {
                 decided = Some(e);
                 continue;
             }
-            let option = decided
-                .take()
-                .map(|d| text(d, "option"))
-                .unwrap_or_default();
+            let decided = decided.take();
             match kind {
                 "context_added" => {
                     let stored = text(e, "stored");
@@ -188,22 +185,24 @@ impl Engine {
                         self.skipped(e);
                         continue;
                     };
-                    self.roll_artifact_event(index, kind, e, option, &mut rolled);
+                    self.roll_artifact_event(index, kind, e, decided, &mut rolled);
                 }
             }
         }
         Ok(rolled)
     }
 
-    /// Applies one journalled event about the artifact at `index`.
+    /// Applies one journalled event about the artifact at `index`;
+    /// `decided` is the `decided` line that came just before it, if any.
     fn roll_artifact_event(
         &mut self,
         index: usize,
         kind: &str,
         e: &Value,
-        option: String,
+        decided: Option<&Value>,
         rolled: &mut Rolled,
     ) {
+        let option = decided.map(|d| text(d, "option")).unwrap_or_default();
         let revision = e["revision"]
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
@@ -322,6 +321,9 @@ impl Engine {
                     sources: serde_json::from_value(e["sources"].clone()).unwrap_or_default(),
                     model: opt_text(e, "model"),
                     workflow_sha256: text(e, "workflow_sha256"),
+                    problems: decided
+                        .and_then(|d| serde_json::from_value(d["problems"].clone()).ok())
+                        .unwrap_or_default(),
                 });
                 rolled.copies.push((index, revision, sha256));
                 rolled.completion_unjournalled |= self.move_cursor();
