@@ -86,6 +86,48 @@ async fn every_json_document_is_versioned_and_documented() {
         assert!(!out.is_empty(), "{args:?} printed nothing: {err}");
         check_documented(&args, &out, heading);
     }
+    // The decision commands, each on a draft of its own.
+    let decisions: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "revise",
+                "j",
+                "--as",
+                "ana",
+                "--feedback",
+                "Name the owner",
+                "--json",
+            ],
+            "approve, revise, decide, edit, abort",
+        ),
+        (
+            vec!["approve", "j", "--as", "ana", "--json"],
+            "approve, revise",
+        ),
+        (
+            vec![
+                "abort",
+                "j",
+                "--as",
+                "ana",
+                "--reason",
+                "moved to Q3",
+                "--json",
+            ],
+            "approve, revise",
+        ),
+        (vec!["rm", "j", "--yes", "--json"], "rm"),
+        (vec!["prune", "--older-than", "30d", "--json"], "prune"),
+    ];
+    for (args, heading) in decisions {
+        if args[0] != "revise" && args[0] != "rm" && args[0] != "prune" {
+            let (code, _, err) = sandbox.resume("j", &base).await;
+            assert_eq!(code, 10, "{err}");
+        }
+        let (_, out, err) = sandbox.cmd(&args).run().await;
+        assert!(!out.is_empty(), "{args:?} printed nothing: {err}");
+        check_documented(&args, &out, heading);
+    }
 }
 
 /// Paths in JSON are absolute: the same file from any folder.

@@ -63,6 +63,9 @@ mod tests {
         let flag = Path::new("/flag");
         let conf = Path::new("rel");
         assert_eq!(state_dir(Some(flag), Some(conf), top.path()), flag);
-        assert_eq!(state_dir(None, Some(conf), top.path()), top.path().join(conf));
+        assert_eq!(
+            state_dir(None, Some(conf), top.path()),
+            top.path().join(conf)
+        );
     }
 }
