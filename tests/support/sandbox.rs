@@ -136,6 +136,9 @@ impl Sandbox {
         cmd.env("MIGAGENT_CONFIG_DIR", self.dir.path().join("config"))
             .env("MIGAGENT_CACHE_DIR", self.dir.path().join("cache"))
             .env("NO_COLOR", "1")
+            // No pager: a test of something else at a pty must not wait in
+            // less (tests of the pager remove this).
+            .env("MIGAGENT_PAGER", "cat")
             .env("USER", "tester")
             .stdin(Stdio::null());
         for (key, value) in &self.env {
