@@ -29,6 +29,7 @@
 //! | `terminal_controls`  | a model's escape sequences shown as text at the gate, in `show` and `status` |
 //! | `workflow_family`    | six workflows for other jobs, from a team library, end to end in both modes |
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
+//! | `terminal_display`   | streaming without raw JSON, findings, narrow screens, colour, Ctrl-C, the pager |
 //!
 //! `support` holds what the areas share: [`support::Sandbox`] (an isolated
 //! folder and environment that runs the binary), [`support::FakeServer`] (a
@@ -65,3 +66,4 @@ mod tamper;
 mod terminal_controls;
 mod workflow_family;
 mod workflow_parse;
+mod terminal_display;

@@ -321,7 +321,7 @@ impl Reviewer for TerminalReviewer {
                 return Ok(Decision::Quit);
             };
             let Some(choice) = self.parse_choice(view, &answer) else {
-                crate::outln!("{}", self.retry_prompt(view));
+                crate::outln!("{}", wrap(&self.retry_prompt(view), width()));
                 continue;
             };
             let option = match choice {

@@ -148,6 +148,16 @@ impl Sandbox {
         Cmd(cmd)
     }
 
+    /// `migagent ARGS` that starts once its terminal is `cols` × `rows`,
+    /// for [`Pty::spawn_sized`](super::Pty::spawn_sized): it waits for the
+    /// size, so migagent never sees another.
+    pub fn cmd_sized(&self, cols: u16, rows: u16, args: &[&str]) -> Cmd {
+        let script = format!(
+            "while [ \"$(stty size)\" != \"{rows} {cols}\" ]; do sleep 0.05; done; exec \"$0\" \"$@\""
+        );
+        self.cmd_under(&["sh", "-c", &script], args)
+    }
+
     /// `migagent run --no-input` on `need` against `base_url`, as `run_id`.
     pub async fn start_run(
         &self,
