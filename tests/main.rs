@@ -64,6 +64,6 @@ mod server_faults;
 mod structured_runs;
 mod tamper;
 mod terminal_controls;
+mod terminal_display;
 mod workflow_family;
 mod workflow_parse;
-mod terminal_display;

@@ -21,7 +21,15 @@ fn terminal_sandbox() -> Sandbox {
 
 /// `migagent run` of the default workflow against `base`.
 fn run_args<'a>(base: &'a str, run_id: &'a str) -> Vec<&'a str> {
-    vec!["run", "--need", NEED, "--base-url", base, "--run-id", run_id]
+    vec![
+        "run",
+        "--need",
+        NEED,
+        "--base-url",
+        base,
+        "--run-id",
+        run_id,
+    ]
 }
 
 /// The screen after `raw` was written to a terminal `cols` wide (tall
@@ -55,7 +63,10 @@ async fn a_schema_mode_draft_streams_no_json_and_is_shown_once() {
     let answer: Value = serde_json::from_str(&json).expect("the answer is JSON");
     let keys: Vec<&String> = answer.as_object().expect("an object").keys().collect();
     assert!(keys.len() > 3, "{json}");
-    assert!(!seen.contains("{\""), "raw JSON reached the screen:\n{seen}");
+    assert!(
+        !seen.contains("{\""),
+        "raw JSON reached the screen:\n{seen}"
+    );
     for key in keys {
         assert!(
             !seen.contains(&format!("\"{key}\"")),
@@ -93,10 +104,19 @@ async fn a_markdown_draft_is_shown_once_too() {
     .await;
     assert_eq!(code, 10, "{seen}");
     // Each heading of the draft once (the status line names sections
-    // without their `##`).
+    // without their `##`), and its body lines as often as in the draft.
     for heading in ["## Migration", "## Risk Level", "## Risk Factors"] {
         assert_eq!(seen.matches(heading).count(), 1, "{heading}:\n{seen}");
     }
+    let draft =
+        std::fs::read_to_string(sandbox.run_dir("md").join("drafts/MIG-1.r1.md")).expect("draft");
+    let body = "— fake-MIG-1-call1";
+    assert!(draft.contains(body), "{draft}");
+    assert_eq!(
+        seen.matches(body).count(),
+        draft.matches(body).count(),
+        "{seen}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,9 +154,15 @@ async fn panel_findings_are_shown_as_findings() {
     })
     .await;
     assert_eq!(code, 10, "{seen}");
-    assert!(!seen.contains("{\""), "raw JSON reached the screen:\n{seen}");
+    assert!(
+        !seen.contains("{\""),
+        "raw JSON reached the screen:\n{seen}"
+    );
     assert!(!seen.contains("\"findings\""), "{seen}");
-    assert!(seen.contains("- fake-MIG-5-call"), "findings as bullets:\n{seen}");
+    assert!(
+        seen.contains("- fake-MIG-5-call"),
+        "findings as bullets:\n{seen}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +273,10 @@ async fn colour_follows_the_flag_then_the_variables() {
     let (_, out, _) = piped(&[], &[("CLICOLOR_FORCE", "1")], false).run().await;
     assert!(out.contains("\x1b["), "CLICOLOR_FORCE=1: {out:?}");
     let (_, out, _) = piped(&[], &[("CLICOLOR_FORCE", "1")], true).run().await;
-    assert!(!out.contains("\x1b["), "NO_COLOR and CLICOLOR_FORCE: {out:?}");
+    assert!(
+        !out.contains("\x1b["),
+        "NO_COLOR and CLICOLOR_FORCE: {out:?}"
+    );
 
     // At a terminal: colour by default; none with --color never or a dumb
     // terminal.
@@ -295,8 +324,17 @@ async fn ctrl_c_during_a_draft_clears_the_status_line() {
         "the status line stayed on screen:\n{shown}"
     );
     assert!(!parser.screen().hide_cursor(), "the cursor is shown");
+}
 
-    // stderr into a file: the message, and no escape sequence in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_writes_no_escapes_into_a_redirected_stderr() {
+    let sandbox = terminal_sandbox();
+    let fake = FakeServer::new()
+        .delay(Duration::from_secs(60))
+        .start()
+        .await;
+    let base = fake.base_url();
+    // stdout at the terminal, stderr into a file.
     let log = sandbox.path().join("stderr.log");
     let cmd = sandbox
         .cmd_under(
@@ -351,8 +389,8 @@ async fn a_long_draft_goes_through_the_pager_at_a_terminal_only() {
     })
     .await;
     assert_eq!(code, 10, "{seen}");
-    let draft = std::fs::read_to_string(sandbox.run_dir("pg").join("drafts/MIG-1.r1.md"))
-        .expect("draft");
+    let draft =
+        std::fs::read_to_string(sandbox.run_dir("pg").join("drafts/MIG-1.r1.md")).expect("draft");
     let through = std::fs::read_to_string(&paged).expect("the pager ran");
     assert_eq!(
         through.matches("## Risk Level").count(),

@@ -14,12 +14,7 @@ use std::io;
 
 /// Records `--color` for the whole process; call once, before anything is
 /// printed.
-pub fn set_color_choice(choice: clap::ColorChoice) {
-    let choice = match choice {
-        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
-        clap::ColorChoice::Always => anstream::ColorChoice::Always,
-        clap::ColorChoice::Never => anstream::ColorChoice::Never,
-    };
+pub fn set_color_choice(choice: anstream::ColorChoice) {
     choice.write_global();
 }
 

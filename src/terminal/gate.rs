@@ -140,7 +140,10 @@ impl TerminalReviewer {
             crate::outln!();
             crate::outln!(
                 "{}",
-                wrap(&format!("Approval criteria: {}", view.gate.criteria), width())
+                wrap(
+                    &format!("Approval criteria: {}", view.gate.criteria),
+                    width()
+                )
             );
         }
     }

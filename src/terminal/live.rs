@@ -301,10 +301,15 @@ mod tests {
 
     #[test]
     fn json_keys_are_done_when_their_value_ends() {
-        let partial = r#"{"summary": "Move {the} \"db\", then [check]", "risks": ["a, b", {"x": "}"}], "ow"#;
+        let partial =
+            r#"{"summary": "Move {the} \"db\", then [check]", "risks": ["a, b", {"x": "}"}], "ow"#;
         for n in [1, 3, 7, 500] {
             let p = fed(&titles(), partial, n);
-            assert_eq!(p.done, ["Summary", "Risks and mitigations"], "pieces of {n}");
+            assert_eq!(
+                p.done,
+                ["Summary", "Risks and mitigations"],
+                "pieces of {n}"
+            );
             assert_eq!(p.current, None, "the third key is not read whole yet");
         }
         let p = fed(&titles(), &format!("{partial}ner\": \"me\\\\\""), 4);
@@ -347,9 +352,15 @@ mod tests {
         let full = p.line("drafting MIG-1 r1", 200);
         let width = UnicodeWidthStr::width(full.as_str());
         let narrower = p.line("drafting MIG-1 r1", width - 1);
-        assert!(narrower.contains(": ✓ 1 more ✓ Risks and mitigations … Owner ("), "{narrower}");
+        assert!(
+            narrower.contains(": ✓ 1 more ✓ Risks and mitigations … Owner ("),
+            "{narrower}"
+        );
         let narrow = p.line("drafting MIG-1 r1", 50);
-        assert_eq!(narrow, format!("drafting MIG-1 r1: ✓ 2 more … Owner ({} tokens)", p.tokens));
+        assert_eq!(
+            narrow,
+            format!("drafting MIG-1 r1: ✓ 2 more … Owner ({} tokens)", p.tokens)
+        );
         let tiny = p.line("drafting MIG-1 r1", 20);
         assert_eq!(UnicodeWidthStr::width(tiny.as_str()), 20, "{tiny}");
         assert!(tiny.ends_with('…'));

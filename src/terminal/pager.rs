@@ -46,9 +46,7 @@ pub fn page_or_print(text: &str) {
 /// The pager command to run, if any: the first of `MIGAGENT_PAGER` and
 /// `PAGER` that is set wins, else `less -R`; empty or `cat` means none.
 fn chosen_pager(migagent: Option<String>, pager: Option<String>) -> Option<String> {
-    let command = migagent
-        .or(pager)
-        .unwrap_or_else(|| "less -R".to_string());
+    let command = migagent.or(pager).unwrap_or_else(|| "less -R".to_string());
     let command = command.trim();
     (!command.is_empty() && command != "cat").then(|| command.to_string())
 }
@@ -58,7 +56,11 @@ fn chosen_pager(migagent: Option<String>, pager: Option<String>) -> Option<Strin
 fn screen_lines(text: &str, cols: usize) -> usize {
     let cols = cols.max(1);
     text.lines()
-        .map(|l| UnicodeWidthStr::width(strip_ansi(l).as_str()).div_ceil(cols).max(1))
+        .map(|l| {
+            UnicodeWidthStr::width(strip_ansi(l).as_str())
+                .div_ceil(cols)
+                .max(1)
+        })
         .sum()
 }
 
@@ -118,7 +120,10 @@ fn run_pager(command: &str, text: &str) -> bool {
         // `sh -c` answers 127 when the pager's program does not exist; the
         // text was then not shown, so it is printed.
         Ok(status) if status.code() == Some(127) => {
-            tracing::warn!(pager = command, "the pager was not found; printing directly");
+            tracing::warn!(
+                pager = command,
+                "the pager was not found; printing directly"
+            );
             false
         }
         Ok(_) => true,

@@ -81,15 +81,13 @@ mod tests {
     use super::*;
 
     fn widest(text: &str) -> usize {
-        text.lines()
-            .map(UnicodeWidthStr::width)
-            .max()
-            .unwrap_or(0)
+        text.lines().map(UnicodeWidthStr::width).max().unwrap_or(0)
     }
 
     #[test]
     fn lines_break_between_words_within_the_width() {
-        let text = "Approval criteria: every affected component is named, with an owner and a rollback.";
+        let text =
+            "Approval criteria: every affected component is named, with an owner and a rollback.";
         let wrapped = wrap(text, 30);
         assert!(widest(&wrapped) <= 30, "{wrapped}");
         assert_eq!(
@@ -123,12 +121,18 @@ mod tests {
     #[test]
     fn a_word_longer_than_the_line_is_left_whole() {
         let url = "https://example.invalid/a/very/long/path/that/never/ends";
-        assert_eq!(wrap(&format!("see {url} now"), 20), format!("see\n{url}\nnow"));
+        assert_eq!(
+            wrap(&format!("see {url} now"), 20),
+            format!("see\n{url}\nnow")
+        );
     }
 
     #[test]
     fn prose_is_not_taken_for_a_list_item() {
-        assert_eq!(split_marker("Decide now. Or later"), ("", "Decide now. Or later"));
+        assert_eq!(
+            split_marker("Decide now. Or later"),
+            ("", "Decide now. Or later")
+        );
         assert_eq!(split_marker("  q) Save"), ("  q) ", "Save"));
         assert_eq!(split_marker("  10. Step"), ("  10. ", "Step"));
         assert_eq!(split_marker("    indented"), ("    ", "indented"));
