@@ -6,9 +6,11 @@
 //! the run and decides nothing.
 //!
 //! Files: [`gate`] is the gate ([`TerminalReviewer`]), [`display`] the live
-//! draft display and the progress lines for runs without a terminal,
-//! [`sanitize`] the one function ([`visible`]) every piece of model text
-//! passes through before it reaches a terminal.
+//! draft display (a status line read off the answer by [`live`]) and the
+//! progress lines for runs without a terminal, [`pager`] pages long drafts,
+//! [`wrap`] wraps the gate's lines at words, [`color`] is the one place that
+//! decides colour, and [`sanitize`] the one function ([`visible`]) every
+//! piece of model text passes through before it reaches a terminal.
 
 mod color;
 mod display;
