@@ -423,3 +423,34 @@ async fn a_long_draft_goes_through_the_pager_at_a_terminal_only() {
     assert_eq!(code, 0, "{seen}");
     assert!(seen.contains("## Risk Level"), "{seen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pager_quit_before_the_end_leaves_the_gate_working() {
+    let sandbox = terminal_sandbox();
+    // Longer than a pipe holds, so the write to a pager that has quit
+    // fails.
+    let mut long = String::from("## Migration\nValkey 8\n\n## Motivation\n");
+    while long.len() < 200_000 {
+        long.push_str("The session store outgrew its single primary; replicas lag at peak.\n");
+    }
+    let fake = FakeServer::new().answer("MIG-1", &long).start().await;
+    let base = fake.base_url();
+    // `true` reads nothing and exits at once, as a person pressing q in less
+    // before the end.
+    let cmd = sandbox
+        .cmd(&run_args(&base, "quit"))
+        .env("MIGAGENT_PAGER", "true");
+    let (code, seen) = blocking(move || {
+        let mut pty = Pty::spawn(cmd);
+        pty.menu("MIG-1");
+        pty.send("q\r");
+        pty.finish()
+    })
+    .await;
+    assert_eq!(code, 10, "{seen}");
+    assert!(
+        !seen.contains("replicas lag at peak"),
+        "the draft was printed besides the pager"
+    );
+    assert!(seen.contains("awaiting: MIG-1"), "{seen}");
+}
