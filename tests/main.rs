@@ -31,6 +31,10 @@
 //! | `workflow_parse`     | the workflow parser and validator against real files              |
 //! | `approver`           | who decides (--as, MIGAGENT_APPROVER, config, git, USER, the uid's account); approve shows and journals a flawed draft's check; --json on decisions |
 //! | `run_management`     | runs found from a subfolder; abort with no draft; `rm` and `prune` |
+//! | `terminal_display`   | streaming without raw JSON, findings, narrow screens, colour, Ctrl-C, the pager |
+//! | `closed_pipe`        | a closed stdout ends every printing command quietly (141), runs stay whole |
+//! | `completions`        | completion scripts for four shells (bash sources one), the man page, `local-llm` |
+//! | `json_output`        | every `--json` document starts with schema_version and is described in docs/json.md |
 //!
 //! `support` holds what the areas share: [`support::Sandbox`] (an isolated
 //! folder and environment that runs the binary), [`support::FakeServer`] (a
@@ -70,5 +74,6 @@ mod server_faults;
 mod structured_runs;
 mod tamper;
 mod terminal_controls;
+mod terminal_display;
 mod workflow_family;
 mod workflow_parse;

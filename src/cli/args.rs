@@ -55,6 +55,16 @@ pub struct Cli {
     /// Log more (repeat for more detail); RUST_LOG also works.
     #[arg(short, long, global = true, help_heading = GLOBAL, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// When to colour output: auto colours a terminal unless NO_COLOR is set or TERM is dumb (CLICOLOR_FORCE=1 colours a pipe too); always and never win over the variables.
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = clap::ColorChoice::Auto
+    )]
+    pub color: clap::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }

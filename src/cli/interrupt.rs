@@ -1,5 +1,6 @@
 //! Ctrl-C: stop without deciding anything, and say which run to resume.
 
+use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use super::EXIT_INTERRUPTED;
@@ -31,14 +32,31 @@ pub(super) fn install_interrupt_handler() {
             Err(_) => return,
         };
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let pressed = interrupts.recv().await.is_some();
-        #[cfg(not(unix))]
-        let pressed = tokio::signal::ctrl_c().await.is_ok();
-        if pressed {
+        loop {
+            #[cfg(unix)]
+            let pressed = interrupts.recv().await.is_some();
+            #[cfg(not(unix))]
+            let pressed = tokio::signal::ctrl_c().await.is_ok();
+            if !pressed {
+                return;
+            }
+            // A pager showing a draft has the terminal: Ctrl-C is its own
+            // (less stops a search with it), and the gate comes back after.
+            if crate::terminal::pager::paging() {
+                continue;
+            }
             let run = CURRENT_RUN.lock().ok().and_then(|r| r.clone());
-            crate::err!("\x1b[?25h");
-            crate::errln!();
+            // The draft's status line goes, rather than stay on screen
+            // above the message; it is drawn only on a terminal.
+            let cleared = crate::terminal::clear_live_line();
+            if std::io::stderr().is_terminal() {
+                // The cursor, in case whatever was drawing had hidden it.
+                crate::err!("\x1b[?25h");
+            }
+            if !cleared {
+                // Off the line the ^C was echoed on (a gate's prompt).
+                crate::errln!();
+            }
             match run {
                 Some(id) => crate::errln!(
                     "Interrupted. Run {id} is saved and nothing was decided. Continue with: migagent resume {id}"

@@ -157,6 +157,8 @@ impl Engine {
             max_tokens: None,
             structured: structured.clone(),
         };
+        // So a display can name the sections as the answer completes them.
+        sink.sections(&schema.as_ref().map(|s| s.sections()).unwrap_or_default());
         let completion = self.ask_model(model, &request, &rec.id, sink).await?;
         let first = Attempt::read(&completion, schema.as_ref(), &template);
         let attempt = match first.repair_reason() {

@@ -44,6 +44,9 @@ impl Engine {
             participant_format: panel.has_participant_format,
         };
         let id = self.state.artifacts[artifact_index].id.clone();
+        // A member's answer is a list of findings, not the artifact's
+        // sections.
+        sink.sections(&[]);
         for member in &panel.participants {
             let reported = self.state.artifacts[artifact_index]
                 .findings
@@ -112,6 +115,7 @@ impl Engine {
                     path,
                 });
             self.save()?;
+            sink.finding(&member.name, &text);
         }
         let mut findings = Vec::new();
         for f in &self.state.artifacts[artifact_index].findings {

@@ -154,6 +154,13 @@ pub trait TokenSink {
     fn started(&mut self, purpose: &str);
     fn token(&mut self, text: &str);
     fn finished(&mut self, completion: &Completion);
+    /// The sections the next answers hold, as (JSON key, template heading)
+    /// pairs (see `ArtifactSchema::sections`), so a display can name the
+    /// sections done; empty when not known. Holds until called again.
+    fn sections(&mut self, _sections: &[(String, String)]) {}
+    /// A panel member's findings as Markdown, once saved, for a display to
+    /// show them readably however the model answered.
+    fn finding(&mut self, _member: &str, _markdown: &str) {}
 }
 
 /// A sink that shows nothing; for callers that only want the result.

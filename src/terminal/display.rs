@@ -1,25 +1,66 @@
 //! The live display of a draft as it streams, and the one-line progress
 //! for runs without a terminal.
+//!
+//! At a terminal the answer itself is not echoed: a schema-mode answer is
+//! JSON nobody wants to read, and either way the gate shows the finished
+//! draft, rendered, right after. What streams is one status line on stderr
+//! (see [`live`](super::live)): a spinner, the sections done and the one
+//! being written, and the tokens so far. A panel member's findings are
+//! shown once they are in, as Markdown.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::live::Progress;
 use super::{rule, visible};
 use crate::llm::{Completion, TokenSink};
 
-/// Streams a draft to the terminal: a spinner until the first token, then
-/// the tokens as they arrive.
+/// The status line on screen now, so Ctrl-C can clear it (see
+/// [`clear_live_line`]).
+static LIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Clears the status line of a draft being streamed, if one is on screen
+/// (a Ctrl-C must not leave a spinner behind); true when there was one.
+pub fn clear_live_line() -> bool {
+    match LIVE.lock().ok().and_then(|mut live| live.take()) {
+        Some(bar) => {
+            let drawn = !bar.is_hidden();
+            bar.finish_and_clear();
+            drawn
+        }
+        None => false,
+    }
+}
+
+/// Streams a draft to the terminal as a status line, see the module
+/// documentation.
 pub struct TerminalSink {
-    spinner: Option<ProgressBar>,
-    streamed: bool,
+    bar: Option<ProgressBar>,
+    /// What is being drafted ("MIG-1 r2").
+    purpose: String,
+    /// The artifact's sections, for the status line's names.
+    sections: Vec<(String, String)>,
+    progress: Progress,
 }
 
 impl TerminalSink {
     pub fn new() -> TerminalSink {
         TerminalSink {
-            spinner: None,
-            streamed: false,
+            bar: None,
+            purpose: String::new(),
+            sections: Vec::new(),
+            progress: Progress::default(),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if let Ok(mut live) = LIVE.lock() {
+            *live = None;
         }
     }
 }
@@ -30,40 +71,61 @@ impl Default for TerminalSink {
     }
 }
 
+impl Drop for TerminalSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 impl TokenSink for TerminalSink {
+    fn sections(&mut self, sections: &[(String, String)]) {
+        self.sections = sections.to_vec();
+    }
+
     fn started(&mut self, purpose: &str) {
+        self.stop();
         crate::outln!();
-        crate::outln!("{}", rule(&format!("drafting {purpose}")));
+        crate::outln!("{}", rule(&format!("drafting {}", visible(purpose))));
+        self.purpose = visible(purpose).into_owned();
+        self.progress = Progress::new(&self.sections);
         let bar = ProgressBar::new_spinner();
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
             bar.set_style(style);
         }
-        bar.set_message(format!("waiting for the model ({purpose})"));
+        bar.set_message(format!("waiting for the model ({})", self.purpose));
         bar.enable_steady_tick(Duration::from_millis(120));
-        self.spinner = Some(bar);
-        self.streamed = false;
+        if let Ok(mut live) = LIVE.lock() {
+            *live = Some(bar.clone());
+        }
+        self.bar = Some(bar);
     }
 
     fn token(&mut self, text: &str) {
-        if let Some(bar) = self.spinner.take() {
-            bar.finish_and_clear();
+        self.progress.feed(text);
+        if let Some(bar) = &self.bar {
+            // Room for the spinner and the elapsed time around the message.
+            let width = super::width().saturating_sub(8).max(20);
+            bar.set_message(
+                self.progress
+                    .line(&format!("drafting {}", self.purpose), width),
+            );
         }
-        self.streamed = true;
-        // Each character is made visible on its own, so an escape split
-        // across two tokens is caught as surely as a whole one.
-        crate::out!("{}", visible(text));
-        super::output::flush_stdout();
     }
 
     fn finished(&mut self, c: &Completion) {
-        if let Some(bar) = self.spinner.take() {
-            bar.finish_and_clear();
-        }
-        if self.streamed {
-            crate::outln!();
-        }
+        self.stop();
         crate::errln!("{}", stats_line(c));
     }
+
+    fn finding(&mut self, member: &str, markdown: &str) {
+        super::print_markdown(&finding_markdown(member, markdown));
+    }
+}
+
+/// A panel member's findings as a section of their own, to read at the
+/// terminal.
+fn finding_markdown(member: &str, markdown: &str) -> String {
+    format!("### Findings of {member}\n\n{}\n", markdown.trim_end())
 }
 
 fn stats_line(c: &Completion) -> String {
@@ -88,10 +150,23 @@ pub struct ProgressSink;
 
 impl TokenSink for ProgressSink {
     fn started(&mut self, purpose: &str) {
-        crate::errln!("drafting {purpose} ...");
+        crate::errln!("drafting {} ...", visible(purpose));
     }
     fn token(&mut self, _: &str) {}
     fn finished(&mut self, c: &Completion) {
         crate::errln!("  done {}", stats_line(c));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_reads_as_a_section_of_bullets() {
+        assert_eq!(
+            finding_markdown("DBA", "- Replica lag\n- No backup\n\n"),
+            "### Findings of DBA\n\n- Replica lag\n- No backup\n"
+        );
     }
 }

@@ -3,7 +3,8 @@
 
 use std::io::{self, BufRead};
 
-use super::{print_markdown, rule, use_color, visible};
+use super::wrap::wrap;
+use super::{print_markdown, rule, use_color, visible, width};
 use crate::engine::{
     Decision, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails, PhaseChoice,
     Reviewer,
@@ -112,19 +113,19 @@ impl TerminalReviewer {
         } else {
             crate::outln!("Structure check: the draft lacks these template sections:");
             for s in &d.missing_sections {
-                crate::outln!("  - {}", visible(s));
+                item(&visible(s));
             }
         }
         if !d.problems.is_empty() {
             crate::outln!("Template check: the draft breaks the template's rules:");
             for p in &d.problems {
-                crate::outln!("  - {}", visible(p));
+                item(&visible(p));
             }
         }
         if !d.cuts.is_empty() {
             crate::outln!("Context: the inputs did not fit the server's context, so migagent cut:");
             for c in &d.cuts {
-                crate::outln!("  - {}", visible(c));
+                item(&visible(c));
             }
         }
         if !d.redactions.is_empty() {
@@ -132,27 +133,50 @@ impl TerminalReviewer {
                 "Secrets: migagent redacted these from the request (the run's files keep them):"
             );
             for r in &d.redactions {
-                crate::outln!("  - {}", visible(&r.to_string()));
+                item(&visible(&r.to_string()));
             }
         }
         if !view.gate.criteria.is_empty() {
             crate::outln!();
-            crate::outln!("Approval criteria: {}", view.gate.criteria);
+            crate::outln!(
+                "{}",
+                wrap(
+                    &format!("Approval criteria: {}", view.gate.criteria),
+                    width()
+                )
+            );
         }
     }
 
     fn menu(&self, view: &GateView<'_>) {
         crate::outln!();
         crate::outln!("Decide on [{}]:", view.artifact.id);
+        let width = width();
+        let line = |text: String| crate::outln!("{}", wrap(&text, width));
         for (i, o) in view.gate.options.iter().enumerate() {
-            crate::outln!("  {}) {} → {}", i + 1, o.label, o.description);
+            line(format!("  {}) {} → {}", i + 1, o.label, o.description));
         }
-        crate::outln!("  e) Edit in $EDITOR, then decide");
+        line("  e) Edit in $EDITOR, then decide".into());
         if view.previous_text.is_some() {
-            crate::outln!("  d) Show the diff against the previous draft");
+            line("  d) Show the diff against the previous draft".into());
         }
-        crate::outln!("  v) View the draft again");
-        crate::outln!("  q) Save and quit (decide later with migagent approve/revise/resume)");
+        line("  v) View the draft again".into());
+        line("  q) Save and quit (decide later with migagent approve/revise/resume)".into());
+    }
+
+    /// What to say after an answer the menu does not offer: only the
+    /// choices this gate has.
+    fn retry_prompt(&self, view: &GateView<'_>) -> String {
+        let numbers = match view.gate.options.len() {
+            1 => "1".to_string(),
+            n => format!("1 to {n}"),
+        };
+        let letters = if view.previous_text.is_some() {
+            "e, d, v or q"
+        } else {
+            "e, v or q"
+        };
+        format!("Please answer with a number from the list ({numbers}), or {letters}.")
     }
 
     fn parse_choice(&self, view: &GateView<'_>, answer: &str) -> Option<Choice> {
@@ -167,7 +191,9 @@ impl TerminalReviewer {
         }
         match a.as_str() {
             "e" | "edit" => return Some(Choice::Edit),
-            "d" | "diff" => return Some(Choice::Diff),
+            // Offered only with a previous draft; never taken for an
+            // option whose label starts with "d".
+            "d" | "diff" => return view.previous_text.is_some().then_some(Choice::Diff),
             "v" | "view" => return Some(Choice::View),
             "q" | "quit" => return Some(Choice::Quit),
             _ => {}
@@ -224,6 +250,11 @@ impl TerminalReviewer {
             })?;
         Ok(edited.filter(|t| t.trim() != view.draft_text.trim()))
     }
+}
+
+/// One entry of a check's list, wrapped under its text.
+fn item(text: &str) {
+    crate::outln!("{}", wrap(&format!("  - {text}"), width()));
 }
 
 impl Reviewer for TerminalReviewer {
@@ -293,7 +324,7 @@ impl Reviewer for TerminalReviewer {
                 return Ok(Decision::Quit);
             };
             let Some(choice) = self.parse_choice(view, &answer) else {
-                crate::outln!("Please answer with a number from the list, or e, d, v or q.");
+                crate::outln!("{}", wrap(&self.retry_prompt(view), width()));
                 continue;
             };
             let option = match choice {

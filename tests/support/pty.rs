@@ -37,6 +37,18 @@ impl Pty {
         }
     }
 
+    /// Spawns `cmd` in a terminal of `cols` × `rows`. The pty is given its
+    /// size after the spawn (the pty library sets 80 × 24 on its own), so
+    /// `cmd` should wait for it: see [`Sandbox::cmd_sized`](super::Sandbox::cmd_sized).
+    pub fn spawn_sized(cmd: Cmd, cols: u16, rows: u16) -> Pty {
+        let mut pty = Pty::spawn(cmd);
+        pty.session
+            .get_process_mut()
+            .set_window_size(cols, rows)
+            .expect("set the pty's size");
+        pty
+    }
+
     /// Whatever the child printed that no expectation consumed yet, without
     /// waiting for more.
     pub fn unread(&mut self) -> String {

@@ -138,6 +138,9 @@ impl Sandbox {
         cmd.env("MIGAGENT_CONFIG_DIR", self.dir.path().join("config"))
             .env("MIGAGENT_CACHE_DIR", self.dir.path().join("cache"))
             .env("NO_COLOR", "1")
+            // No pager: a test of something else at a pty must not wait in
+            // less (tests of the pager remove this).
+            .env("MIGAGENT_PAGER", "cat")
             .env("USER", "tester")
             // The developer's own git name would come before USER (see
             // `cli::approver`): git reads no global or system config here.
@@ -149,6 +152,16 @@ impl Sandbox {
         }
         cmd.args(args);
         Cmd(cmd)
+    }
+
+    /// `migagent ARGS` that starts once its terminal is `cols` × `rows`,
+    /// for [`Pty::spawn_sized`](super::Pty::spawn_sized): it waits for the
+    /// size, so migagent never sees another.
+    pub fn cmd_sized(&self, cols: u16, rows: u16, args: &[&str]) -> Cmd {
+        let script = format!(
+            "while [ \"$(stty size)\" != \"{rows} {cols}\" ]; do sleep 0.05; done; exec \"$0\" \"$@\""
+        );
+        self.cmd_under(&["sh", "-c", &script], args)
     }
 
     /// `migagent run --no-input` on `need` against `base_url`, as `run_id`.
