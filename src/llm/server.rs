@@ -25,7 +25,7 @@ pub enum ServerError {
     OfflineRefused { base_url: String, host: String },
     #[error("cannot ask {base_url} which models it serves: {message}. Set `model` in the profile or pass --model")]
     NoModels { base_url: String, message: String },
-    #[error("cannot reach the model server at {base_url}: {message}. Is it running? (scripts/local-llm start starts a local one)")]
+    #[error("cannot reach the model server at {base_url}: {message}. Is it running? Check it with `migagent doctor`, point to another with --base-url URL, or start a local one with `scripts/local-llm start` and pass --offline")]
     Unreachable { base_url: String, message: String },
     #[error(transparent)]
     Model(#[from] ModelError),
@@ -113,6 +113,42 @@ pub async fn discover_local() -> Result<Discovered, ServerError> {
     })
 }
 
+/// A request to `base_url` that got no answer at all: nothing listens, the
+/// connection broke, or no answer came in time.
+fn unreachable(base_url: &str, e: &reqwest::Error) -> ServerError {
+    ServerError::Unreachable {
+        base_url: redact_base_url(base_url),
+        message: if e.is_timeout() {
+            "it did not answer in time".into()
+        } else if e.is_connect() {
+            "nothing accepts connections there".into()
+        } else {
+            redact(&http::error_chain(e))
+        },
+    }
+}
+
+/// Checks that something answers at `base_url` (`GET /models`, within
+/// `timeout`), whatever it answers: a command that will need the server
+/// finds out it is down before it starts anything.
+pub async fn reach(
+    base_url: &str,
+    api_key: Option<&SecretString>,
+    network: &Network,
+    timeout: Duration,
+) -> Result<(), ServerError> {
+    let http = http::client(base_url, network, timeout, Some(timeout * 4))?;
+    let mut request = http.get(format!("{}/models", base_url.trim_end_matches('/')));
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key.expose_secret());
+    }
+    request
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| unreachable(base_url, &e))
+}
+
 /// What a server said about itself.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerFacts {
@@ -141,23 +177,10 @@ pub async fn inspect(
         request = request.bearer_auth(key.expose_secret());
     }
     let started = Instant::now();
-    let answer = request.send().await.map_err(|e| {
-        if e.is_connect() || e.is_timeout() {
-            ServerError::Unreachable {
-                base_url: base_url.to_string(),
-                message: if e.is_timeout() {
-                    "it did not answer in time".into()
-                } else {
-                    "nothing accepts connections there".into()
-                },
-            }
-        } else {
-            ServerError::NoModels {
-                base_url: base_url.to_string(),
-                message: redact(&http::error_chain(&e)),
-            }
-        }
-    })?;
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| unreachable(base_url, &e))?;
     let latency_ms = started.elapsed().as_millis();
     if let Some(refused) = http::redirect_refusal(base_url, network, &answer) {
         return Err(refused.into());
@@ -284,16 +307,74 @@ pub fn probe_answer_ok(text: &str) -> bool {
         .is_ok_and(|v| v == serde_json::json!({"ready": "yes"}))
 }
 
-/// Asks `client` (built with the style to test) for the probe schema. A
-/// refusal (the server rejects the field) or an answer outside the schema
-/// both mean "not enforced"; an unreachable server is an error.
-pub async fn probe_structured<M: ModelClient>(client: &M) -> Result<bool, ModelError> {
-    match client.complete(&probe_request(), &mut Silent).await {
-        Ok(c) => Ok(probe_answer_ok(&c.text)),
-        Err(
-            ModelError::Server { .. } | ModelError::BadResponse { .. } | ModelError::Empty { .. },
-        ) => Ok(false),
-        Err(e) => Err(e),
+/// What a structured-output probe learnt.
+#[derive(Debug)]
+pub enum ProbeOutcome {
+    /// A clean answer: `true` when it kept to the schema, `false` when the
+    /// server ignored or refused it. Only this is worth caching.
+    Verdict(bool),
+    /// No verdict: the connection failed, the stream was cut, the server
+    /// erred (5xx), or the answer said nothing about schemas. Drafts of
+    /// this command go without a schema; the next command probes again.
+    NoVerdict(ModelError),
+}
+
+/// Attempts at a probe that failed in transit, and the wait before each
+/// retry: a restarting server or a network blip usually passes in a second.
+const PROBE_ATTEMPTS: u32 = 3;
+const PROBE_BACKOFF: Duration = Duration::from_millis(400);
+
+/// An HTTP status at the start of `status` ("503 Service Unavailable").
+fn status_code(status: &str) -> Option<u16> {
+    status.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether an error says the request did not get through, rather than
+/// anything about the server's schema support: worth a retry, never a
+/// verdict.
+pub fn is_transient(e: &ModelError) -> bool {
+    match e {
+        ModelError::Unreachable { .. }
+        | ModelError::Stalled { .. }
+        | ModelError::Deadline { .. }
+        | ModelError::Cut { .. } => true,
+        ModelError::Server { status, .. } => {
+            status_code(status).is_some_and(|c| c >= 500 || c == 408 || c == 429)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a refusal is the server rejecting the schema field itself (a
+/// 400 or 422): a clean "not supported". A key problem (401, 403), a wrong
+/// path (404) or a transient error says nothing about schemas.
+fn refuses_schema(e: &ModelError) -> bool {
+    matches!(e, ModelError::Server { status, .. } if matches!(status_code(status), Some(400 | 422)))
+}
+
+/// Asks `client` (built with the style to test) for the probe schema,
+/// retrying a failure in transit with a short backoff. An error is
+/// returned only for what no retry or fallback may pass over (a refused
+/// redirect, a missing key, a bad URL).
+pub async fn probe_structured<M: ModelClient>(client: &M) -> Result<ProbeOutcome, ModelError> {
+    let mut attempt = 1;
+    loop {
+        let e = match client.complete(&probe_request(), &mut Silent).await {
+            Ok(c) => return Ok(ProbeOutcome::Verdict(probe_answer_ok(&c.text))),
+            Err(e) if refuses_schema(&e) => return Ok(ProbeOutcome::Verdict(false)),
+            Err(
+                e @ (ModelError::Redirected { .. }
+                | ModelError::NoKey { .. }
+                | ModelError::BadBaseUrl { .. }),
+            ) => return Err(e),
+            Err(e) => e,
+        };
+        if !is_transient(&e) || attempt >= PROBE_ATTEMPTS {
+            return Ok(ProbeOutcome::NoVerdict(e));
+        }
+        tracing::info!(error = %e, attempt, "the structured-output probe failed in transit; trying again");
+        tokio::time::sleep(PROBE_BACKOFF * attempt).await;
+        attempt += 1;
     }
 }
 
