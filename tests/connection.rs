@@ -74,7 +74,11 @@ async fn a_probe_cut_in_transit_is_retried_and_not_cached() {
     let base = fake.base_url();
     let (code, out, err) = run(&sandbox, &base, "blip", &[]).await;
     assert_eq!(code, 10, "{out}{err}");
-    assert_eq!(fake.probe_requests().await, 9, "three probes of three tries");
+    assert_eq!(
+        fake.probe_requests().await,
+        9,
+        "three probes of three tries"
+    );
     assert!(err.contains("could not probe structured output"), "{err}");
     assert!(!err.contains("does not enforce JSON schemas"), "{err}");
     assert!(err.contains("artifacts drafted as Markdown"), "{err}");
@@ -86,7 +90,10 @@ async fn a_probe_cut_in_transit_is_retried_and_not_cached() {
     let (code, out, err) = run(&sandbox, &base, "calm", &[]).await;
     assert_eq!(code, 10, "{out}{err}");
     assert_eq!(fake.probe_requests().await, 10, "probed once more");
-    assert!(err.contains("artifacts drafted as schema-checked JSON"), "{err}");
+    assert!(
+        err.contains("artifacts drafted as schema-checked JSON"),
+        "{err}"
+    );
     assert_eq!(sandbox.status("calm").await["pending"]["format"], "json");
 }
 
@@ -97,7 +104,11 @@ async fn a_schema_profile_is_trusted_without_a_probe() {
     sandbox.write_config("[profiles.lab]\nstructured = \"schema\"\n");
     let (code, out, err) = run(&sandbox, &fake.base_url(), "s", &["--profile", "lab"]).await;
     assert_eq!(code, 10, "{out}{err}");
-    assert_eq!(fake.probe_requests().await, 0, "no probe reached the server");
+    assert_eq!(
+        fake.probe_requests().await,
+        0,
+        "no probe reached the server"
+    );
     let bodies = fake.request_bodies().await;
     assert!(
         bodies
@@ -191,7 +202,15 @@ async fn a_model_changed_on_resume_is_journalled_and_verifies() {
     assert!(changes(sandbox.journal("m")).is_empty());
 
     let (code, out, err) = sandbox
-        .cmd(&["resume", "m", "--no-input", "--model", "second-model", "--as", "ana"])
+        .cmd(&[
+            "resume",
+            "m",
+            "--no-input",
+            "--model",
+            "second-model",
+            "--as",
+            "ana",
+        ])
         .run()
         .await;
     assert_eq!(code, 10, "{out}{err}");

@@ -402,13 +402,22 @@ pub async fn connect(
     recorded: Option<&ModelRecord>,
 ) -> Result<Connection, ConnectError> {
     let target = target(config, options, recorded).await?;
+    // OpenAI answers nothing without a key: say so before asking it.
+    if target.api_key.is_none() && is_openai_host(&target.base_url) {
+        return Err(ModelError::NoKey {
+            base_url: redact_base_url(&target.base_url),
+            hint: target.key_hint.clone(),
+        }
+        .into());
+    }
     let mut notes: Vec<String> = target.key_note.iter().cloned().collect();
     let mode = target.profile.structured;
     let cached_probe = target
         .model
         .as_deref()
         .and_then(|m| server::cached(&target.base_url, m));
-    let needs_facts = target.model.is_none() || (mode != StructuredMode::Off && cached_probe.is_none());
+    let needs_facts =
+        target.model.is_none() || (mode != StructuredMode::Off && cached_probe.is_none());
     let mut facts_problem = None;
     let facts = if needs_facts {
         match target.inspect().await {
@@ -518,7 +527,10 @@ fn choose_model(
     match &target.fallback_model {
         Some(m) => Ok((
             m.clone(),
-            format!("profile {}, as the server lists no models", target.profile_name),
+            format!(
+                "profile {}, as the server lists no models",
+                target.profile_name
+            ),
         )),
         None => Err(ServerError::NoModels {
             base_url: redact_base_url(&target.base_url),

@@ -509,6 +509,110 @@ mod tests {
         assert_eq!(body, serde_json::json!({}));
     }
 
+    /// Answers each request with the next of `answers`, counting them.
+    struct Scripted {
+        answers: std::sync::Mutex<Vec<Result<String, ModelError>>>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Scripted {
+        fn new(mut answers: Vec<Result<String, ModelError>>) -> Scripted {
+            answers.reverse();
+            Scripted {
+                answers: std::sync::Mutex::new(answers),
+                calls: Default::default(),
+            }
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl ModelClient for Scripted {
+        async fn complete(
+            &self,
+            _: &ChatRequest,
+            _: &mut dyn super::super::TokenSink,
+        ) -> Result<super::super::Completion, ModelError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let next = self.answers.lock().unwrap().pop().unwrap();
+            next.map(|text| super::super::Completion {
+                text,
+                ..Default::default()
+            })
+        }
+    }
+
+    fn cut() -> ModelError {
+        ModelError::Cut {
+            base_url: "http://h/v1".into(),
+            attempts: 3,
+        }
+    }
+
+    fn refused(status: &str) -> ModelError {
+        ModelError::Server {
+            base_url: "http://h/v1".into(),
+            status: status.into(),
+            message: "no".into(),
+        }
+    }
+
+    #[test]
+    fn only_failures_in_transit_are_transient() {
+        assert!(is_transient(&cut()));
+        assert!(is_transient(&refused("503 Service Unavailable")));
+        assert!(is_transient(&refused("429 Too Many Requests")));
+        assert!(!is_transient(&refused("400 Bad Request")));
+        assert!(!is_transient(&refused("401 Unauthorized")));
+        assert!(refuses_schema(&refused("400 Bad Request")));
+        assert!(refuses_schema(&refused("422 Unprocessable Entity")));
+        assert!(!refuses_schema(&refused("500 Internal Server Error")));
+        assert!(!refuses_schema(&refused("404 Not Found")));
+    }
+
+    #[tokio::test]
+    async fn a_probe_cut_in_transit_is_retried_and_then_no_verdict() {
+        let client = Scripted::new(vec![Err(cut()), Ok(r#"{"ready":"yes"}"#.into())]);
+        let outcome = probe_structured(&client).await.unwrap();
+        assert!(
+            matches!(outcome, ProbeOutcome::Verdict(true)),
+            "{outcome:?}"
+        );
+        assert_eq!(client.calls(), 2);
+
+        let client = Scripted::new(vec![
+            Err(cut()),
+            Err(refused("502 Bad Gateway")),
+            Err(cut()),
+        ]);
+        let outcome = probe_structured(&client).await.unwrap();
+        assert!(matches!(outcome, ProbeOutcome::NoVerdict(_)), "{outcome:?}");
+        assert_eq!(client.calls(), PROBE_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn a_clean_answer_or_refusal_of_the_schema_is_a_verdict_at_once() {
+        for (answer, verdict) in [
+            (Ok("Yes, ready.".to_string()), false),
+            (Err(refused("400 Bad Request")), false),
+            (Ok(r#"{"ready":"yes"}"#.to_string()), true),
+        ] {
+            let client = Scripted::new(vec![answer]);
+            let outcome = probe_structured(&client).await.unwrap();
+            assert!(
+                matches!(outcome, ProbeOutcome::Verdict(v) if v == verdict),
+                "{outcome:?}"
+            );
+            assert_eq!(client.calls(), 1);
+        }
+        // A key problem is no verdict, and no retry either.
+        let client = Scripted::new(vec![Err(refused("401 Unauthorized"))]);
+        let outcome = probe_structured(&client).await.unwrap();
+        assert!(matches!(outcome, ProbeOutcome::NoVerdict(_)), "{outcome:?}");
+        assert_eq!(client.calls(), 1);
+    }
+
     #[test]
     fn roots_drop_the_api_version() {
         assert_eq!(
