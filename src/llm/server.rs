@@ -86,16 +86,13 @@ pub struct Discovered {
 pub async fn discover_local() -> Result<Discovered, ServerError> {
     // Loopback only, and no redirect followed: a probe must not be sent on
     // to wherever a local port points.
-    let http = http::client(
-        "http://127.0.0.1",
-        &Network::offline(&[]),
-        Duration::from_millis(800),
-        Some(Duration::from_millis(800)),
-    )?;
+    let wait = Duration::from_millis(800);
+    let http = http::client("http://127.0.0.1", &Network::offline(&[]), wait)?;
     for (kind, port) in LOCAL_SERVERS {
         let base_url = format!("http://127.0.0.1:{port}/v1");
         let answered = http
             .get(format!("{base_url}/models"))
+            .timeout(wait)
             .send()
             .await
             .is_ok_and(|r| r.status().is_success());
@@ -137,8 +134,10 @@ pub async fn reach(
     network: &Network,
     timeout: Duration,
 ) -> Result<(), ServerError> {
-    let http = http::client(base_url, network, timeout, Some(timeout * 4))?;
-    let mut request = http.get(format!("{}/models", base_url.trim_end_matches('/')));
+    let http = http::client(base_url, network, timeout)?;
+    let mut request = http
+        .get(format!("{}/models", base_url.trim_end_matches('/')))
+        .timeout(timeout * 4);
     if let Some(key) = api_key {
         request = request.bearer_auth(key.expose_secret());
     }
@@ -170,9 +169,10 @@ pub async fn inspect(
     network: &Network,
     timeout: Duration,
 ) -> Result<ServerFacts, ServerError> {
-    let http = http::client(base_url, network, timeout, Some(timeout * 4))?;
+    let http = http::client(base_url, network, timeout)?;
+    let whole = timeout * 4;
     let base = base_url.trim_end_matches('/');
-    let mut request = http.get(format!("{base}/models"));
+    let mut request = http.get(format!("{base}/models")).timeout(whole);
     if let Some(key) = api_key {
         request = request.bearer_auth(key.expose_secret());
     }
@@ -228,7 +228,7 @@ pub async fn inspect(
         async move {
             // A redirect is not followed offline, nor off the host online,
             // and is not an answer either.
-            let r = http.get(path).send().await.ok()?;
+            let r = http.get(path).timeout(whole).send().await.ok()?;
             if !r.status().is_success() {
                 return None;
             }
