@@ -139,12 +139,17 @@ async fn without_a_model_the_first_one_the_server_lists_is_sent() {
     );
     // The profile is named once on the connection line.
     let line = err.lines().find(|l| l.starts_with("Run listed")).unwrap();
-    assert_eq!(line.matches("profile").count(), 1, "{line}");
+    assert_eq!(line.matches("profile openai").count(), 1, "{line}");
 
     let (code, out, err) = run(&sandbox, &base, "flag", &["--model", "x"]).await;
     assert_eq!(code, 10, "{out}{err}");
     assert_eq!(models_sent(&fake).await.last().unwrap(), "x");
     assert!(err.contains("model x (--model)"), "{err}");
+
+    // A profile named on the command line brings its own model.
+    let (code, out, err) = run(&sandbox, &base, "named", &["--profile", "openai"]).await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert_eq!(models_sent(&fake).await.last().unwrap(), "gpt-4o-mini");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,7 +184,12 @@ async fn the_model_and_profile_come_from_the_environment() {
         .await;
     assert_eq!(code, 10, "{out}{err}");
     assert_eq!(models_sent(&fake).await.last().unwrap(), "gpu-model");
-    assert!(err.contains("profile gpu"), "{err}");
+    let line = err.lines().find(|l| l.starts_with("Run gpu")).unwrap();
+    assert!(
+        line.contains("model gpu-model (the profile's model)"),
+        "{line}"
+    );
+    assert_eq!(line.matches("profile gpu").count(), 1, "{line}");
     assert_eq!(profiled.status("gpu").await["model"]["profile"], "gpu");
 }
 

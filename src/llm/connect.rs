@@ -250,7 +250,7 @@ pub async fn target(
         (None, Some(m), _, _) => (Some(m), "the run's record".to_string(), None),
         (None, None, Some((m, var)), _) => (Some(m), var.to_string(), None),
         (None, None, None, Some(m)) if own_server => {
-            (Some(m), format!("profile {profile_name}"), None)
+            (Some(m), "the profile's model".to_string(), None)
         }
         (None, None, None, fallback) => (None, String::new(), fallback),
     };
@@ -486,8 +486,12 @@ pub async fn connect(
         }
         (StructuredMode::Auto, None, None) => {
             if let Some(e) = &facts_problem {
+                let why = match e {
+                    ServerError::NoModels { message, .. } => message.clone(),
+                    e => e.to_string(),
+                };
                 notes.push(format!(
-                    "could not learn what the server is ({e}); drafting Markdown for this command"
+                    "could not learn what the server is ({why}); drafting Markdown for this command"
                 ));
             }
             StructuredStyle::None
@@ -527,10 +531,7 @@ fn choose_model(
     match &target.fallback_model {
         Some(m) => Ok((
             m.clone(),
-            format!(
-                "profile {}, as the server lists no models",
-                target.profile_name
-            ),
+            "the profile's model, as the server lists none".to_string(),
         )),
         None => Err(ServerError::NoModels {
             base_url: redact_base_url(&target.base_url),
