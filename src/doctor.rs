@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::config::{Config, StructuredMode};
-use crate::llm::connect::{self, ConnectOptions};
+use crate::llm::connect::{self, ConnectOptions, Probed};
 use crate::llm::server::{self, ServerError};
 use crate::llm::{ChatRequest, ModelClient, ModelError, OpenAiCompatible, Silent};
 use crate::llm::{ServerKind, StructuredStyle};
@@ -281,7 +281,13 @@ pub async fn diagnose(config: &Config, options: &ConnectOptions) -> Report {
 
     let mode = target.profile.structured;
     match target.probe_structured(&model, facts.kind).await {
-        Ok(style) => {
+        Ok(Probed::Unknown(e)) => report.add(
+            "structured",
+            Verdict::Warn,
+            format!("could not probe: {e}"),
+            Some("not cached: the next command probes again".into()),
+        ),
+        Ok(Probed::Known(style)) => {
             server::remember(
                 &target.base_url,
                 &model,

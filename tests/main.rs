@@ -34,6 +34,7 @@
 //! | `terminal_display`   | streaming without raw JSON, findings, narrow screens, colour, Ctrl-C, the pager |
 //! | `closed_pipe`        | a closed stdout ends every printing command quietly (141), runs stay whole |
 //! | `completions`        | completion scripts for four shells (bash sources one), the man page, `local-llm` |
+//! | `connection`         | a dead server starts no run; probes retried, not cached; the model chosen; env vars; model changes journalled |
 //! | `json_output`        | every `--json` document starts with schema_version and is described in docs/json.md |
 //!
 //! `support` holds what the areas share: [`support::Sandbox`] (an isolated
@@ -52,6 +53,7 @@ mod bad_input;
 mod cli_workflows;
 mod closed_pipe;
 mod completions;
+mod connection;
 mod crash_safety;
 mod decisions;
 mod doctor;

@@ -355,7 +355,7 @@ async fn a_truncated_draft_is_flagged_not_taken_as_complete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_server_loses_nothing_and_resume_retries() {
+async fn a_dead_server_starts_no_run_and_the_id_stays_free() {
     let sandbox = Sandbox::new();
     // Nothing listens on port 9 of loopback.
     let (code, _, err) = sandbox
@@ -366,11 +366,12 @@ async fn a_dead_server_loses_nothing_and_resume_retries() {
         err.contains("cannot reach the model server at http://127.0.0.1:9/v1"),
         "{err}"
     );
-    assert!(err.contains("migagent resume dead"), "{err}");
+    assert!(!sandbox.run_dir("dead").exists(), "no run was created");
 
+    // Once a server answers, the same id starts the run.
     let fake = FakeServer::new().start().await;
     let base = fake.base_url();
-    let (code, out, err) = sandbox.resume("dead", &base).await;
+    let (code, out, err) = sandbox.start_run(NEED, &base, "dead").await;
     assert_eq!(code, 10, "{out}{err}");
     assert!(out.contains("drafts/MIG-1.r1.md"));
 }

@@ -163,15 +163,24 @@ async fn structured_off_drafts_markdown_and_sends_no_schema() {
 }
 
 #[tokio::test]
-async fn schema_mode_refuses_a_server_that_ignores_schemas() {
+async fn schema_mode_trusts_the_profile_and_sends_no_probe() {
     let fake = FakeServer::new().models(&["fake-model"]).start().await;
     let sandbox = Sandbox::new();
     let (code, out, err) = local_run(&sandbox, &fake, "schema", "r").await;
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("does not enforce a JSON schema"), "{err}");
-    assert_eq!(schema_requests(&fake, "probe").await, 1);
+    assert_eq!(schema_requests(&fake, "probe").await, 0, "{out}{err}");
     assert!(
-        !sandbox.state_dir().join("runs").exists(),
-        "no run was created"
+        err.contains("artifacts drafted as schema-checked JSON"),
+        "{err}"
+    );
+    // The server ignores the schema: the draft says so at its gate.
+    assert_eq!(code, 10, "{out}{err}");
+    let problems = sandbox.status("r").await["pending"]["problems"].to_string();
+    assert!(problems.contains("not valid JSON"), "{problems}");
+    assert!(
+        fake.request_bodies()
+            .await
+            .iter()
+            .all(|b| b["response_format"]["json_schema"].is_object()),
+        "every draft asks for its schema"
     );
 }

@@ -161,16 +161,16 @@ pub struct DoctorArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ModelArgs {
-    /// The config profile to use, e.g. openai or local [default: config `profile`; with --offline, `offline_profile`].
+    /// The config profile to use, e.g. openai or local. Order: this flag, the run's record (resume), MIGAGENT_PROFILE, config `profile` (with --offline, `offline_profile`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Nothing leaves this machine: use the local profile, refuse any server that is not on loopback (or in offline_allowed_hosts), and find a local server (llama.cpp, Ollama, LM Studio, vLLM) when no URL is set. A run started offline stays offline.
     #[arg(long)]
     pub offline: bool,
-    /// OpenAI-compatible API base URL, e.g. http://127.0.0.1:8080/v1 [default: the profile's; OPENAI_BASE_URL overrides the default profile's].
+    /// OpenAI-compatible API base URL, e.g. http://127.0.0.1:8080/v1. Order: this flag, the run's record (resume), OPENAI_BASE_URL (default profile only), the profile's `base_url`, a local server found on its usual port.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Model name sent to the server [default: the profile's, else the first the server lists].
+    /// Model name sent to the server. Order: this flag, the run's record (resume), MIGAGENT_MODEL, OPENAI_MODEL, the profile's `model` (when the server is the profile's own, or the profile is named), the first model the server lists.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// Send the API key held in environment variable VAR to this command's server. Without it, a profile's key goes only to that profile's own base_url host (scheme, host and port); any other host (--base-url, OPENAI_BASE_URL) gets no key unless a profile with that base_url names one.

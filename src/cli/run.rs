@@ -156,7 +156,10 @@ pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
         Some(&engine.state().model),
     )
     .await?;
-    engine.set_model(connection.record())?;
+    // Who changed the model, when that can be told; not knowing is no
+    // reason to stop a resume that decides nothing.
+    let by = who(args.interaction.who.clone()).ok();
+    engine.set_model(connection.record(), by.as_deref())?;
     engine.add_contexts(&contexts, &connection.client.capabilities())?;
     engine.set_bounds(connection.target.profile.bounds());
     engine.set_redaction(redacts_secrets(&ctx.config, &connection));
@@ -171,9 +174,12 @@ pub(super) async fn cmd_resume(ctx: &Ctx, args: ResumeArgs) -> Result<u8> {
 fn describe(connection: &Connection) -> String {
     let e = &connection.endpoint;
     let t = &connection.target;
+    // The profile is named once: the base URL's source says "the
+    // profile's base_url" rather than naming it again.
     let mut line = format!(
-        "model {} at {} ({}, profile {}{}; {})",
+        "model {} ({}) at {} ({}, profile {}{}; {})",
         visible(&e.model),
+        visible(&connection.model_from),
         e.base_url,
         e.kind.label(),
         t.profile_name,

@@ -345,8 +345,27 @@ impl Engine {
         self.bounds = bounds;
     }
 
-    /// Records which server and model later drafts use.
-    pub fn set_model(&mut self, model: ModelRecord) -> Result<(), EngineError> {
+    /// Records which server and model later drafts use. A change from
+    /// what the run recorded is journalled first (`model_changed`, with
+    /// `by` when known), so the journal tells which drafts came from where.
+    pub fn set_model(&mut self, model: ModelRecord, by: Option<&str>) -> Result<(), EngineError> {
+        let old = &self.state.model;
+        if old.base_url == model.base_url
+            && old.model == model.model
+            && old.profile == model.profile
+            && old.offline == model.offline
+        {
+            return Ok(());
+        }
+        self.journal(EventKind::ModelChanged {
+            from_model: old.model.clone(),
+            from_base_url: old.base_url.clone(),
+            model: model.model.clone(),
+            base_url: model.base_url.clone(),
+            profile: model.profile.clone(),
+            offline: model.offline,
+            by: by.map(str::to_string),
+        })?;
         self.state.model = model;
         self.save()
     }

@@ -7,8 +7,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::http::Network;
-use super::server::{self, ServerError, ServerFacts};
-use super::url::{base_url_problem, host_of, is_loopback, redact_base_url, same_origin};
+use super::server::{self, ProbeOutcome, ServerError, ServerFacts};
+use super::url::{
+    base_url_problem, host_of, is_loopback, is_openai_host, redact_base_url, same_origin,
+};
 use super::{Endpoint, ModelError, OpenAiCompatible, Sampling};
 use super::{ServerKind, StructuredStyle};
 use crate::config::{Config, ConfigError, Profile, StructuredMode};
@@ -24,12 +26,6 @@ pub enum ConnectError {
     Model(#[from] ModelError),
     #[error("--api-key-env names {var}, but {var} is not set (or is empty). Export it, or leave --api-key-env out to send no key")]
     KeyEnvUnset { var: String },
-    #[error("profile '{profile}' has structured = \"schema\", but {base_url} ({server}) does not enforce a JSON schema on its answers. Set structured = \"auto\" to fall back to Markdown, or use a server that supports it (llama.cpp, vLLM, Ollama 0.5+, OpenAI)")]
-    SchemaUnsupported {
-        profile: String,
-        base_url: String,
-        server: String,
-    },
 }
 
 /// What the person asked for on the command line.
@@ -63,8 +59,16 @@ pub struct Target {
     pub key_note: Option<String>,
     /// How to supply a key to this server, for the error when it needs one.
     pub key_hint: String,
-    /// The model, when the flags, the run or the profile name one.
+    /// The model, when the flags, the run, the environment or the profile
+    /// name one for this server.
     pub model: Option<String>,
+    /// Where [`Target::model`] came from ("--model", "MIGAGENT_MODEL",
+    /// "profile gpu"), said in the connection line.
+    pub model_from: String,
+    /// The profile's model when it is not this server's (the default
+    /// profile's `gpt-4o-mini` with `--base-url` to a local server): sent
+    /// only when the server lists no models of its own.
+    pub fallback_model: Option<String>,
     /// Whether requests may leave the machine.
     pub network: Network,
 }
@@ -152,10 +156,13 @@ pub async fn target(
     recorded: Option<&ModelRecord>,
 ) -> Result<Target, ConnectError> {
     let offline = options.offline || recorded.is_some_and(|r| r.offline);
+    let env_profile = env_var("MIGAGENT_PROFILE");
+    let named_profile = options.profile.is_some() || env_profile.is_some();
     let profile_name = options
         .profile
         .clone()
         .or_else(|| recorded.and_then(|r| r.profile.clone()))
+        .or(env_profile)
         .unwrap_or_else(|| {
             if offline {
                 config.offline_profile.clone()
@@ -168,9 +175,7 @@ pub async fn target(
     let same_profile = recorded
         .is_some_and(|r| r.profile.as_deref().unwrap_or(config.profile.as_str()) == profile_name);
     let recorded = recorded.filter(|_| same_profile);
-    let env_base = std::env::var("OPENAI_BASE_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty());
+    let env_base = env_var("OPENAI_BASE_URL");
     let mut kind = None;
     let (base_url, found_by) = if let Some(url) = &options.base_url {
         (url.clone(), "--base-url".to_string())
@@ -179,7 +184,7 @@ pub async fn target(
     } else if let (Some(url), false, true) = (&env_base, offline, profile_name == config.profile) {
         (url.clone(), "OPENAI_BASE_URL".to_string())
     } else if let Some(url) = &profile.base_url {
-        (url.clone(), format!("profile {profile_name}"))
+        (url.clone(), "the profile's base_url".to_string())
     } else {
         let found = server::discover_local().await?;
         kind = Some(found.kind);
@@ -224,11 +229,31 @@ pub async fn target(
     if let (Some(var), None) = (&options.api_key_env, &api_key) {
         return Err(ConnectError::KeyEnvUnset { var: var.clone() });
     }
-    let model = options
-        .model
-        .clone()
-        .or_else(|| recorded.map(|r| r.model.clone()))
-        .or_else(|| profile.model.clone());
+    // A profile's model names a model of the profile's server: another
+    // server (--base-url, OPENAI_BASE_URL) is asked for its own list,
+    // unless the person named the profile or the server is OpenAI's.
+    let own_server = named_profile
+        || is_openai_host(&base_url)
+        || profile
+            .base_url
+            .as_deref()
+            .is_none_or(|own| same_origin(own, &base_url));
+    let (model, model_from, fallback_model) = match (
+        options.model.clone(),
+        recorded.map(|r| r.model.clone()),
+        env_var("MIGAGENT_MODEL")
+            .map(|m| (m, "MIGAGENT_MODEL"))
+            .or_else(|| env_var("OPENAI_MODEL").map(|m| (m, "OPENAI_MODEL"))),
+        profile.model.clone(),
+    ) {
+        (Some(m), _, _, _) => (Some(m), "--model".to_string(), None),
+        (None, Some(m), _, _) => (Some(m), "the run's record".to_string(), None),
+        (None, None, Some((m, var)), _) => (Some(m), var.to_string(), None),
+        (None, None, None, Some(m)) if own_server => {
+            (Some(m), "the profile's model".to_string(), None)
+        }
+        (None, None, None, fallback) => (None, String::new(), fallback),
+    };
     Ok(Target {
         key_env: key.var,
         key_note: key.note,
@@ -246,7 +271,14 @@ pub async fn target(
         kind,
         api_key,
         model,
+        model_from,
+        fallback_model,
     })
+}
+
+/// An environment variable's value, unless unset or blank.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
 }
 
 impl Target {
@@ -295,21 +327,44 @@ impl Target {
         .await
     }
 
+    /// Checks that something answers at the base URL, without learning
+    /// more: for a command whose server facts are already known.
+    pub async fn reach(&self) -> Result<(), ServerError> {
+        server::reach(
+            &self.base_url,
+            self.api_key.as_ref(),
+            &self.network,
+            Duration::from_secs(self.profile.connect_timeout_secs.max(1)),
+        )
+        .await
+    }
+
     /// Probes whether the server enforces a JSON schema, in the style its
-    /// kind takes; `StructuredStyle::None` when it does not.
+    /// kind takes: `Known(StructuredStyle::None)` when it does not, and
+    /// `Unknown` when the probe got no clean answer (not to be cached).
     pub async fn probe_structured(
         &self,
         model: &str,
         kind: ServerKind,
-    ) -> Result<StructuredStyle, ModelError> {
+    ) -> Result<Probed, ModelError> {
         let style = kind.schema_style();
         let client = OpenAiCompatible::new(self.endpoint(model, kind, style, None))?;
-        Ok(if server::probe_structured(&client).await? {
-            style
-        } else {
-            StructuredStyle::None
+        Ok(match server::probe_structured(&client).await? {
+            ProbeOutcome::Verdict(true) => Probed::Known(style),
+            ProbeOutcome::Verdict(false) => Probed::Known(StructuredStyle::None),
+            ProbeOutcome::NoVerdict(e) => Probed::Unknown(e),
         })
     }
+}
+
+/// What a structured-output probe told about a server.
+#[derive(Debug)]
+pub enum Probed {
+    /// A clean answer: the style it enforces, or `None`. Cached.
+    Known(StructuredStyle),
+    /// No clean answer after retries; drafts of this command only go
+    /// without a schema.
+    Unknown(ModelError),
 }
 
 /// A client ready to draft, and what was learnt on the way.
@@ -317,6 +372,8 @@ pub struct Connection {
     pub target: Target,
     pub endpoint: Endpoint,
     pub client: OpenAiCompatible,
+    /// Why this model ("--model", "the first model the server lists").
+    pub model_from: String,
     /// Things the person should know ("structured output unsupported: …").
     pub notes: Vec<String>,
 }
@@ -335,112 +392,152 @@ impl Connection {
     }
 }
 
-/// Resolves the target, learns the model, the server's kind, context size
-/// and schema support (from the cache when fresh), and builds the client.
+/// Resolves the target, makes sure the server answers, learns the model,
+/// the server's kind, context size and schema support (from the cache when
+/// fresh), and builds the client. A server that cannot be reached is an
+/// error here, before the command starts anything.
 pub async fn connect(
     config: &Config,
     options: &ConnectOptions,
     recorded: Option<&ModelRecord>,
 ) -> Result<Connection, ConnectError> {
     let target = target(config, options, recorded).await?;
+    // OpenAI answers nothing without a key: say so before asking it.
+    if target.api_key.is_none() && is_openai_host(&target.base_url) {
+        return Err(ModelError::NoKey {
+            base_url: redact_base_url(&target.base_url),
+            hint: target.key_hint.clone(),
+        }
+        .into());
+    }
     let mut notes: Vec<String> = target.key_note.iter().cloned().collect();
     let mode = target.profile.structured;
-    let needs_facts = target.model.is_none() || mode != StructuredMode::Off;
     let cached_probe = target
         .model
         .as_deref()
         .and_then(|m| server::cached(&target.base_url, m));
-    let facts = match (needs_facts, &cached_probe) {
-        (true, None) => match target.inspect().await {
+    let needs_facts =
+        target.model.is_none() || (mode != StructuredMode::Off && cached_probe.is_none());
+    let mut facts_problem = None;
+    let facts = if needs_facts {
+        match target.inspect().await {
             Ok(f) => Some(f),
-            // A redirect refused is the answer for every other request
-            // too: stop here rather than send the prompt after it.
-            Err(e @ ServerError::Model(ModelError::Redirected { .. })) => return Err(e.into()),
-            Err(e) if target.model.is_none() => return Err(e.into()),
+            // Nothing answers, or a redirect was refused (the answer for
+            // every other request too): stop before anything is started.
+            Err(e @ (ServerError::Unreachable { .. } | ServerError::Model(_))) => {
+                return Err(e.into())
+            }
             Err(e) => {
-                tracing::info!(error = %e, "cannot inspect the server; drafting in Markdown mode");
+                tracing::info!(error = %e, "cannot inspect the server");
+                facts_problem = Some(e);
                 None
             }
-        },
-        _ => None,
-    };
-    let model = match (&target.model, &facts) {
-        (Some(m), _) => m.clone(),
-        (None, Some(f)) => f
-            .models
-            .first()
-            .cloned()
-            .ok_or_else(|| ServerError::NoModels {
-                base_url: target.base_url.clone(),
-                message: "it lists no models".into(),
-            })?,
-        (None, None) => {
-            return Err(ServerError::NoModels {
-                base_url: target.base_url.clone(),
-                message: "it did not answer".into(),
-            }
-            .into())
         }
+    } else {
+        target.reach().await?;
+        None
     };
+    let (model, model_from) = choose_model(&target, facts.as_ref(), facts_problem.as_ref())?;
     // The model may have come from the server's list: look again.
     let cached_probe = cached_probe.or_else(|| server::cached(&target.base_url, &model));
-    let (kind, style, context) = match (cached_probe, &facts) {
-        (Some(c), _) => (
-            c.kind,
-            if mode == StructuredMode::Off {
-                StructuredStyle::None
-            } else {
-                c.structured
-            },
-            c.context_tokens,
-        ),
-        _ if mode == StructuredMode::Off => (
-            facts
-                .as_ref()
-                .map(|f| f.kind)
-                .or(target.kind)
-                .unwrap_or(ServerKind::Unknown),
-            StructuredStyle::None,
-            facts.as_ref().and_then(|f| f.context_tokens),
-        ),
-        (None, Some(f)) => match target.probe_structured(&model, f.kind).await {
-            Ok(style) => {
-                server::remember(&target.base_url, &model, f.kind, style, f.context_tokens);
-                (f.kind, style, f.context_tokens)
-            }
-            Err(e @ ModelError::Redirected { .. }) => return Err(e.into()),
-            Err(e) => {
-                notes.push(format!("could not probe structured output: {e}"));
-                (f.kind, StructuredStyle::None, f.context_tokens)
-            }
-        },
-        (None, None) => (
-            target.kind.unwrap_or(ServerKind::Unknown),
-            StructuredStyle::None,
-            None,
-        ),
-    };
-    if mode == StructuredMode::Schema && style == StructuredStyle::None {
-        return Err(ConnectError::SchemaUnsupported {
-            profile: target.profile_name.clone(),
-            base_url: target.base_url.clone(),
-            server: kind.label().to_string(),
-        });
-    }
-    if mode == StructuredMode::Auto && style == StructuredStyle::None {
-        notes.push(format!(
+    let kind = facts
+        .as_ref()
+        .map(|f| f.kind)
+        .or(cached_probe.as_ref().map(|c| c.kind))
+        .or(target.kind)
+        .unwrap_or(ServerKind::Unknown);
+    let context = facts
+        .as_ref()
+        .and_then(|f| f.context_tokens)
+        .or(cached_probe.as_ref().and_then(|c| c.context_tokens));
+    let ignored = |kind: ServerKind| {
+        format!(
             "{} does not enforce JSON schemas: drafting Markdown, with one repair request for missing sections",
             kind.label()
-        ));
-    }
+        )
+    };
+    let style = match (mode, &cached_probe, &facts) {
+        (StructuredMode::Off, _, _) => StructuredStyle::None,
+        // The profile says the server enforces schemas: no probe, and a
+        // server that does not fails the draft, saying so.
+        (StructuredMode::Schema, _, _) => kind.schema_style(),
+        (StructuredMode::Auto, Some(c), _) => {
+            if c.structured == StructuredStyle::None {
+                notes.push(ignored(kind));
+            }
+            c.structured
+        }
+        (StructuredMode::Auto, None, Some(f)) => {
+            match target.probe_structured(&model, f.kind).await? {
+                Probed::Known(style) => {
+                    server::remember(&target.base_url, &model, f.kind, style, f.context_tokens);
+                    if style == StructuredStyle::None {
+                        notes.push(ignored(kind));
+                    }
+                    style
+                }
+                Probed::Unknown(e) => {
+                    notes.push(format!(
+                        "could not probe structured output ({e}); drafting Markdown for this command, and the next one probes again"
+                    ));
+                    StructuredStyle::None
+                }
+            }
+        }
+        (StructuredMode::Auto, None, None) => {
+            if let Some(e) = &facts_problem {
+                let why = match e {
+                    ServerError::NoModels { message, .. } => message.clone(),
+                    e => e.to_string(),
+                };
+                notes.push(format!(
+                    "could not learn what the server is ({why}); drafting Markdown for this command"
+                ));
+            }
+            StructuredStyle::None
+        }
+    };
     let endpoint = target.endpoint(&model, kind, style, context);
     let client = OpenAiCompatible::new(endpoint.clone())?;
     Ok(Connection {
         target,
         endpoint,
         client,
+        model_from,
         notes,
     })
+}
+
+/// The model to send and why: the one the person, the run or the profile
+/// names, else the first the server lists, else the profile's own model
+/// (with a word on why), else an error saying how to name one.
+fn choose_model(
+    target: &Target,
+    facts: Option<&ServerFacts>,
+    problem: Option<&ServerError>,
+) -> Result<(String, String), ServerError> {
+    if let Some(m) = &target.model {
+        return Ok((m.clone(), target.model_from.clone()));
+    }
+    if let Some(first) = facts.and_then(|f| f.models.first()) {
+        return Ok((first.clone(), "the first model the server lists".into()));
+    }
+    let why = match problem {
+        Some(ServerError::NoModels { message, .. }) => message.clone(),
+        Some(e) => e.to_string(),
+        None if facts.is_some() => "it lists no models".into(),
+        None => "it did not answer".into(),
+    };
+    match &target.fallback_model {
+        Some(m) => Ok((
+            m.clone(),
+            "the profile's model, as the server lists none".to_string(),
+        )),
+        None => Err(ServerError::NoModels {
+            base_url: redact_base_url(&target.base_url),
+            message: why,
+        }),
+    }
 }
 
 #[cfg(test)]

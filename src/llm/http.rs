@@ -11,13 +11,13 @@
 //! to a host it was not meant for.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect::{Attempt, Policy};
 
-use super::url::{is_loopback, origin_of_parsed, redact};
+use super::url::{is_loopback, origin_of, origin_of_parsed, redact};
 use super::ModelError;
 
 /// Whether requests may leave the machine.
@@ -47,20 +47,61 @@ impl Network {
 /// behind a path prefix, few enough that a loop ends quickly.
 const MAX_REDIRECTS: usize = 5;
 
-/// An HTTP client for `base_url` under `network`'s rules. `timeout` bounds
-/// the whole request when given (small GET requests); drafting requests
-/// pass `None` and enforce their idle and overall deadlines themselves.
+/// What makes one client differ from another: requests to the same origin
+/// under the same rules and connect timeout can share a client (and its
+/// connections, and the CA certificates it loaded once).
+#[derive(PartialEq)]
+struct ClientKey {
+    origin: (String, String, u16),
+    network: Network,
+    connect_timeout: Duration,
+}
+
+/// The clients built so far in this process. A command talks to one or two
+/// servers, so a short list is all it holds.
+static CLIENTS: Mutex<Vec<(ClientKey, reqwest::Client)>> = Mutex::new(Vec::new());
+
+/// An HTTP client for `base_url` under `network`'s rules, shared by every
+/// request of this process to the same origin under the same rules: the
+/// redirect policy and the offline resolver depend only on `network` (a
+/// redirect is judged against each request's own first URL), and the proxy
+/// choice only on the origin. A whole-request bound is set per request
+/// (`RequestBuilder::timeout`) by the small GET requests; drafting requests
+/// enforce their idle and overall deadlines themselves.
 pub fn client(
     base_url: &str,
     network: &Network,
     connect_timeout: Duration,
-    timeout: Option<Duration>,
 ) -> Result<reqwest::Client, ModelError> {
-    let mut builder = reqwest::Client::builder().connect_timeout(connect_timeout);
-    if let Some(t) = timeout {
-        builder = builder.timeout(t);
+    let Some(origin) = origin_of(base_url) else {
+        // Not a plain http(s) URL: no origin to share by, and every request
+        // to it fails anyway.
+        return build(base_url, network, connect_timeout);
+    };
+    let key = ClientKey {
+        origin,
+        network: network.clone(),
+        connect_timeout,
+    };
+    // A poisoned list only means a thread panicked while pushing to it:
+    // the clients in it are whole.
+    let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
     }
-    builder = match network {
+    let built = build(base_url, network, connect_timeout)?;
+    clients.push((key, built.clone()));
+    Ok(built)
+}
+
+/// A new client under `network`'s rules; see [`client`].
+fn build(
+    base_url: &str,
+    network: &Network,
+    connect_timeout: Duration,
+) -> Result<reqwest::Client, ModelError> {
+    let builder = reqwest::Client::builder().connect_timeout(connect_timeout);
+    let builder = match network {
         Network::Offline { allowed_hosts } => builder
             .redirect(Policy::none())
             .no_proxy()
@@ -284,7 +325,7 @@ mod tests {
             let (away, _) = redirecting(Some(format!("http://127.0.0.1:{other}/x"))).await;
             let url = format!("http://127.0.0.1:{away}/start");
             for network in [Network::Online, Network::offline(&[])] {
-                let http = client(&url, &network, Duration::from_secs(5), None).unwrap();
+                let http = client(&url, &network, Duration::from_secs(5)).unwrap();
                 let answer = http.get(&url).bearer_auth("sk-k").send().await.unwrap();
                 assert_eq!(answer.status().as_u16(), 307, "{network:?}");
                 let err = redirect_refusal(&url, &network, &answer)
@@ -300,7 +341,7 @@ mod tests {
             // Same origin: followed online, with the key; not offline.
             let (port, heads) = redirecting(Some("/moved".to_string())).await;
             let url = format!("http://127.0.0.1:{port}/start");
-            let online = client(&url, &Network::Online, Duration::from_secs(5), None).unwrap();
+            let online = client(&url, &Network::Online, Duration::from_secs(5)).unwrap();
             let answer = online.get(&url).bearer_auth("sk-k").send().await.unwrap();
             assert_eq!(answer.status().as_u16(), 200);
             let seen = heads.lock().unwrap().clone();
@@ -309,11 +350,31 @@ mod tests {
                 "{seen:?}"
             );
             assert!(seen[1].contains("authorization: bearer sk-k"), "{seen:?}");
-            let offline =
-                client(&url, &Network::offline(&[]), Duration::from_secs(5), None).unwrap();
+            let offline = client(&url, &Network::offline(&[]), Duration::from_secs(5)).unwrap();
             let answer = offline.get(&url).send().await.unwrap();
             assert_eq!(answer.status().as_u16(), 307);
         });
+    }
+
+    #[test]
+    fn clients_are_shared_only_under_the_same_origin_rules_and_timeout() {
+        let url = "http://share-test.invalid:4242/v1";
+        let entries = || {
+            let clients = CLIENTS.lock().unwrap();
+            clients
+                .iter()
+                .filter(|(k, _)| k.origin.1 == "share-test.invalid")
+                .count()
+        };
+        let five = Duration::from_secs(5);
+        client(url, &Network::Online, five).unwrap();
+        client(&format!("{url}/other/path"), &Network::Online, five).unwrap();
+        assert_eq!(entries(), 1, "one client for one origin");
+        client(url, &Network::offline(&[]), five).unwrap();
+        client(url, &Network::offline(&["gpu".into()]), five).unwrap();
+        client(url, &Network::Online, Duration::from_secs(6)).unwrap();
+        client("https://share-test.invalid:4242/v1", &Network::Online, five).unwrap();
+        assert_eq!(entries(), 5, "each rule, timeout and origin its own");
     }
 
     #[test]
@@ -338,7 +399,7 @@ mod tests {
                     .await;
             });
             let url = format!("http://127.0.0.1:{port}/v1");
-            let http = client(&url, &Network::Online, Duration::from_secs(5), None).unwrap();
+            let http = client(&url, &Network::Online, Duration::from_secs(5)).unwrap();
             let mut answer = http.get(&url).send().await.unwrap();
             let (body, more) = read_bounded(&mut answer, 100).await.unwrap();
             assert_eq!(body.len(), 100);

@@ -102,7 +102,7 @@ impl OpenAiCompatible {
                 hint: endpoint.key_hint.clone(),
             });
         }
-        let http = http::client(&base_url, &endpoint.network, endpoint.connect_timeout, None)?;
+        let http = http::client(&base_url, &endpoint.network, endpoint.connect_timeout)?;
         Ok(OpenAiCompatible {
             endpoint: Endpoint {
                 base_url,

@@ -25,7 +25,7 @@ pub enum ServerError {
     OfflineRefused { base_url: String, host: String },
     #[error("cannot ask {base_url} which models it serves: {message}. Set `model` in the profile or pass --model")]
     NoModels { base_url: String, message: String },
-    #[error("cannot reach the model server at {base_url}: {message}. Is it running? (`migagent local-llm start` starts a local one)")]
+    #[error("cannot reach the model server at {base_url}: {message}. Is it running? Check it with `migagent doctor`, point to another with --base-url URL, or start a local one with `migagent local-llm start` and pass --offline")]
     Unreachable { base_url: String, message: String },
     #[error(transparent)]
     Model(#[from] ModelError),
@@ -86,16 +86,13 @@ pub struct Discovered {
 pub async fn discover_local() -> Result<Discovered, ServerError> {
     // Loopback only, and no redirect followed: a probe must not be sent on
     // to wherever a local port points.
-    let http = http::client(
-        "http://127.0.0.1",
-        &Network::offline(&[]),
-        Duration::from_millis(800),
-        Some(Duration::from_millis(800)),
-    )?;
+    let wait = Duration::from_millis(800);
+    let http = http::client("http://127.0.0.1", &Network::offline(&[]), wait)?;
     for (kind, port) in LOCAL_SERVERS {
         let base_url = format!("http://127.0.0.1:{port}/v1");
         let answered = http
             .get(format!("{base_url}/models"))
+            .timeout(wait)
             .send()
             .await
             .is_ok_and(|r| r.status().is_success());
@@ -111,6 +108,44 @@ pub async fn discover_local() -> Result<Discovered, ServerError> {
             .collect::<Vec<_>>()
             .join(", "),
     })
+}
+
+/// A request to `base_url` that got no answer at all: nothing listens, the
+/// connection broke, or no answer came in time.
+fn unreachable(base_url: &str, e: &reqwest::Error) -> ServerError {
+    ServerError::Unreachable {
+        base_url: redact_base_url(base_url),
+        message: if e.is_timeout() {
+            "it did not answer in time".into()
+        } else if e.is_connect() {
+            "nothing accepts connections there".into()
+        } else {
+            redact(&http::error_chain(e))
+        },
+    }
+}
+
+/// Checks that something answers at `base_url` (`GET /models`, within
+/// `timeout`), whatever it answers: a command that will need the server
+/// finds out it is down before it starts anything.
+pub async fn reach(
+    base_url: &str,
+    api_key: Option<&SecretString>,
+    network: &Network,
+    timeout: Duration,
+) -> Result<(), ServerError> {
+    let http = http::client(base_url, network, timeout)?;
+    let mut request = http
+        .get(format!("{}/models", base_url.trim_end_matches('/')))
+        .timeout(timeout * 4);
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key.expose_secret());
+    }
+    request
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| unreachable(base_url, &e))
 }
 
 /// What a server said about itself.
@@ -134,30 +169,18 @@ pub async fn inspect(
     network: &Network,
     timeout: Duration,
 ) -> Result<ServerFacts, ServerError> {
-    let http = http::client(base_url, network, timeout, Some(timeout * 4))?;
+    let http = http::client(base_url, network, timeout)?;
+    let whole = timeout * 4;
     let base = base_url.trim_end_matches('/');
-    let mut request = http.get(format!("{base}/models"));
+    let mut request = http.get(format!("{base}/models")).timeout(whole);
     if let Some(key) = api_key {
         request = request.bearer_auth(key.expose_secret());
     }
     let started = Instant::now();
-    let answer = request.send().await.map_err(|e| {
-        if e.is_connect() || e.is_timeout() {
-            ServerError::Unreachable {
-                base_url: base_url.to_string(),
-                message: if e.is_timeout() {
-                    "it did not answer in time".into()
-                } else {
-                    "nothing accepts connections there".into()
-                },
-            }
-        } else {
-            ServerError::NoModels {
-                base_url: base_url.to_string(),
-                message: redact(&http::error_chain(&e)),
-            }
-        }
-    })?;
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| unreachable(base_url, &e))?;
     let latency_ms = started.elapsed().as_millis();
     if let Some(refused) = http::redirect_refusal(base_url, network, &answer) {
         return Err(refused.into());
@@ -205,7 +228,7 @@ pub async fn inspect(
         async move {
             // A redirect is not followed offline, nor off the host online,
             // and is not an answer either.
-            let r = http.get(path).send().await.ok()?;
+            let r = http.get(path).timeout(whole).send().await.ok()?;
             if !r.status().is_success() {
                 return None;
             }
@@ -284,16 +307,74 @@ pub fn probe_answer_ok(text: &str) -> bool {
         .is_ok_and(|v| v == serde_json::json!({"ready": "yes"}))
 }
 
-/// Asks `client` (built with the style to test) for the probe schema. A
-/// refusal (the server rejects the field) or an answer outside the schema
-/// both mean "not enforced"; an unreachable server is an error.
-pub async fn probe_structured<M: ModelClient>(client: &M) -> Result<bool, ModelError> {
-    match client.complete(&probe_request(), &mut Silent).await {
-        Ok(c) => Ok(probe_answer_ok(&c.text)),
-        Err(
-            ModelError::Server { .. } | ModelError::BadResponse { .. } | ModelError::Empty { .. },
-        ) => Ok(false),
-        Err(e) => Err(e),
+/// What a structured-output probe learnt.
+#[derive(Debug)]
+pub enum ProbeOutcome {
+    /// A clean answer: `true` when it kept to the schema, `false` when the
+    /// server ignored or refused it. Only this is worth caching.
+    Verdict(bool),
+    /// No verdict: the connection failed, the stream was cut, the server
+    /// erred (5xx), or the answer said nothing about schemas. Drafts of
+    /// this command go without a schema; the next command probes again.
+    NoVerdict(ModelError),
+}
+
+/// Attempts at a probe that failed in transit, and the wait before each
+/// retry: a restarting server or a network blip usually passes in a second.
+const PROBE_ATTEMPTS: u32 = 3;
+const PROBE_BACKOFF: Duration = Duration::from_millis(400);
+
+/// An HTTP status at the start of `status` ("503 Service Unavailable").
+fn status_code(status: &str) -> Option<u16> {
+    status.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether an error says the request did not get through, rather than
+/// anything about the server's schema support: worth a retry, never a
+/// verdict.
+pub fn is_transient(e: &ModelError) -> bool {
+    match e {
+        ModelError::Unreachable { .. }
+        | ModelError::Stalled { .. }
+        | ModelError::Deadline { .. }
+        | ModelError::Cut { .. } => true,
+        ModelError::Server { status, .. } => {
+            status_code(status).is_some_and(|c| c >= 500 || c == 408 || c == 429)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a refusal is the server rejecting the schema field itself (a
+/// 400 or 422): a clean "not supported". A key problem (401, 403), a wrong
+/// path (404) or a transient error says nothing about schemas.
+fn refuses_schema(e: &ModelError) -> bool {
+    matches!(e, ModelError::Server { status, .. } if matches!(status_code(status), Some(400 | 422)))
+}
+
+/// Asks `client` (built with the style to test) for the probe schema,
+/// retrying a failure in transit with a short backoff. An error is
+/// returned only for what no retry or fallback may pass over (a refused
+/// redirect, a missing key, a bad URL).
+pub async fn probe_structured<M: ModelClient>(client: &M) -> Result<ProbeOutcome, ModelError> {
+    let mut attempt = 1;
+    loop {
+        let e = match client.complete(&probe_request(), &mut Silent).await {
+            Ok(c) => return Ok(ProbeOutcome::Verdict(probe_answer_ok(&c.text))),
+            Err(e) if refuses_schema(&e) => return Ok(ProbeOutcome::Verdict(false)),
+            Err(
+                e @ (ModelError::Redirected { .. }
+                | ModelError::NoKey { .. }
+                | ModelError::BadBaseUrl { .. }),
+            ) => return Err(e),
+            Err(e) => e,
+        };
+        if !is_transient(&e) || attempt >= PROBE_ATTEMPTS {
+            return Ok(ProbeOutcome::NoVerdict(e));
+        }
+        tracing::info!(error = %e, attempt, "the structured-output probe failed in transit; trying again");
+        tokio::time::sleep(PROBE_BACKOFF * attempt).await;
+        attempt += 1;
     }
 }
 
@@ -426,6 +507,110 @@ mod tests {
         let mut body = serde_json::json!({});
         StructuredStyle::None.apply(&mut body, s);
         assert_eq!(body, serde_json::json!({}));
+    }
+
+    /// Answers each request with the next of `answers`, counting them.
+    struct Scripted {
+        answers: std::sync::Mutex<Vec<Result<String, ModelError>>>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Scripted {
+        fn new(mut answers: Vec<Result<String, ModelError>>) -> Scripted {
+            answers.reverse();
+            Scripted {
+                answers: std::sync::Mutex::new(answers),
+                calls: Default::default(),
+            }
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl ModelClient for Scripted {
+        async fn complete(
+            &self,
+            _: &ChatRequest,
+            _: &mut dyn super::super::TokenSink,
+        ) -> Result<super::super::Completion, ModelError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let next = self.answers.lock().unwrap().pop().unwrap();
+            next.map(|text| super::super::Completion {
+                text,
+                ..Default::default()
+            })
+        }
+    }
+
+    fn cut() -> ModelError {
+        ModelError::Cut {
+            base_url: "http://h/v1".into(),
+            attempts: 3,
+        }
+    }
+
+    fn refused(status: &str) -> ModelError {
+        ModelError::Server {
+            base_url: "http://h/v1".into(),
+            status: status.into(),
+            message: "no".into(),
+        }
+    }
+
+    #[test]
+    fn only_failures_in_transit_are_transient() {
+        assert!(is_transient(&cut()));
+        assert!(is_transient(&refused("503 Service Unavailable")));
+        assert!(is_transient(&refused("429 Too Many Requests")));
+        assert!(!is_transient(&refused("400 Bad Request")));
+        assert!(!is_transient(&refused("401 Unauthorized")));
+        assert!(refuses_schema(&refused("400 Bad Request")));
+        assert!(refuses_schema(&refused("422 Unprocessable Entity")));
+        assert!(!refuses_schema(&refused("500 Internal Server Error")));
+        assert!(!refuses_schema(&refused("404 Not Found")));
+    }
+
+    #[tokio::test]
+    async fn a_probe_cut_in_transit_is_retried_and_then_no_verdict() {
+        let client = Scripted::new(vec![Err(cut()), Ok(r#"{"ready":"yes"}"#.into())]);
+        let outcome = probe_structured(&client).await.unwrap();
+        assert!(
+            matches!(outcome, ProbeOutcome::Verdict(true)),
+            "{outcome:?}"
+        );
+        assert_eq!(client.calls(), 2);
+
+        let client = Scripted::new(vec![
+            Err(cut()),
+            Err(refused("502 Bad Gateway")),
+            Err(cut()),
+        ]);
+        let outcome = probe_structured(&client).await.unwrap();
+        assert!(matches!(outcome, ProbeOutcome::NoVerdict(_)), "{outcome:?}");
+        assert_eq!(client.calls(), PROBE_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn a_clean_answer_or_refusal_of_the_schema_is_a_verdict_at_once() {
+        for (answer, verdict) in [
+            (Ok("Yes, ready.".to_string()), false),
+            (Err(refused("400 Bad Request")), false),
+            (Ok(r#"{"ready":"yes"}"#.to_string()), true),
+        ] {
+            let client = Scripted::new(vec![answer]);
+            let outcome = probe_structured(&client).await.unwrap();
+            assert!(
+                matches!(outcome, ProbeOutcome::Verdict(v) if v == verdict),
+                "{outcome:?}"
+            );
+            assert_eq!(client.calls(), 1);
+        }
+        // A key problem is no verdict, and no retry either.
+        let client = Scripted::new(vec![Err(refused("401 Unauthorized"))]);
+        let outcome = probe_structured(&client).await.unwrap();
+        assert!(matches!(outcome, ProbeOutcome::NoVerdict(_)), "{outcome:?}");
+        assert_eq!(client.calls(), 1);
     }
 
     #[test]

@@ -258,6 +258,23 @@ pub enum EventKind {
         by: String,
     },
     Completed,
+    /// Later drafts of the run go to another model, server or profile
+    /// than `run.json` recorded (`resume --model`, `--base-url`,
+    /// `--profile`). Journalled before `run.json` changes, so opening the
+    /// run rolls the state forward to it after a crash between the two.
+    /// URLs are redacted as in `run.json`.
+    ModelChanged {
+        from_model: String,
+        from_base_url: String,
+        model: String,
+        base_url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
+        offline: bool,
+        /// Who ran the command, when that can be told.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
 }
 
 impl EventKind {

@@ -496,6 +496,19 @@ impl FakeServer {
             .collect()
     }
 
+    /// Structured-output probes received so far: chat requests whose
+    /// schema is migagent's probe, in whatever style the server takes it.
+    pub async fn probe_requests(&self) -> usize {
+        self.request_bodies()
+            .await
+            .iter()
+            .filter(|b| {
+                b["response_format"]["json_schema"]["name"] == "probe"
+                    || b["format"]["properties"]["ready"].is_object()
+            })
+            .count()
+    }
+
     /// Chat request bodies received so far, in order, with their
     /// Authorization headers.
     pub async fn chat_requests(&self) -> Vec<(Value, Option<String>)> {

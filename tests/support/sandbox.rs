@@ -17,6 +17,9 @@ use super::API_KEY;
 const SCRUBBED: &[&str] = &[
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
+    "OPENAI_MODEL",
+    "MIGAGENT_MODEL",
+    "MIGAGENT_PROFILE",
     "MIGAGENT_STATE_DIR",
     "MIGAGENT_APPROVER",
     "MIGAGENT_LIBRARY",

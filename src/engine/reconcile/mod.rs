@@ -171,6 +171,14 @@ impl Engine {
                     rolled.completion_unjournalled = false;
                 }
                 "aborted" => self.state.status = RunStatus::Aborted,
+                "model_changed" => {
+                    self.state.model = store::ModelRecord {
+                        base_url: text(e, "base_url"),
+                        model: text(e, "model"),
+                        profile: opt_text(e, "profile"),
+                        offline: e["offline"].as_bool().unwrap_or(false),
+                    };
+                }
                 "sent_back" => {
                     if !self.replay_send_back(e)? {
                         self.skipped(e);

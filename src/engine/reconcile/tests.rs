@@ -310,3 +310,29 @@ async fn a_decision_on_a_draft_that_is_no_longer_pending_is_refused() {
     assert_eq!(decided.revision, 2);
     assert_eq!(decided.artifact, "T-2");
 }
+
+#[tokio::test]
+async fn a_model_change_killed_before_run_json_is_taken_from_the_journal_on_open() {
+    let (dir, mut engine, _model) = tiny_run();
+    let before = engine.run.read("run.json").unwrap();
+    let mut changed = engine.state().model.clone();
+    changed.model = "second-model".into();
+    changed.base_url = "http://127.0.0.1:9999/v1".into();
+    // The same server and model again is no change, and no journal line.
+    engine
+        .set_model(engine.state().model.clone(), Some("ana"))
+        .unwrap();
+    assert_eq!(count(&engine, "model_changed"), 0);
+    engine.set_model(changed.clone(), Some("ana")).unwrap();
+    assert_eq!(count(&engine, "model_changed"), 1);
+    // Killed after the journal line, before run.json.
+    engine.run.write("run.json", &before).unwrap();
+
+    let engine = reopen(&dir, engine);
+    let model = &engine.state().model;
+    assert_eq!(
+        (model.model.as_str(), model.base_url.as_str()),
+        ("second-model", "http://127.0.0.1:9999/v1")
+    );
+    assert_eq!(count(&engine, "model_changed"), 1, "not journalled again");
+}
