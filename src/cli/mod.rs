@@ -238,9 +238,11 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Rm(args) => remove::cmd_rm(&ctx, &args),
         Command::Prune(args) => remove::cmd_prune(&ctx, &args),
-        Command::Completions(_) | Command::Man | Command::LocalLlm(_) => {
-            unreachable!("dispatched above, before the config is read")
-        }
+        // Handled above, before the config is read; the same calls here
+        // keep this match whole without a panic.
+        Command::Completions(args) => shell::cmd_completions(args.shell),
+        Command::Man => shell::cmd_man(),
+        Command::LocalLlm(args) => local_llm::cmd_local_llm(args.action),
     }
 }
 
