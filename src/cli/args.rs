@@ -82,6 +82,42 @@ pub enum Command {
     Workflows(WorkflowsCommand),
     /// Check the model server: profile, key, reachability, models, a one-token completion, structured output.
     Doctor(DoctorArgs),
+    /// Print a run's journal as a timeline: when, what, which artifact, who, and the tokens each model request took.
+    Log(LogArgs),
+    /// Write one document about a run for reviewers, auditors and the next team: the request, each approved artifact, every decision, revisions and feedback, evidence, and tokens and time per phase.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The run id, as `migagent list` shows it.
+    pub run: String,
+    /// Print the timeline as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The formats of `migagent report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown.
+    Md,
+    /// One self-contained HTML page (inline CSS, no scripts, nothing fetched), printable.
+    Html,
+    /// JSON, described in docs/json.md.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run id, as `migagent list` shows it.
+    pub run: String,
+    /// The document's format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+    /// Write the report to FILE (replaced whole, atomically) instead of stdout; never a file inside the run's folder.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,8 @@ mod doctor;
 mod evidence;
 mod interrupt;
 mod json;
+mod log;
+mod report;
 mod run;
 mod runs;
 mod verify;
@@ -226,6 +228,8 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Doctor(args) => {
             doctor::cmd_doctor(&ctx.config, &args.model.options(), args.json).await
         }
+        Command::Log(args) => log::cmd_log(&ctx, &args.run, args.json),
+        Command::Report(args) => report::cmd_report(&ctx, &args),
     }
 }
 
