@@ -65,3 +65,4 @@ mod tamper;
 mod terminal_controls;
 mod workflow_family;
 mod workflow_parse;
+mod report;
