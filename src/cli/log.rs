@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use super::Ctx;
-use crate::report::{timeline, Usage};
+use crate::report::{short_time, timeline, Usage};
 use crate::terminal::visible;
 
 pub(super) fn cmd_log(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
@@ -27,18 +27,20 @@ pub(super) fn cmd_log(ctx: &Ctx, run: &str, json: bool) -> Result<u8> {
         return Ok(0);
     }
     for e in &entries {
-        let artifact = e.artifact.as_ref().map_or(String::new(), |a| match e.revision {
-            Some(r) => format!("[{a}] r{r}"),
-            None => format!("[{a}]"),
-        });
-        let by = e
-            .by
+        let artifact = e
+            .artifact
             .as_ref()
-            .map_or(String::new(), |b| format!(" ({})", visible(b)));
+            .map_or(String::new(), |a| match e.revision {
+                Some(r) => format!("[{a}] r{r}"),
+                None => format!("[{a}]"),
+            });
+        let by =
+            e.by.as_ref()
+                .map_or(String::new(), |b| format!(" ({})", visible(b)));
         crate::outln!(
             "{:>4}  {}  {:<24} {:<14} {}{by}",
             e.line,
-            e.at,
+            short_time(&e.at),
             e.event,
             visible(&artifact),
             visible(&e.summary)

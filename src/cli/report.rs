@@ -78,9 +78,16 @@ mod tests {
         std::fs::create_dir_all(run.join("artifacts")).unwrap();
         let ok = output_path(root.path(), Path::new("report.html"), &run).unwrap();
         assert_eq!(ok, root.path().canonicalize().unwrap().join("report.html"));
-        for inside in ["runs/r1/run.json", "runs/r1/artifacts/MIG-1.md", "runs/r1/../r1/x.md"] {
+        for inside in [
+            "runs/r1/run.json",
+            "runs/r1/artifacts/MIG-1.md",
+            "runs/r1/../r1/x.md",
+        ] {
             let err = output_path(root.path(), Path::new(inside), &run).unwrap_err();
-            assert!(err.to_string().contains("inside the run"), "{inside}: {err}");
+            assert!(
+                err.to_string().contains("inside the run"),
+                "{inside}: {err}"
+            );
         }
         let err = output_path(root.path(), Path::new("nowhere/r.md"), &run).unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use super::markdown::{demote, short_usage};
-use super::{thousands, Report, Usage};
+use super::{short_time, thousands, Report, Usage};
 
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;line-height:1.5;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}
@@ -70,8 +70,8 @@ pub(super) fn render(r: &Report) -> String {
             if r.model.offline { ", offline" } else { "" }
         ),
     );
-    item("Started", esc(&r.created_at));
-    item("Last change", esc(&r.updated_at));
+    item("Started", esc(&short_time(&r.created_at)));
+    item("Last change", esc(&short_time(&r.updated_at)));
     item("Phases", esc(&r.workflow.phases.join("; ")));
     item("Total", esc(&r.total_usage.describe()));
     out.push_str("</ul>\n");
@@ -110,7 +110,7 @@ pub(super) fn render(r: &Report) -> String {
             "<p class=\"meta\">{}: {}{by} at {}, revision {}, sha256 <code>{}</code>, file <code>{}</code></p>",
             esc(&a.phase),
             esc(&a.state),
-            esc(&a.approved_at),
+            esc(&short_time(&a.approved_at)),
             a.revision,
             esc(&a.sha256),
             esc(&a.path)
@@ -150,7 +150,7 @@ pub(super) fn render(r: &Report) -> String {
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td>{on}</td><td>{}</td><td>{}</td><td class=\"by\">{}</td><td>{}</td></tr>",
-                esc(&d.at),
+                esc(&short_time(&d.at)),
                 esc(&d.option),
                 esc(&d.action),
                 esc(&d.by),
@@ -169,16 +169,15 @@ pub(super) fn render(r: &Report) -> String {
             let usage = v
                 .usage
                 .map_or(String::new(), |u| format!(", {}", esc(&short_usage(&u))));
-            let prompt = v
-                .prompt_path
-                .as_ref()
-                .map_or(String::new(), |p| format!(" (prompt <code>{}</code>)", esc(p)));
+            let prompt = v.prompt_path.as_ref().map_or(String::new(), |p| {
+                format!(" (prompt <code>{}</code>)", esc(p))
+            });
             let _ = write!(
                 out,
                 "<li>[{}] revision {} at {}, by the {} {}{usage}: <code>{}</code>{prompt}",
                 esc(&v.artifact),
                 v.revision,
-                esc(&v.at),
+                esc(&short_time(&v.at)),
                 esc(&v.source),
                 esc(&v.by),
                 esc(&v.path)
@@ -208,15 +207,14 @@ pub(super) fn render(r: &Report) -> String {
             esc(&e.kind)
         );
         let exit = e.exit_code.map_or(String::new(), |c| format!(", exit {c}"));
-        let command = e
-            .command
-            .as_ref()
-            .map_or(String::new(), |c| format!(", command <code>{}</code>", esc(c)));
+        let command = e.command.as_ref().map_or(String::new(), |c| {
+            format!(", command <code>{}</code>", esc(c))
+        });
         let _ = writeln!(
             out,
             "<p class=\"meta\">By {} at {}, file <code>{}</code>{command}{exit}</p>\n<pre>{}</pre>",
             esc(&e.by),
-            esc(&e.at),
+            esc(&short_time(&e.at)),
             esc(&e.path),
             esc(e.excerpt.trim_end())
         );
@@ -293,7 +291,8 @@ pub(super) fn markdown_html(markdown: &str) -> String {
     for event in Parser::new_ext(markdown, options) {
         match event {
             Event::Html(raw) | Event::InlineHtml(raw) => events.push(Event::Text(raw)),
-            Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => {
                 pending.push(dest_url.to_string());
             }
             Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
@@ -320,13 +319,25 @@ mod tests {
         );
         assert!(html.contains("<h2>Plan</h2>"), "{html}");
         assert!(!html.contains("<script"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<a "), "{html}");
         assert!(!html.contains("href=\""), "{html}");
-        assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"), "{html}");
-        assert!(html.contains("the runbook &lt;https://evil.example/x&gt;"), "{html}");
-        assert!(html.contains("logo &lt;http://evil.example/l.png&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(2)&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("the runbook &lt;https://evil.example/x&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("logo &lt;http://evil.example/l.png&gt;"),
+            "{html}"
+        );
     }
 
     #[test]

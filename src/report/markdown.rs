@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{thousands, Report, Usage};
+use super::{short_time, thousands, Report, Usage};
 
 pub(super) fn render(r: &Report) -> String {
     let mut out = String::new();
@@ -32,8 +32,8 @@ pub(super) fn render(r: &Report) -> String {
             .map_or(String::new(), |p| format!(" (profile {})", flat(p))),
         if r.model.offline { ", offline" } else { "" }
     );
-    let _ = writeln!(out, "- **Started:** {}", r.created_at);
-    let _ = writeln!(out, "- **Last change:** {}", r.updated_at);
+    let _ = writeln!(out, "- **Started:** {}", short_time(&r.created_at));
+    let _ = writeln!(out, "- **Last change:** {}", short_time(&r.updated_at));
     let _ = writeln!(out, "- **Phases:** {}", flat(&r.workflow.phases.join("; ")));
     let _ = writeln!(out, "- **Total:** {}\n", r.total_usage.describe());
 
@@ -42,7 +42,12 @@ pub(super) fn render(r: &Report) -> String {
         out.push_str("No request was recorded.\n\n");
     }
     for input in &r.request {
-        let _ = writeln!(out, "**{}:**\n\n{}\n", flat(&input.label), quote(&input.text));
+        let _ = writeln!(
+            out,
+            "**{}:**\n\n{}\n",
+            flat(&input.label),
+            quote(&input.text)
+        );
     }
 
     out.push_str("## Approved artifacts\n\n");
@@ -60,7 +65,7 @@ pub(super) fn render(r: &Report) -> String {
             "*{}: {}{by} at {}, revision {}, sha256 `{}`, file `{}`*\n",
             flat(&a.phase),
             a.state,
-            a.approved_at,
+            short_time(&a.approved_at),
             a.revision,
             a.sha256,
             a.path
@@ -73,7 +78,11 @@ pub(super) fn render(r: &Report) -> String {
                 let _ = writeln!(out, "{}\n", demote(text.trim_end(), 3));
             }
             (None, Some(problem)) => {
-                let _ = writeln!(out, "*The approved text cannot be read: {}*\n", flat(problem));
+                let _ = writeln!(
+                    out,
+                    "*The approved text cannot be read: {}*\n",
+                    flat(problem)
+                );
             }
             (None, None) => {}
         }
@@ -92,7 +101,7 @@ pub(super) fn render(r: &Report) -> String {
         let _ = write!(
             out,
             "- {}: **{}** ({}){on} by {}",
-            d.at,
+            short_time(&d.at),
             flat(&d.option),
             d.action,
             flat(&d.by)
@@ -119,7 +128,7 @@ pub(super) fn render(r: &Report) -> String {
             "- [{}] revision {} at {}, by the {} {}{usage}: `{}`{}",
             flat(&v.artifact),
             v.revision,
-            v.at,
+            short_time(&v.at),
             v.source,
             flat(&v.by),
             v.path,
@@ -154,7 +163,7 @@ pub(super) fn render(r: &Report) -> String {
             out,
             "By {} at {}, file `{}`{command}{exit}\n",
             flat(&e.by),
-            e.at,
+            short_time(&e.at),
             e.path
         );
         let _ = writeln!(out, "{}", fenced(&e.excerpt));
@@ -168,7 +177,11 @@ pub(super) fn render(r: &Report) -> String {
     out.push_str("| Phase | Requests | Prompt tokens | Completion tokens | Seconds |\n");
     out.push_str("|---|---:|---:|---:|---:|\n");
     for p in &r.usage {
-        let _ = writeln!(out, "{}", usage_row(&flat(&p.phase).replace('|', "\\|"), &p.usage));
+        let _ = writeln!(
+            out,
+            "{}",
+            usage_row(&flat(&p.phase).replace('|', "\\|"), &p.usage)
+        );
     }
     let _ = writeln!(out, "{}", usage_row("**Total**", &r.total_usage));
     if r.total_usage.requests_without_counts > 0 {
@@ -192,11 +205,7 @@ fn usage_row(name: &str, u: &Usage) -> String {
 }
 
 pub(super) fn short_usage(u: &Usage) -> String {
-    format!(
-        "{} tokens, {:.1} s",
-        thousands(u.total_tokens()),
-        u.seconds
-    )
+    format!("{} tokens, {:.1} s", thousands(u.total_tokens()), u.seconds)
 }
 
 /// Text on one line, for list items and headings.
@@ -215,11 +224,7 @@ fn quote(text: &str) -> String {
 
 /// Text in a code fence longer than any run of backticks in it.
 fn fenced(text: &str) -> String {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     format!("{fence}text\n{}\n{fence}", text.trim_end())
 }
@@ -231,7 +236,10 @@ pub(super) fn demote(text: &str, by: usize) -> String {
     text.lines()
         .map(|line| {
             let trimmed = line.trim_start();
-            let marker: String = trimmed.chars().take_while(|c| *c == '`' || *c == '~').collect();
+            let marker: String = trimmed
+                .chars()
+                .take_while(|c| *c == '`' || *c == '~')
+                .collect();
             if marker.len() >= 3 {
                 match &fence {
                     Some(open) if marker.starts_with(open.as_str()) => fence = None,

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::store::{ArtifactState, RunState};
 use crate::workflow::Workflow;
-pub use timeline::{thousands, timeline, TimelineEntry, Usage};
+pub use timeline::{short_time, thousands, timeline, TimelineEntry, Usage};
 
 /// The most of one evidence file a report quotes: a log can run to
 /// megabytes, and the file stays in the run for whoever needs it whole.

@@ -15,12 +15,24 @@ fn a_decision_carries_the_note_feedback_or_reason_journalled_with_it() {
     let d = decisions(&events);
     let seen: Vec<(&str, &str, &str, Option<&str>)> = d
         .iter()
-        .map(|d| (d.option.as_str(), d.action.as_str(), d.by.as_str(), d.note.as_deref()))
+        .map(|d| {
+            (
+                d.option.as_str(),
+                d.action.as_str(),
+                d.by.as_str(),
+                d.note.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,
         [
-            ("Needs changes", "revise", "ana", Some("name the rollback owner")),
+            (
+                "Needs changes",
+                "revise",
+                "ana",
+                Some("name the rollback owner")
+            ),
             ("Approve", "proceed", "bo", Some("ok for staging")),
             ("past the point of no return", "confirm", "cy", None),
             ("abort", "abort", "dee", Some("window closed")),

@@ -108,12 +108,29 @@ impl Usage {
     }
 }
 
+/// An RFC 3339 time from the journal to the second, for people:
+/// `2026-01-02T03:04:05.123456789Z` as `2026-01-02 03:04:05Z`. Anything
+/// else is shown as it is.
+pub fn short_time(at: &str) -> String {
+    let bytes = at.as_bytes();
+    let shaped = at.len() >= 19
+        && at.is_char_boundary(19)
+        && bytes.get(10) == Some(&b'T')
+        && bytes.get(4) == Some(&b'-')
+        && bytes.get(13) == Some(&b':');
+    if !shaped {
+        return at.to_string();
+    }
+    let zone = if at.ends_with('Z') { "Z" } else { "" };
+    format!("{} {}{zone}", &at[..10], &at[11..19])
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -142,10 +159,18 @@ fn entry(line: usize, e: &Value) -> TimelineEntry {
         });
     let usage = Usage::of_event(e);
     let tokens = usage.map_or(String::new(), |u| {
-        format!(", {} tokens, {:.1} s", thousands(u.total_tokens()), u.seconds)
+        format!(
+            ", {} tokens, {:.1} s",
+            thousands(u.total_tokens()),
+            u.seconds
+        )
     });
     let summary = match event.as_str() {
-        "run_started" => format!("started workflow {} with model {}", t("workflow"), t("model")),
+        "run_started" => format!(
+            "started workflow {} with model {}",
+            t("workflow"),
+            t("model")
+        ),
         "context_added" => format!("context file {} stored as {}", t("original"), t("stored")),
         "input_supplied" => format!("input '{}' given as {}", t("label"), t("given_as")),
         "drafted" => {
@@ -277,8 +302,24 @@ mod tests {
         assert!(entries[1].summary.ends_with('…'));
         assert!(entries[1].summary.chars().count() <= 160);
         assert_eq!(entries[2].by.as_deref(), Some("m"));
-        assert_eq!(entries[2].summary, "draft drafts/A.r1.md, 1,234 tokens, 1.5 s");
+        assert_eq!(
+            entries[2].summary,
+            "draft drafts/A.r1.md, 1,234 tokens, 1.5 s"
+        );
         assert_eq!(entries[3].summary, "something new");
+    }
+
+    #[test]
+    fn times_are_shown_to_the_second() {
+        assert_eq!(
+            short_time("2026-12-06T19:57:21.807365618Z"),
+            "2026-12-06 19:57:21Z"
+        );
+        assert_eq!(
+            short_time("2026-12-06T19:57:21+02:00"),
+            "2026-12-06 19:57:21"
+        );
+        assert_eq!(short_time("unknown-time"), "unknown-time");
     }
 
     #[test]
