@@ -496,8 +496,11 @@ async fn a_headless_browser_renders_the_html_report_offline() {
     assert_eq!(code, 0, "{err}");
     let file = sandbox.path().join("swap.html");
     let profile = tempfile::tempdir().unwrap();
+    // A page that ran a script calling alert() would hold the browser open
+    // for ever: a limit turns that into a failure. A guard against a hang,
+    // not a measure of speed.
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(chromium)
+        let mut child = std::process::Command::new(chromium)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -510,11 +513,41 @@ async fn a_headless_browser_renders_the_html_report_offline() {
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("--dump-dom")
             .arg(format!("file://{}", file.display()))
-            .output()
-            .expect("start the browser")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the browser");
+        let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let limit = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for the browser") {
+                break status;
+            }
+            if std::time::Instant::now() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the browser did not finish loading the report: a script (an alert?) holds it"
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        std::process::Output {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        }
     })
     .await
-    .unwrap();
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let dom = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
