@@ -22,6 +22,8 @@
 //!   with a person's yes, and the rule that no result claims success
 //!   without proof;
 //! - [`engine`]: moves a run forward through `ModelClient` and `Reviewer`;
+//! - [`report`]: a run told as one document (Markdown, HTML, JSON) and
+//!   its journal as a timeline;
 //! - [`terminal`]: the gate at a terminal and the live draft display;
 //! - [`doctor`]: checks a setup;
 //! - [`cli`]: the commands. Nothing imports it; only it uses `anyhow`.
@@ -37,6 +39,7 @@ pub mod library;
 pub mod llm;
 pub mod markdown;
 pub mod prompt;
+pub mod report;
 pub mod store;
 pub mod terminal;
 pub mod workflow;

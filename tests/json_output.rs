@@ -116,11 +116,16 @@ async fn every_json_document_is_versioned_and_documented() {
             ],
             "approve, revise",
         ),
+        (vec!["log", "j", "--json"], "`log RUN --json`"),
+        (
+            vec!["report", "j", "--format", "json"],
+            "`report RUN --format json`",
+        ),
         (vec!["rm", "j", "--yes", "--json"], "rm"),
         (vec!["prune", "--older-than", "30d", "--json"], "prune"),
     ];
     for (args, heading) in decisions {
-        if args[0] != "revise" && args[0] != "rm" && args[0] != "prune" {
+        if matches!(args[0], "approve" | "abort") {
             let (code, _, err) = sandbox.resume("j", &base).await;
             assert_eq!(code, 10, "{err}");
         }

@@ -69,6 +69,7 @@ mod offline_e2e;
 mod offline_mode;
 mod plan_steps;
 mod run_management;
+mod report;
 mod run_noninteractive;
 mod schema_templates;
 mod secret_redaction;

@@ -217,8 +217,14 @@ async fn full_migration_run_through_every_gate() {
     );
     assert!(moderator.contains("## Panel findings"));
     assert!(system_message(panel.last().unwrap()).contains("Moderator"));
-    let findings = files_under(&sandbox.run_dir(RUN_ID).join("drafts/MIG-5.r1.findings"));
-    assert_eq!(findings.len(), 6);
+    let files = files_under(&sandbox.run_dir(RUN_ID).join("drafts/MIG-5.r1.findings"));
+    // Each member's findings, and beside them the request it was sent.
+    let prompts = files
+        .iter()
+        .filter(|f| f.to_string_lossy().ends_with(".prompt.json"))
+        .count();
+    assert_eq!(prompts, 6);
+    assert_eq!(files.len() - prompts, 6);
 
     // "Issues found" is this gate's revise option.
     let (code, _, err) = sandbox

@@ -110,6 +110,10 @@ pub enum Command {
     Rm(RmArgs),
     /// Remove runs not changed for a while, e.g. `prune --older-than 30d`; lists what it removes.
     Prune(PruneArgs),
+    /// Print a run's journal as a timeline: when, what, which artifact, who, and the tokens each model request took.
+    Log(LogArgs),
+    /// Write one document about a run for reviewers, auditors and the next team: the request, each approved artifact, every decision, revisions and feedback, evidence, and tokens and time per phase.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +152,38 @@ impl LocalLlmAction {
             LocalLlmAction::Fetch => "fetch",
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The run id, as `migagent list` shows it.
+    pub run: String,
+    /// Print the timeline as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The formats of `migagent report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown.
+    Md,
+    /// One self-contained HTML page (inline CSS, no scripts, nothing fetched), printable.
+    Html,
+    /// JSON, described in docs/json.md.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run id, as `migagent list` shows it.
+    pub run: String,
+    /// The document's format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+    /// Write the report to FILE (replaced whole, atomically) instead of stdout; never a file inside the run's folder.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,13 @@ pub(super) fn print_json<T: Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// `value` (an object) as the document [`print_json`] prints, for a
+/// command that writes it to a file instead (`report -o FILE`).
+pub(super) fn json_document<T: Serialize>(value: &T) -> Result<String> {
+    let doc = versioned(serde_json::to_value(value)?, "items");
+    Ok(serde_json::to_string_pretty(&doc)? + "\n")
+}
+
 /// Prints a list, or a map whose keys are data (artifact ids), as
 /// `{"schema_version": 1, "<name>": ...}`.
 pub(super) fn print_json_under<T: Serialize>(name: &str, value: &T) -> Result<()> {

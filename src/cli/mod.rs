@@ -11,7 +11,9 @@ mod evidence;
 mod interrupt;
 mod json;
 mod local_llm;
+mod log;
 mod remove;
+mod report;
 mod run;
 mod runs;
 mod shell;
@@ -243,6 +245,8 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Completions(args) => shell::cmd_completions(args.shell),
         Command::Man => shell::cmd_man(),
         Command::LocalLlm(args) => local_llm::cmd_local_llm(args.action),
+        Command::Log(args) => log::cmd_log(&ctx, &args.run, args.json),
+        Command::Report(args) => report::cmd_report(&ctx, &args),
     }
 }
 

@@ -225,10 +225,23 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
             Err(e) => crate::errln!("warning: {e}"),
         }
     }
+    // Tokens from the journal, which records every request (repairs and
+    // panel reviews too); a journal that does not read shows none.
+    let tokens: Vec<Option<u64>> = rows
+        .iter()
+        .map(|s| {
+            ctx.store
+                .open_read_only(&s.run_id)
+                .and_then(|d| d.read_journal())
+                .ok()
+                .map(|events| crate::report::Usage::of_journal(&events).total_tokens())
+        })
+        .collect();
     if json {
         let items: Vec<serde_json::Value> = rows
             .iter()
-            .map(|s| {
+            .zip(&tokens)
+            .map(|(s, tokens)| {
                 serde_json::json!({
                     "run_id": s.run_id,
                     "workflow": s.workflow.name,
@@ -237,6 +250,7 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
                     "created_at": s.created_at,
                     "updated_at": s.updated_at,
                     "artifacts": s.artifacts.len(),
+                    "tokens": tokens,
                 })
             })
             .collect();
@@ -250,13 +264,17 @@ pub(super) fn cmd_list(ctx: &Ctx, json: bool) -> Result<u8> {
         );
         return Ok(0);
     }
-    for s in rows {
-        let detail = engine::pending_artifact(&s).map_or(String::new(), |a| format!(" {}", a.id));
+    for (s, tokens) in rows.iter().zip(&tokens) {
+        let detail = engine::pending_artifact(s).map_or(String::new(), |a| format!(" {}", a.id));
+        let tokens = tokens.map_or("?".to_string(), |t| {
+            format!("{} tokens", crate::report::thousands(t))
+        });
         crate::outln!(
-            "{:<48} {:<12} {}{}",
+            "{:<48} {:<12} {:>16}  {}{}",
             s.run_id,
             s.workflow.name,
-            engine::run_state(&s),
+            tokens,
+            engine::run_state(s),
             detail
         );
     }

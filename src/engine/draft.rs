@@ -159,6 +159,7 @@ impl Engine {
         };
         // So a display can name the sections as the answer completes them.
         sink.sections(&schema.as_ref().map(|s| s.sections()).unwrap_or_default());
+        let mut prompts = vec![sent_request(model, &request)];
         let completion = self.ask_model(model, &request, &rec.id, sink).await?;
         let first = Attempt::read(&completion, schema.as_ref(), &template);
         let attempt = match first.repair_reason() {
@@ -187,6 +188,7 @@ impl Engine {
                     max_tokens: None,
                     structured,
                 };
+                prompts.push(sent_request(model, &request));
                 let completion = self.ask_model(model, &request, &rec.id, sink).await?;
                 let second = Attempt::read(&completion, schema.as_ref(), &template);
                 if second.is_worse_than(&first) {
@@ -204,7 +206,7 @@ impl Engine {
                 .problems
                 .extend(self.unproven_claims(artifact_index, &attempt.markdown));
         }
-        self.save_model_draft(artifact_index, attempt, cuts, redactions)
+        self.save_model_draft(artifact_index, attempt, cuts, redactions, &prompts)
     }
 
     /// Claims of success a step's draft makes without proof, or against a
@@ -283,12 +285,15 @@ impl Engine {
         attempt: Attempt,
         cuts: Vec<String>,
         redactions: Vec<RedactionRecord>,
+        prompts: &[serde_json::Value],
     ) -> Result<(), EngineError> {
         let completion = &attempt.completion;
         let text = attempt.markdown.clone();
         let rec = &self.state.artifacts[artifact_index];
         let rev = rec.next_revision();
         let path = rec.draft_path(rev);
+        let (prompt_path, prompt_sha) =
+            self.save_prompts(&rec.prompt_path(rev), &rec.id, Some(rev), prompts)?;
         let json_path = if attempt.parsed_json {
             let p = format!("drafts/{}.r{rev}.json", rec.id);
             self.run.write_new(&p, completion.text.as_bytes())?;
@@ -317,6 +322,8 @@ impl Engine {
             cuts,
             sources: self.sources.take(),
             redactions,
+            prompt_path: Some(prompt_path),
+            prompt_sha256: Some(prompt_sha),
             ..DraftRecord::new(rev, path, sha, DraftSource::Model)
         };
         self.journal(EventKind::drafted(&id, &draft, completion.cached_tokens))?;
@@ -327,6 +334,30 @@ impl Engine {
         });
         rec.state = ArtifactState::AwaitingDecision;
         self.save()
+    }
+
+    /// Keeps the requests sent for a draft (or a panel member's review) at
+    /// run file `path`, as they left the machine: after redaction, without
+    /// credentials (those travel in headers). Returns the path and sha256
+    /// the journal records, so `verify` notices a changed record.
+    pub(super) fn save_prompts(
+        &self,
+        path: &str,
+        artifact: &str,
+        revision: Option<u32>,
+        requests: &[serde_json::Value],
+    ) -> Result<(String, String), EngineError> {
+        let doc = serde_json::json!({
+            "schema_version": 1,
+            "artifact": artifact,
+            "revision": revision,
+            "requests": requests,
+        });
+        // A `Value` always serializes: its map keys are strings.
+        let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        bytes.push(b'\n');
+        self.run.write_new(path, &bytes)?;
+        Ok((path.to_string(), store::sha256_hex(&bytes)))
     }
 
     /// Saves a person's replacement of the draft `replaced` (the revision
@@ -389,6 +420,14 @@ impl Engine {
             ..DraftRecord::new(revision, path, sha256, DraftSource::Human)
         }
     }
+}
+
+/// One request as it is sent, with what it was for ("MIG-1 r2 repair").
+pub(super) fn sent_request<M: ModelClient>(model: &M, request: &ChatRequest) -> serde_json::Value {
+    serde_json::json!({
+        "purpose": request.purpose,
+        "body": model.wire_request(request),
+    })
 }
 
 /// A schema name servers accept: letters, digits, `_` and `-`.

@@ -1,7 +1,7 @@
 //! A review panel: each member reviews the inputs before the draft, and
 //! their findings go into the draft request.
 
-use super::draft::parse_json_answer;
+use super::draft::{parse_json_answer, sent_request};
 use super::run_id::slug;
 use super::{Engine, EngineError};
 use crate::artifact_schema::Bounds;
@@ -83,13 +83,21 @@ impl Engine {
                 max_tokens: None,
                 structured: caps.structured.then(|| findings_schema(&self.bounds)),
             };
+            let sent = [sent_request(model, &request)];
             let completion = self.ask_model(model, &request, &id, sink).await?;
             let n = self.state.artifacts[artifact_index].findings.len() + 1;
-            let path = format!(
-                "drafts/{id}.r{}.findings/{n:02}-{}.md",
+            let stem = format!(
+                "drafts/{id}.r{}.findings/{n:02}-{}",
                 material.revision,
                 slug(&member.name)
             );
+            let path = format!("{stem}.md");
+            let (prompt_path, prompt_sha256) = self.save_prompts(
+                &format!("{stem}.prompt.json"),
+                &id,
+                Some(material.revision),
+                &sent,
+            )?;
             let mut text = findings_markdown(&completion.text, request.structured.is_some());
             for cut in &cuts {
                 text.push_str(&format!("\n> Note: {cut}\n"));
@@ -106,6 +114,8 @@ impl Engine {
                 cached_tokens: completion.cached_tokens,
                 completion_tokens: completion.completion_tokens,
                 seconds: completion.seconds,
+                prompt_path: Some(prompt_path),
+                prompt_sha256: Some(prompt_sha256),
             })?;
             self.state.artifacts[artifact_index]
                 .findings

@@ -186,4 +186,18 @@ pub trait ModelClient {
         request: &ChatRequest,
         sink: &mut dyn TokenSink,
     ) -> Result<Completion, ModelError>;
+
+    /// The request as this client sends it, without credentials (they go
+    /// in headers, never in the body): kept with each draft so a reviewer
+    /// can see exactly what the model was given. A client that does not
+    /// say gets the messages and the schema's name.
+    fn wire_request(&self, request: &ChatRequest) -> serde_json::Value {
+        serde_json::json!({
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.user},
+            ],
+            "schema_name": request.structured.as_ref().map(|s| s.name.clone()),
+        })
+    }
 }

@@ -361,6 +361,10 @@ impl ModelClient for OpenAiCompatible {
         }
     }
 
+    fn wire_request(&self, request: &ChatRequest) -> serde_json::Value {
+        self.request_body(request)
+    }
+
     async fn complete(
         &self,
         request: &ChatRequest,

@@ -75,6 +75,12 @@ pub enum EventKind {
         /// The files the draft was made from, with their sha256.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         sources: Vec<SourceRecord>,
+        /// The requests sent for this draft, as sent; absent in runs of
+        /// earlier versions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt_path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt_sha256: Option<String>,
     },
     /// Secrets were replaced by `[REDACTED: kind]` in the request for
     /// this revision, before it was sent: kind, file and line of each,
@@ -115,6 +121,12 @@ pub enum EventKind {
         cached_tokens: Option<u64>,
         completion_tokens: Option<u64>,
         seconds: f64,
+        /// The request sent to this member, as sent; absent in runs of
+        /// earlier versions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt_path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt_sha256: Option<String>,
     },
     /// A person's edit became draft `revision`; it replaced the draft
     /// they had read, `replaces_revision` with `replaces_sha256`.
@@ -300,6 +312,8 @@ impl EventKind {
             cuts: draft.cuts.clone(),
             json_path: draft.json_path.clone(),
             sources: draft.sources.clone(),
+            prompt_path: draft.prompt_path.clone(),
+            prompt_sha256: draft.prompt_sha256.clone(),
         }
     }
 

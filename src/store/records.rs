@@ -216,6 +216,11 @@ impl ArtifactRecord {
         format!("drafts/{}.r{revision}.md", self.id)
     }
 
+    /// Run-relative path of the requests sent for a draft revision.
+    pub fn prompt_path(&self, revision: u32) -> String {
+        format!("drafts/{}.r{revision}.prompt.json", self.id)
+    }
+
     /// The id the next evidence item of `kind` gets: `note-2` after
     /// `note-1`; a deliberate "none" is just `none`.
     pub fn next_evidence_id(&self, kind: EvidenceKind) -> String {
@@ -285,6 +290,14 @@ pub struct DraftRecord {
     /// gate: their kind and place, never their value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redactions: Vec<RedactionRecord>,
+    /// Run-relative path of the requests sent for this draft, as sent
+    /// (after redaction): `drafts/ID.rN.prompt.json`. None for a person's
+    /// edit and in runs of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_path: Option<String>,
+    /// The sha256 of the file at `prompt_path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_sha256: Option<String>,
 }
 
 /// A file a draft was made from, as it was when read: an approval carries
@@ -370,6 +383,8 @@ impl DraftRecord {
             cuts: Vec::new(),
             sources: Vec::new(),
             redactions: Vec::new(),
+            prompt_path: None,
+            prompt_sha256: None,
         }
     }
 }

@@ -238,6 +238,8 @@ impl Engine {
                         _ => None,
                     },
                     json_path: opt_text(e, "json_path"),
+                    prompt_path: opt_text(e, "prompt_path"),
+                    prompt_sha256: opt_text(e, "prompt_sha256"),
                     problems: texts(e, "problems"),
                     cuts: texts(e, "cuts"),
                     ..DraftRecord::new(

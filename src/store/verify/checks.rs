@@ -140,7 +140,9 @@ impl<'a> Checker<'a> {
         let what = format!("{}{of}, journal line {}", file.role.name(), file.line);
         let in_use = match file.role {
             Role::Context | Role::Input | Role::Evidence => true,
-            Role::Attempt => false,
+            // A record of what was sent: a changed one misleads a reviewer
+            // (verify names it) but changes nothing the run reads next.
+            Role::Attempt | Role::Prompt => false,
             Role::Draft => match (&file.artifact, file.revision) {
                 (Some(a), Some(r)) => self.rec.latest_revision(a) == Some(r),
                 _ => true,

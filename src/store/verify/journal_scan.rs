@@ -23,6 +23,8 @@ pub(super) enum Role {
     Attempt,
     Finding,
     Evidence,
+    /// The requests sent for a draft or a panel finding, as sent.
+    Prompt,
 }
 
 impl Role {
@@ -34,6 +36,7 @@ impl Role {
             Role::Attempt => "first attempt",
             Role::Finding => "panel finding",
             Role::Evidence => "evidence",
+            Role::Prompt => "prompt sent",
         }
     }
 }
@@ -293,6 +296,7 @@ fn record(v: &Value, n: usize, out: &mut Recorded) {
         "input_supplied" => file(s("stored"), s("sha256"), Role::Input),
         "drafted" | "edited" => {
             file(s("path"), s("sha256"), Role::Draft);
+            file(s("prompt_path"), s("prompt_sha256"), Role::Prompt);
             if let (Some(a), Some(r), Some(sha)) = (artifact.clone(), revision, s("sha256")) {
                 out.drafts.insert((a.clone(), r), (n, sha));
                 let sources: Vec<SourceRecord> = v
@@ -310,7 +314,10 @@ fn record(v: &Value, n: usize, out: &mut Recorded) {
             }
         }
         "repair_requested" => file(s("first_attempt"), s("first_attempt_sha256"), Role::Attempt),
-        "panel_finding" => file(s("path"), s("sha256"), Role::Finding),
+        "panel_finding" => {
+            file(s("path"), s("sha256"), Role::Finding);
+            file(s("prompt_path"), s("prompt_sha256"), Role::Prompt);
+        }
         "evidence_added" => {
             file(s("path"), s("sha256"), Role::Evidence);
             file(s("stderr_path"), s("stderr_sha256"), Role::Evidence);
