@@ -69,6 +69,10 @@ async fn every_json_document_is_versioned_and_documented() {
             "`workflows list --json`",
         ),
         (
+            vec!["workflows", "show", "migration", "--json"],
+            "`workflows show NAME --json`",
+        ),
+        (
             vec!["workflows", "validate", "migration", "--json"],
             "`workflows validate FILE --json`",
         ),

@@ -526,6 +526,9 @@ pub enum WorkflowsCommand {
         name: String,
         #[command(flatten)]
         library: LibraryArgs,
+        /// Print the workflow as JSON on stdout: roots, phases, files, inputs and gate options.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a workflow file and every file it names; reports every problem with file:line.
     Validate {

@@ -19,6 +19,7 @@ mod runs;
 mod shell;
 mod state_dir;
 mod verify;
+mod workflow_json;
 mod workflows;
 
 use std::path::PathBuf;

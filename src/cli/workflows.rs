@@ -7,7 +7,7 @@ use super::{library_search, load_workflow, Ctx, LibraryArgs, WorkflowsCommand};
 use crate::artifact_schema::{ArtifactSchema, Bounds, SchemaError};
 use crate::library::references::{describe, resolve_references, Reference};
 use crate::library::validate::{self, LoadError};
-use crate::library::{Library, Origin};
+use crate::library::Library;
 use crate::prompt::PromptAssembler;
 use crate::workflow::input::same_label;
 use crate::workflow::{self, Diagnostic, InputKind, Workflow};
@@ -29,15 +29,6 @@ fn artifact_schemas(
             )
         })
         .collect()
-}
-
-/// Where a workflow comes from, for JSON: an absolute path, or
-/// `builtin:NAME` for one built into the binary.
-fn origin_json(ctx: &Ctx, origin: &Origin) -> String {
-    match origin {
-        Origin::File(path) => ctx.cwd.join(path).display().to_string(),
-        Origin::Builtin(_) => origin.to_string(),
-    }
 }
 
 /// A diagnostic for JSON, its file absolute.
@@ -117,7 +108,7 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
                 listed.push(serde_json::json!({
                     "name": name,
                     "title": title,
-                    "origin": origin_json(ctx, &origin),
+                    "origin": super::workflow_json::origin_text(&ctx.cwd, &origin),
                 }));
             }
             if json {
@@ -218,9 +209,22 @@ pub(super) fn cmd_workflows(ctx: &Ctx, cmd: WorkflowsCommand) -> Result<u8> {
             super::json::print_json_under("schemas", &out)?;
             Ok(0)
         }
-        WorkflowsCommand::Show { name, library } => {
+        WorkflowsCommand::Show {
+            name,
+            library,
+            json,
+        } => {
             let loaded = load_workflow(ctx, &name, &library)?;
-            print_workflow(&loaded.workflow, &loaded.library);
+            if json {
+                let doc = super::workflow_json::workflow_json(
+                    &ctx.cwd,
+                    &loaded.workflow,
+                    &loaded.library,
+                );
+                super::json::print_json(&doc)?;
+            } else {
+                print_workflow(&loaded.workflow, &loaded.library);
+            }
             Ok(0)
         }
     }
