@@ -4,10 +4,10 @@
 use std::io::{self, BufRead};
 
 use super::wrap::wrap;
-use super::{print_markdown, rule, use_color, visible, width};
+use super::{draft_check_lines, print_markdown, rule, use_color, visible, width};
 use crate::engine::{
-    Decision, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails, PhaseChoice,
-    Reviewer,
+    Decision, DraftCheck, EngineError, EvidenceAnswer, EvidenceView, GateView, OptionDetails,
+    PhaseChoice, Reviewer,
 };
 use crate::evidence::StepCard;
 use crate::store::AfterRollback;
@@ -103,24 +103,19 @@ impl TerminalReviewer {
 
     fn checks(&self, view: &GateView<'_>) {
         let d = view.draft;
-        if d.truncated {
-            crate::outln!(
-                "WARNING: the model stopped at its token limit (finish_reason: length). This draft is incomplete."
-            );
+        // The same words `approve` prints for the draft it approves; the gate
+        // also says when nothing is missing.
+        let check = DraftCheck::of(d);
+        let lines = draft_check_lines(&check);
+        let (warning, rest) = lines.split_at(usize::from(check.truncated));
+        for line in warning {
+            crate::outln!("{}", wrap(line, width()));
         }
         if d.missing_sections.is_empty() {
             crate::outln!("Structure check: every template section is present.");
-        } else {
-            crate::outln!("Structure check: the draft lacks these template sections:");
-            for s in &d.missing_sections {
-                item(&visible(s));
-            }
         }
-        if !d.problems.is_empty() {
-            crate::outln!("Template check: the draft breaks the template's rules:");
-            for p in &d.problems {
-                item(&visible(p));
-            }
+        for line in rest {
+            crate::outln!("{}", wrap(line, width()));
         }
         if !d.cuts.is_empty() {
             crate::outln!("Context: the inputs did not fit the server's context, so migagent cut:");
