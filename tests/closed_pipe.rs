@@ -40,6 +40,14 @@ async fn every_printing_command_ends_quietly_on_a_closed_pipe() {
         vec!["verify", "p", "--json"],
         vec!["doctor", "--base-url", &base],
         vec!["doctor", "--base-url", &base, "--json"],
+        vec!["workflows", "show", "migration", "--json"],
+        vec!["workflows", "validate", "migration", "--json"],
+        vec!["log", "p"],
+        vec!["log", "p", "--json"],
+        vec!["report", "p"],
+        vec!["report", "p", "--format", "html"],
+        vec!["report", "p", "--format", "json"],
+        vec!["prune", "--older-than", "30d", "--dry-run"],
         vec!["completions", "bash"],
         vec!["completions", "zsh"],
         vec!["man"],
@@ -123,6 +131,12 @@ async fn decisions_and_drafts_with_a_closed_pipe_leave_the_run_consistent() {
         .collect();
     assert_eq!(decisions, 3, "each decision recorded once: {events:#?}");
     assert_eq!(status_state(&sandbox).await, "aborted");
+    // Removing it with a closed stdout removes it whole.
+    assert_quiet(&sandbox, &["rm", "q", "--yes"]);
+    let (code, out, err) = sandbox.cmd(&["list", "--json"]).run().await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("\"q\""), "{out}");
+    assert!(!sandbox.run_dir("q").exists());
 }
 
 async fn status_state(sandbox: &Sandbox) -> String {
