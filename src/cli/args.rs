@@ -10,8 +10,8 @@ use crate::store::AfterRollback;
 const AFTER_HELP: &str = "\
 Exit codes: 0 done (workflow complete, or command succeeded), 10 a draft awaits a decision,
 11 the run was aborted, 12 the run differs from its record (a file or journal line was changed
-by hand: see `migagent verify RUN`), 130 interrupted (run saved, nothing decided), 1 error,
-2 bad usage.
+by hand: see `migagent verify RUN`), 130 interrupted (run saved, nothing decided), 141 stdout
+was closed by its reader (`| head`), 1 error, 2 bad usage.
 
 Typical session:
   export OPENAI_API_KEY=...                      # or --base-url http://127.0.0.1:8080/v1
