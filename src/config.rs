@@ -89,6 +89,9 @@ pub struct Profile {
     #[serde(default = "defaults::max_tokens")]
     pub max_tokens: u32,
     pub context_tokens: Option<u32>,
+    /// How many requests a panel sends at once. Left out: the server's
+    /// slot count where it says (llama.cpp `/props`), else 4.
+    pub max_parallel_requests: Option<usize>,
     #[serde(default)]
     pub structured: StructuredMode,
     #[serde(default = "defaults::max_text_chars")]
@@ -235,6 +238,8 @@ impl Profile {
             Some("request_timeout_secs must be at least 1")
         } else if self.max_answer_bytes < 1024 {
             Some("max_answer_bytes must be at least 1024")
+        } else if self.max_parallel_requests == Some(0) {
+            Some("max_parallel_requests must be at least 1")
         } else {
             None
         };

@@ -35,6 +35,7 @@
 //! | `closed_pipe`        | a closed stdout ends every printing command quietly (141), runs stay whole |
 //! | `completions`        | completion scripts for four shells (bash sources one), the man page, `local-llm` |
 //! | `connection`         | a dead server starts no run; probes retried, not cached; the model chosen; env vars; model changes journalled |
+//! | `panel_parallel`     | a panel's members asked in parallel up to max_parallel_requests, findings in panel order |
 //! | `json_output`        | every `--json` document starts with schema_version and is described in docs/json.md |
 //!
 //! `support` holds what the areas share: [`support::Sandbox`] (an isolated
@@ -67,6 +68,7 @@ mod loop_back;
 mod markdown_reading;
 mod offline_e2e;
 mod offline_mode;
+mod panel_parallel;
 mod plan_steps;
 mod report;
 mod run_management;

@@ -263,6 +263,7 @@ mod tests {
             structured: false,
             context_tokens: Some(1000),
             max_tokens: Some(200),
+            parallel_requests: 1,
         };
         let render = |inputs: &[PromptInput]| -> Result<String, PromptError> {
             Ok(inputs.iter().map(|i| i.content.as_str()).collect())
@@ -314,6 +315,7 @@ mod tests {
             structured: false,
             context_tokens: Some(2000),
             max_tokens: Some(200),
+            parallel_requests: 1,
         };
         let render = |inputs: &[PromptInput]| -> Result<String, PromptError> {
             Ok(inputs.iter().map(|i| i.content.as_str()).collect())

@@ -179,6 +179,7 @@ fn a_context_file_larger_than_a_whole_request_is_refused_before_the_run_exists()
         structured: false,
         context_tokens: Some(8192),
         max_tokens: Some(2048),
+        parallel_requests: 1,
     };
     let err = check_context_budget(&files, &caps).unwrap_err();
     let EngineError::ContextFileTooLarge {

@@ -6,7 +6,9 @@ use super::run_id::slug;
 use super::{Engine, EngineError};
 use crate::artifact_schema::Bounds;
 use crate::library;
-use crate::llm::{ChatRequest, ModelClient, StructuredRequest, TokenSink};
+use futures_util::StreamExt;
+
+use crate::llm::{ChatRequest, Completion, ModelClient, Silent, StructuredRequest, TokenSink};
 use crate::markdown::strip_outer_fence;
 use crate::prompt::{ArtifactInfo, Finding, MemberInfo, PanelInfo, PromptInput, ReviewContext};
 use crate::store::{self, EventKind, FindingRecord, SourceKind};
@@ -47,7 +49,11 @@ impl Engine {
         // A member's answer is a list of findings, not the artifact's
         // sections.
         sink.sections(&[]);
-        for member in &panel.participants {
+        let caps = model.capabilities();
+        // Every request is assembled from the run as it stands before any
+        // answer arrives, so the order answers arrive in changes no prompt.
+        let mut asks = Vec::new();
+        for (position, member) in panel.participants.iter().enumerate() {
             let reported = self.state.artifacts[artifact_index]
                 .findings
                 .iter()
@@ -68,14 +74,12 @@ impl Engine {
                 artifact: material.artifact.clone(),
             };
             let mut inputs = review.inputs.clone();
-            let caps = model.capabilities();
             let fitted = self.fit_to_context(&caps, &id, &mut system, &mut inputs, |inputs| {
                 self.prompts.review(&ReviewContext {
                     inputs: inputs.to_vec(),
                     ..review.clone()
                 })
             })?;
-            let cuts = fitted.cuts;
             let request = ChatRequest {
                 purpose: format!("{id} panel: {}", member.name),
                 system: fitted.system,
@@ -83,52 +87,70 @@ impl Engine {
                 max_tokens: None,
                 structured: caps.structured.then(|| findings_schema(&self.bounds)),
             };
-            let sent = [sent_request(model, &request)];
-            let completion = self.ask_model(model, &request, &id, sink).await?;
-            let n = self.state.artifacts[artifact_index].findings.len() + 1;
-            let stem = format!(
-                "drafts/{id}.r{}.findings/{n:02}-{}",
-                material.revision,
-                slug(&member.name)
-            );
-            let path = format!("{stem}.md");
-            let (prompt_path, prompt_sha256) = self.save_prompts(
-                &format!("{stem}.prompt.json"),
-                &id,
-                Some(material.revision),
-                &sent,
-            )?;
-            let mut text = findings_markdown(&completion.text, request.structured.is_some());
-            for cut in &cuts {
-                text.push_str(&format!("\n> Note: {cut}\n"));
-            }
-            self.run.write_new(&path, text.as_bytes())?;
-            self.journal(EventKind::PanelFinding {
-                artifact: id.clone(),
-                member: member.name.clone(),
+            let sent = sent_request(model, &request);
+            asks.push(MemberAsk {
+                position,
+                name: member.name.clone(),
                 persona: member.path.clone(),
-                path: path.clone(),
-                sha256: store::sha256_hex(text.as_bytes()),
-                model: completion.model.clone(),
-                prompt_tokens: completion.prompt_tokens,
-                cached_tokens: completion.cached_tokens,
-                completion_tokens: completion.completion_tokens,
-                seconds: completion.seconds,
-                prompt_path: Some(prompt_path),
-                prompt_sha256: Some(prompt_sha256),
-            })?;
-            self.state.artifacts[artifact_index]
-                .findings
-                .push(FindingRecord {
-                    member: member.name.clone(),
-                    persona: member.path.clone(),
-                    path,
-                });
-            self.save()?;
-            sink.finding(&member.name, &text);
+                request,
+                cuts: fitted.cuts,
+                sent,
+            });
         }
+        // Members review in parallel, at most `at_once` requests in flight
+        // (the server's slots, or the profile's max_parallel_requests).
+        // Each answer is saved as it arrives, so a kill keeps every finding
+        // that came in; a member whose request failed is asked again on the
+        // next resume, on its own, while the others' findings stand.
+        let at_once = caps.parallel_requests.max(1);
+        let names: Vec<String> = asks.iter().map(|a| a.name.clone()).collect();
+        if !asks.is_empty() {
+            sink.panel_started(&id, &names, at_once);
+        }
+        let mut answers = futures_util::stream::iter(asks.into_iter().map(|ask| async move {
+            let result = model.complete(&ask.request, &mut Silent).await;
+            (ask, result)
+        }))
+        .buffer_unordered(at_once);
+        let mut failed = None;
+        while let Some((ask, result)) = answers.next().await {
+            match result {
+                Ok(completion) => {
+                    sink.panel_member(&ask.name, Ok(&completion));
+                    let (name, text) = self.save_finding(
+                        &id,
+                        artifact_index,
+                        material.revision,
+                        ask,
+                        &completion,
+                    )?;
+                    sink.finding(&name, &text);
+                }
+                Err(source) => {
+                    sink.panel_member(&ask.name, Err(&source.to_string()));
+                    failed.get_or_insert(EngineError::Model {
+                        run_id: self.state.run_id.clone(),
+                        artifact: id.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        // In the panel's order, whatever order the answers came in, so the
+        // moderator's request is the same for the same findings.
+        let mut recorded = self.state.artifacts[artifact_index].findings.clone();
+        recorded.sort_by_key(|f| {
+            panel
+                .participants
+                .iter()
+                .position(|m| m.path == f.persona)
+                .unwrap_or(usize::MAX)
+        });
         let mut findings = Vec::new();
-        for f in &self.state.artifacts[artifact_index].findings {
+        for f in &recorded {
             let focus = panel
                 .participants
                 .iter()
@@ -144,6 +166,71 @@ impl Engine {
             });
         }
         Ok((info, findings, panel.moderator.path))
+    }
+}
+
+/// One member's request, assembled before any is sent.
+struct MemberAsk {
+    /// The member's place in the panel, from 0: its findings file's number.
+    position: usize,
+    name: String,
+    persona: String,
+    request: ChatRequest,
+    cuts: Vec<String>,
+    sent: serde_json::Value,
+}
+
+impl Engine {
+    /// Saves one member's findings (and the request it was sent) and
+    /// journals them; returns the member's name and the findings' text.
+    fn save_finding(
+        &mut self,
+        id: &str,
+        artifact_index: usize,
+        revision: u32,
+        ask: MemberAsk,
+        completion: &Completion,
+    ) -> Result<(String, String), EngineError> {
+        let stem = format!(
+            "drafts/{id}.r{revision}.findings/{:02}-{}",
+            ask.position + 1,
+            slug(&ask.name)
+        );
+        let path = format!("{stem}.md");
+        let (prompt_path, prompt_sha256) = self.save_prompts(
+            &format!("{stem}.prompt.json"),
+            id,
+            Some(revision),
+            &[ask.sent],
+        )?;
+        let mut text = findings_markdown(&completion.text, ask.request.structured.is_some());
+        for cut in &ask.cuts {
+            text.push_str(&format!("\n> Note: {cut}\n"));
+        }
+        self.run.write_new(&path, text.as_bytes())?;
+        self.journal(EventKind::PanelFinding {
+            artifact: id.to_string(),
+            member: ask.name.clone(),
+            persona: ask.persona.clone(),
+            path: path.clone(),
+            sha256: store::sha256_hex(text.as_bytes()),
+            model: completion.model.clone(),
+            prompt_tokens: completion.prompt_tokens,
+            cached_tokens: completion.cached_tokens,
+            completion_tokens: completion.completion_tokens,
+            seconds: completion.seconds,
+            prompt_path: Some(prompt_path),
+            prompt_sha256: Some(prompt_sha256),
+        })?;
+        self.state.artifacts[artifact_index]
+            .findings
+            .push(FindingRecord {
+                member: ask.name.clone(),
+                persona: ask.persona,
+                path,
+            });
+        self.save()?;
+        Ok((ask.name, text))
     }
 }
 

@@ -122,6 +122,7 @@ fn structured_caps() -> Capabilities {
         structured: true,
         context_tokens: None,
         max_tokens: Some(500),
+        parallel_requests: 1,
     }
 }
 
@@ -293,6 +294,7 @@ async fn context_cuts_are_recorded_with_the_draft_and_shown_in_status() {
             structured: true,
             context_tokens: Some(4000),
             max_tokens: Some(500),
+            parallel_requests: 1,
         },
         answer: |_: &ChatRequest| (r#"{"risk_level": "High"}"#.to_string(), "stop"),
         requests: RefCell::new(Vec::new()),

@@ -28,6 +28,11 @@ pub enum ConnectError {
     KeyEnvUnset { var: String },
 }
 
+/// Requests a panel sends at once when neither the profile nor the server
+/// says: enough to overlap most of a six-member panel, few enough for any
+/// server to queue.
+pub const DEFAULT_PARALLEL_REQUESTS: usize = 4;
+
 /// What the person asked for on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -312,6 +317,7 @@ impl Target {
             kind,
             structured,
             context_tokens: p.context_tokens.or(context_tokens),
+            parallel_requests: p.max_parallel_requests.unwrap_or(DEFAULT_PARALLEL_REQUESTS),
             network: self.network.clone(),
         }
     }
@@ -497,7 +503,14 @@ pub async fn connect(
             StructuredStyle::None
         }
     };
-    let endpoint = target.endpoint(&model, kind, style, context);
+    let mut endpoint = target.endpoint(&model, kind, style, context);
+    // A server that says how many requests it serves at once (llama.cpp's
+    // slots) sets the panel's parallelism, unless the profile does.
+    if target.profile.max_parallel_requests.is_none() {
+        if let Some(slots) = facts.as_ref().and_then(|f| f.slots) {
+            endpoint.parallel_requests = slots as usize;
+        }
+    }
     let client = OpenAiCompatible::new(endpoint.clone())?;
     Ok(Connection {
         target,

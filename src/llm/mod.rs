@@ -57,6 +57,9 @@ pub struct Capabilities {
     pub context_tokens: Option<u32>,
     /// Tokens per answer.
     pub max_tokens: Option<u32>,
+    /// Requests that may be in flight at once (a panel's members); 0 is
+    /// taken as 1.
+    pub parallel_requests: usize,
 }
 
 /// A finished completion with what it cost.
@@ -161,6 +164,12 @@ pub trait TokenSink {
     /// A panel member's findings as Markdown, once saved, for a display to
     /// show them readably however the model answered.
     fn finding(&mut self, _member: &str, _markdown: &str) {}
+    /// A panel starts asking `members` (those that have not reported),
+    /// `at_once` at a time. Their answers are not streamed: several arrive
+    /// at once.
+    fn panel_started(&mut self, _artifact: &str, _members: &[String], _at_once: usize) {}
+    /// A panel member answered (its findings are saved), or failed.
+    fn panel_member(&mut self, _member: &str, _outcome: Result<&Completion, &str>) {}
 }
 
 /// A sink that shows nothing; for callers that only want the result.

@@ -46,6 +46,8 @@ pub struct Endpoint {
     /// How to ask this server for schema-shaped JSON, if at all.
     pub structured: StructuredStyle,
     pub context_tokens: Option<u32>,
+    /// Requests sent at once where a phase has several to send (a panel).
+    pub parallel_requests: usize,
     /// Offline: no redirect, no proxy, no lookup of names off the machine.
     pub network: Network,
 }
@@ -358,6 +360,7 @@ impl ModelClient for OpenAiCompatible {
             structured: self.endpoint.structured != StructuredStyle::None,
             context_tokens: self.endpoint.context_tokens,
             max_tokens: Some(self.endpoint.max_tokens),
+            parallel_requests: self.endpoint.parallel_requests,
         }
     }
 
@@ -447,6 +450,7 @@ mod tests {
             kind: ServerKind::OpenAi,
             structured: StructuredStyle::None,
             context_tokens: None,
+            parallel_requests: 1,
             network: Network::Online,
         }
     }

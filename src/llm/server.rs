@@ -154,6 +154,9 @@ pub struct ServerFacts {
     pub kind: ServerKind,
     pub models: Vec<String>,
     pub context_tokens: Option<u32>,
+    /// Requests the server serves at once (llama.cpp's slots), when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<u32>,
     /// Where `context_tokens` came from, to show in `doctor`.
     pub context_source: Option<String>,
     /// How long `/models` took to answer.
@@ -206,6 +209,7 @@ pub async fn inspect(
         kind: ServerKind::Unknown,
         models,
         context_tokens: None,
+        slots: None,
         context_source: None,
         latency_ms,
     };
@@ -238,6 +242,10 @@ pub async fn inspect(
     if let Some(props) = get_json(format!("{root}/props")).await {
         if props.get("default_generation_settings").is_some() {
             facts.kind = ServerKind::LlamaCpp;
+            facts.slots = props["total_slots"]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0);
             facts.context_tokens = props["default_generation_settings"]["n_ctx"]
                 .as_u64()
                 .or_else(|| props["n_ctx"].as_u64())

@@ -20,10 +20,31 @@ pub fn set_color_choice(choice: anstream::ColorChoice) {
 
 /// Whether stdout gets colour (rendered Markdown, a coloured diff).
 pub fn use_color() -> bool {
-    anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
+    decide(anstream::AutoStream::choice(&io::stdout()))
 }
 
 /// Whether stderr gets colour (the log lines).
 pub fn use_color_stderr() -> bool {
-    anstream::AutoStream::choice(&io::stderr()) != anstream::ColorChoice::Never
+    decide(anstream::AutoStream::choice(&io::stderr()))
+}
+
+/// anstream's choice, with one rule of ours on top: under `auto`, a `dumb`
+/// terminal gets no colour unless `CLICOLOR_FORCE` asks for it. anstream
+/// colours a dumb terminal when `CI` is set, which a CI job's own
+/// pseudo-terminal (and the person reading its log) does not expect.
+fn decide(choice: anstream::ColorChoice) -> bool {
+    if choice == anstream::ColorChoice::Never {
+        return false;
+    }
+    let auto = anstream::ColorChoice::global() == anstream::ColorChoice::Auto;
+    !(auto && term_is_dumb() && !clicolor_force())
+}
+
+fn term_is_dumb() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
+/// `CLICOLOR_FORCE` set to anything but empty or `0`.
+fn clicolor_force() -> bool {
+    std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
 }

@@ -89,14 +89,16 @@ impl TokenSink for TerminalSink {
         self.purpose = visible(purpose).into_owned();
         self.progress = Progress::new(&self.sections);
         let bar = ProgressBar::new_spinner();
+        // Known to Ctrl-C before anything is drawn: a Ctrl-C the moment the
+        // spinner shows must find it to clear.
+        if let Ok(mut live) = LIVE.lock() {
+            *live = Some(bar.clone());
+        }
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
             bar.set_style(style);
         }
         bar.set_message(format!("waiting for the model ({})", self.purpose));
         bar.enable_steady_tick(Duration::from_millis(120));
-        if let Ok(mut live) = LIVE.lock() {
-            *live = Some(bar.clone());
-        }
         self.bar = Some(bar);
     }
 
@@ -119,6 +121,45 @@ impl TokenSink for TerminalSink {
 
     fn finding(&mut self, member: &str, markdown: &str) {
         super::print_markdown(&finding_markdown(member, markdown));
+    }
+
+    fn panel_started(&mut self, artifact: &str, members: &[String], at_once: usize) {
+        self.stop();
+        crate::outln!();
+        crate::outln!(
+            "{}",
+            rule(&format!("panel review for {}", visible(artifact)))
+        );
+        crate::outln!("{}", panel_line(members, at_once));
+    }
+
+    fn panel_member(&mut self, member: &str, outcome: Result<&Completion, &str>) {
+        crate::outln!("{}", member_line(member, outcome));
+    }
+}
+
+/// What a panel is about to do: who is asked, how many at once.
+fn panel_line(members: &[String], at_once: usize) -> String {
+    let names: Vec<String> = members.iter().map(|m| visible(m).into_owned()).collect();
+    format!(
+        "asking {} member{} ({}), {} at a time",
+        members.len(),
+        if members.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        at_once.min(members.len().max(1))
+    )
+}
+
+/// One member's state once its answer is in: done with what it cost, or
+/// failed (asked again on the next resume).
+fn member_line(member: &str, outcome: Result<&Completion, &str>) -> String {
+    match outcome {
+        Ok(c) => format!("  done: {} {}", visible(member), stats_line(c)),
+        Err(e) => format!(
+            "  failed: {}: {} (asked again on resume; the others' findings are kept)",
+            visible(member),
+            visible(e)
+        ),
     }
 }
 
@@ -155,6 +196,16 @@ impl TokenSink for ProgressSink {
     fn token(&mut self, _: &str) {}
     fn finished(&mut self, c: &Completion) {
         crate::errln!("  done {}", stats_line(c));
+    }
+    fn panel_started(&mut self, artifact: &str, members: &[String], at_once: usize) {
+        crate::errln!(
+            "panel review for {}: {}",
+            visible(artifact),
+            panel_line(members, at_once)
+        );
+    }
+    fn panel_member(&mut self, member: &str, outcome: Result<&Completion, &str>) {
+        crate::errln!("{}", member_line(member, outcome));
     }
 }
 

@@ -4,8 +4,8 @@
 //! answers that are not a stream, tokens dripped slowly or none at all.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wiremock::matchers::{method, path, path_regex};
@@ -18,6 +18,8 @@ use super::requests::{requested_artifact, template_in, user_message};
 /// number, so tests can trace which draft reached which request.
 struct FakeModel {
     calls: Arc<AtomicUsize>,
+    /// When each chat request arrived, to tell which were in flight at once.
+    arrivals: Arc<Mutex<Vec<Instant>>>,
     /// Finish reason to report on every answer ("stop" unless a test wants
     /// "length").
     finish_reason: &'static str,
@@ -29,6 +31,8 @@ struct FakeModel {
     cut_first: usize,
     /// Answer with this raw body and content type instead of a draft.
     raw: Option<(String, Vec<u8>)>,
+    /// A request whose body holds this text fails with 500.
+    fail_when: Option<String>,
     /// Put the whole draft, padded to this many bytes, in one chunk.
     huge_chunk: Option<usize>,
     /// Fixed answers by artifact id: a request drafting one of these gets
@@ -117,11 +121,19 @@ fn sse_body(text: &str, finish_reason: &str, cut: bool, piece_chars: usize) -> S
 
 impl Respond for FakeModel {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        if let Ok(mut arrivals) = self.arrivals.lock() {
+            arrivals.push(Instant::now());
+        }
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let body: Value = match serde_json::from_slice(&request.body) {
             Ok(v) => v,
             Err(e) => return ResponseTemplate::new(400).set_body_string(format!("bad json: {e}")),
         };
+        if let Some(needle) = &self.fail_when {
+            if String::from_utf8_lossy(&request.body).contains(needle.as_str()) {
+                return ResponseTemplate::new(500).set_body_string("the model crashed");
+            }
+        }
         let user = user_message(&body);
         let id = requested_artifact(&user);
         let marker = format!("fake-{id}-call{n}");
@@ -216,6 +228,7 @@ pub struct FakeServerBuilder {
     redirect: Option<(u16, Redirect)>,
     cut_first: usize,
     raw: Option<(String, Vec<u8>)>,
+    fail_when: Option<String>,
     huge_chunk: Option<usize>,
     drip: Option<Drip>,
     answers: Vec<(String, String)>,
@@ -277,6 +290,13 @@ impl FakeServerBuilder {
     }
 
     /// Sends the draft padded to at least `bytes` bytes, in one chunk.
+    /// Fails every chat request whose body holds `needle` with a 500, as a
+    /// server that crashes on one prompt.
+    pub fn fail_when(mut self, needle: &str) -> Self {
+        self.fail_when = Some(needle.to_string());
+        self
+    }
+
     pub fn huge_chunk(mut self, bytes: usize) -> Self {
         self.huge_chunk = Some(bytes);
         self
@@ -305,13 +325,16 @@ impl FakeServerBuilder {
     /// Starts the server on a free loopback port.
     pub async fn start(self) -> FakeServer {
         let server = MockServer::start().await;
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
         let model = || FakeModel {
             calls: Arc::new(AtomicUsize::new(0)),
+            arrivals: arrivals.clone(),
             finish_reason: self.finish_reason,
             delay: self.delay,
             enforce_schema: self.enforce_schema,
             cut_first: self.cut_first,
             raw: self.raw.clone(),
+            fail_when: self.fail_when.clone(),
             huge_chunk: self.huge_chunk,
             answers: self.answers.clone(),
         };
@@ -355,7 +378,11 @@ impl FakeServerBuilder {
             Some(d) => Some(d.start().await),
             None => None,
         };
-        FakeServer { server, drip }
+        FakeServer {
+            server,
+            drip,
+            arrivals,
+        }
     }
 }
 
@@ -434,6 +461,7 @@ impl Drip {
 pub struct FakeServer {
     server: MockServer,
     drip: Option<DripServer>,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl FakeServer {
@@ -449,6 +477,7 @@ impl FakeServer {
             redirect: None,
             cut_first: 0,
             raw: None,
+            fail_when: None,
             huge_chunk: None,
             drip: None,
             answers: Vec::new(),
@@ -461,6 +490,25 @@ impl FakeServer {
             Some(d) => format!("http://127.0.0.1:{}/v1", d.port),
             None => format!("{}/v1", self.server.uri()),
         }
+    }
+
+    /// How many chat requests arrived within `window` of the first one
+    /// after `since` requests: with a server that takes longer than
+    /// `window` to answer, the requests a client had in flight at once.
+    pub fn arrived_together(&self, since: usize, window: Duration) -> usize {
+        let arrivals = self.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+        let Some(first) = arrivals.get(since) else {
+            return 0;
+        };
+        arrivals[since..]
+            .iter()
+            .filter(|t| t.duration_since(*first) < window)
+            .count()
+    }
+
+    /// Chat requests that arrived so far.
+    pub fn chat_arrivals(&self) -> usize {
+        self.arrivals.lock().map_or(0, |a| a.len())
     }
 
     /// Chat requests a dripping or hanging server took.
