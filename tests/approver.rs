@@ -13,22 +13,9 @@ const WORKFLOW: &str = "cutover.md";
 
 /// Starts run `id` of the cutover workflow; CUT-1 awaits a decision.
 async fn start(sandbox: &Sandbox, fake: &FakeServer, id: &str) {
-    let base = fake.base_url();
-    let (code, out, err) = sandbox
-        .cmd(&[
-            "run",
-            WORKFLOW,
-            "--no-input",
-            "--need",
-            "Move the queue to NATS",
-            "--base-url",
-            &base,
-            "--run-id",
-            id,
-        ])
-        .run()
+    sandbox
+        .start_run_of(WORKFLOW, "Move the queue to NATS", &fake.base_url(), id)
         .await;
-    assert_eq!(code, 10, "{out}{err}");
 }
 
 fn sandbox() -> Sandbox {

@@ -17,22 +17,14 @@ const WORKFLOW: &str = "cutover.md";
 async fn started(fake: &FakeServer, id: &str) -> Sandbox {
     let sandbox = Sandbox::new().with_api_key();
     sandbox.write(WORKFLOW, FIXTURE);
-    let base = fake.base_url();
-    let (code, out, err) = sandbox
-        .cmd(&[
-            "run",
+    sandbox
+        .start_run_of(
             WORKFLOW,
-            "--no-input",
-            "--need",
             "Move the sessions to Valkey",
-            "--base-url",
-            &base,
-            "--run-id",
+            &fake.base_url(),
             id,
-        ])
-        .run()
+        )
         .await;
-    assert_eq!(code, 10, "{out}{err}");
     sandbox
 }
 

@@ -49,21 +49,7 @@ async fn at_the_review(fake: &FakeServer, run_id: &str) -> Sandbox {
     let sandbox = Sandbox::new().with_api_key();
     sandbox.write(WORKFLOW, FIXTURE);
     let base = fake.base_url();
-    let (code, out, err) = sandbox
-        .cmd(&[
-            "run",
-            WORKFLOW,
-            "--no-input",
-            "--need",
-            NEED,
-            "--base-url",
-            &base,
-            "--run-id",
-            run_id,
-        ])
-        .run()
-        .await;
-    assert_eq!(code, 10, "{out}{err}");
+    sandbox.start_run_of(WORKFLOW, NEED, &base, run_id).await;
     for _ in 0..2 {
         sandbox.approve(run_id).await;
         let (code, out, err) = sandbox.resume(run_id, &base).await;

@@ -84,22 +84,9 @@ fn sandbox() -> Sandbox {
 }
 
 async fn start(sandbox: &Sandbox, fake: &FakeServer, id: &str) {
-    let base = fake.base_url();
-    let (code, out, err) = sandbox
-        .cmd(&[
-            "run",
-            "retire.md",
-            "--no-input",
-            "--need",
-            "Retire the fax gateway",
-            "--base-url",
-            &base,
-            "--run-id",
-            id,
-        ])
-        .run()
+    sandbox
+        .start_run_of("retire.md", "Retire the fax gateway", &fake.base_url(), id)
         .await;
-    assert_eq!(code, 10, "{out}{err}");
 }
 
 /// Sets run `id`'s `updated_at` (and `created_at`) in run.json to

@@ -174,8 +174,31 @@ impl Sandbox {
         base_url: &str,
         run_id: &str,
     ) -> (i32, String, String) {
-        self.cmd(&[
-            "run",
+        self.run_started(None, need, base_url, run_id).await
+    }
+
+    /// `migagent run WORKFLOW --no-input` on `need` against `base_url`, as
+    /// `run_id`, which must stop at its first gate (exit 10).
+    pub async fn start_run_of(&self, workflow: &str, need: &str, base_url: &str, run_id: &str) {
+        let (code, out, err) = self
+            .run_started(Some(workflow), need, base_url, run_id)
+            .await;
+        assert_eq!(
+            code, 10,
+            "run {workflow} did not stop at a gate: {out}{err}"
+        );
+    }
+
+    async fn run_started(
+        &self,
+        workflow: Option<&str>,
+        need: &str,
+        base_url: &str,
+        run_id: &str,
+    ) -> (i32, String, String) {
+        let mut args = vec!["run"];
+        args.extend(workflow);
+        args.extend([
             "--no-input",
             "--need",
             need,
@@ -183,9 +206,8 @@ impl Sandbox {
             base_url,
             "--run-id",
             run_id,
-        ])
-        .run()
-        .await
+        ]);
+        self.cmd(&args).run().await
     }
 
     /// `migagent resume RUN --no-input` against `base_url`.
