@@ -13,6 +13,7 @@ use crate::library::{Library, LibraryError};
 pub const SYSTEM_TEMPLATE: &str = "prompts/assembly/system.hbs";
 pub const DRAFT_TEMPLATE: &str = "prompts/assembly/draft.hbs";
 pub const REVIEW_TEMPLATE: &str = "prompts/assembly/review.hbs";
+pub const REVIEW_SYSTEM_TEMPLATE: &str = "prompts/assembly/review-system.hbs";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
@@ -110,15 +111,18 @@ pub struct PanelInfo {
     pub title: String,
     /// The panel file's text before its first section: for everyone.
     pub description: String,
+    /// The description and the panel's purpose sections: what members are
+    /// told the panel is for.
+    pub purpose: String,
     /// The sections for the participants (purpose, process, their output
     /// format, constraints), verbatim.
     pub participant_instructions: String,
     /// The sections for the moderator (the consolidated output format,
     /// conflict resolution), verbatim.
     pub moderator_instructions: String,
-    /// Whether the participants' instructions say how to write findings;
-    /// the review prompt's own format applies otherwise.
-    pub participant_format: bool,
+    /// The participants' sections that say how to write findings, verbatim;
+    /// empty when none does, and the review prompt's own format applies.
+    pub participant_format: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -160,8 +164,14 @@ pub struct MemberInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewContext {
+    pub workflow: String,
+    pub phase: PhaseInfo,
     pub panel: PanelInfo,
     pub member: MemberInfo,
+    /// The member's persona and the files it links to: the last part of
+    /// the request, so every member's request shares all before it.
+    pub persona: String,
+    pub persona_links: Vec<LinkedDoc>,
     pub process: String,
     pub inputs: Vec<PromptInput>,
     pub missing: Vec<String>,
@@ -181,6 +191,7 @@ impl PromptAssembler {
             ("system", SYSTEM_TEMPLATE),
             ("draft", DRAFT_TEMPLATE),
             ("review", REVIEW_TEMPLATE),
+            ("review_system", REVIEW_SYSTEM_TEMPLATE),
         ] {
             let file = library.resolve_exact(path)?;
             registry
@@ -214,25 +225,27 @@ impl PromptAssembler {
         let panel = PanelInfo {
             title: "panel".into(),
             description: "description".into(),
+            purpose: "purpose".into(),
             participant_instructions: "participants".into(),
             moderator_instructions: "moderator".into(),
-            participant_format: true,
+            participant_format: "format".into(),
         };
         let link = LinkedDoc {
             path: "policies/x.md".into(),
             label: "x".into(),
             content: "linked".into(),
         };
+        let phase = PhaseInfo {
+            number: 1,
+            name: "phase".into(),
+        };
         self.system(&SystemContext {
             workflow: "workflow".into(),
-            phase: PhaseInfo {
-                number: 1,
-                name: "phase".into(),
-            },
+            phase: phase.clone(),
             persona: "persona".into(),
             persona_links: vec![link.clone()],
             secondary: Some("secondary".into()),
-            secondary_links: vec![link],
+            secondary_links: vec![link.clone()],
         })?;
         self.draft(&DraftContext {
             process: "process".into(),
@@ -261,17 +274,23 @@ impl PromptAssembler {
             }),
             repair: Some("repair".into()),
         })?;
-        self.review(&ReviewContext {
+        let review = ReviewContext {
+            workflow: "workflow".into(),
+            phase,
             panel,
             member: MemberInfo {
                 name: "member".into(),
                 focus: "focus".into(),
             },
+            persona: "persona".into(),
+            persona_links: vec![link],
             process: "process".into(),
             inputs: vec![input],
             missing: vec!["missing".into()],
             artifact,
-        })?;
+        };
+        self.review(&review)?;
+        self.review_system(&review)?;
         Ok(())
     }
 
@@ -299,6 +318,12 @@ impl PromptAssembler {
 
     pub fn review(&self, ctx: &ReviewContext) -> Result<String, PromptError> {
         self.render("review", ctx)
+    }
+
+    /// A panel member's system message: the same for every member of the
+    /// panel, so their requests share it as a cached prefix.
+    pub fn review_system(&self, ctx: &ReviewContext) -> Result<String, PromptError> {
+        self.render("review_system", ctx)
     }
 }
 
@@ -461,9 +486,10 @@ mod tests {
         c.panel = Some(PanelInfo {
             title: "P".into(),
             description: "D".into(),
+            purpose: "PURPOSE-TEXT".into(),
             participant_instructions: "PI".into(),
             moderator_instructions: "MODERATOR-ONLY".into(),
-            participant_format: false,
+            participant_format: String::new(),
         });
         let a = assembler();
         for text in [a.draft(&c).unwrap(), a.draft(&ctx()).unwrap()] {
@@ -471,27 +497,97 @@ mod tests {
         }
         assert!(a.draft(&c).unwrap().contains("for this workflow"));
         assert!(a.draft(&c).unwrap().contains("MODERATOR-ONLY"));
-        let review = a
-            .review(&ReviewContext {
-                panel: c.panel.clone().unwrap(),
-                member: MemberInfo {
-                    name: "M".into(),
-                    focus: "F".into(),
-                },
-                process: "P".into(),
-                inputs: vec![],
-                missing: vec![],
-                artifact: c.artifact.clone(),
-            })
-            .unwrap();
-        assert!(!review.to_lowercase().contains("migration"), "{review}");
+        let mut rc = ReviewContext {
+            workflow: "W".into(),
+            phase: PhaseInfo {
+                number: 2,
+                name: "Check".into(),
+            },
+            panel: c.panel.clone().unwrap(),
+            member: MemberInfo {
+                name: "M".into(),
+                focus: "F".into(),
+            },
+            persona: "MEMBER-PERSONA".into(),
+            persona_links: vec![],
+            process: "P".into(),
+            inputs: vec![],
+            missing: vec![],
+            artifact: c.artifact.clone(),
+        };
+        let review = a.review(&rc).unwrap();
+        let system = a.review_system(&rc).unwrap();
+        for text in [&review, &system] {
+            assert!(!text.to_lowercase().contains("migration"), "{text}");
+            assert!(!text.contains("MODERATOR-ONLY"), "{text}");
+        }
         assert!(
-            review.contains("PI") && !review.contains("MODERATOR-ONLY"),
-            "{review}"
+            !review.contains("PI"),
+            "members get the purpose and their focus, not every instruction: {review}"
         );
+        assert!(system.contains("PURPOSE-TEXT"), "{system}");
         assert!(
             review.contains("### Blocks sign-off"),
             "the default findings format: {review}"
         );
+        rc.panel.participant_format = "## Per-member output\nEACH-FORMAT".into();
+        let review = a.review(&rc).unwrap();
+        assert!(
+            review.contains("EACH-FORMAT") && !review.contains("### Blocks sign-off"),
+            "{review}"
+        );
+    }
+
+    #[test]
+    fn members_share_everything_before_their_persona() {
+        let a = assembler();
+        let member = |name: &str, persona: &str| ReviewContext {
+            workflow: "W".into(),
+            phase: PhaseInfo {
+                number: 5,
+                name: "Validation".into(),
+            },
+            panel: PanelInfo {
+                title: "P".into(),
+                description: "D".into(),
+                purpose: "PURPOSE".into(),
+                participant_instructions: String::new(),
+                moderator_instructions: String::new(),
+                participant_format: String::new(),
+            },
+            member: MemberInfo {
+                name: name.into(),
+                focus: format!("{name} focus"),
+            },
+            persona: persona.into(),
+            persona_links: vec![],
+            process: "PROCESS".into(),
+            inputs: vec![PromptInput {
+                label: "[X-1]: Thing".into(),
+                origin: None,
+                content: "SHARED-INPUT ".repeat(50),
+                source: InputSource::Artifact,
+            }],
+            missing: vec![],
+            artifact: ArtifactInfo {
+                id: "X-5".into(),
+                title: "Report".into(),
+                template: "## S".into(),
+            },
+        };
+        let (one, two) = (member("Ann", "PERSONA-ANN"), member("Bob", "PERSONA-BOB"));
+        assert_eq!(
+            a.review_system(&one).unwrap(),
+            a.review_system(&two).unwrap()
+        );
+        let (u1, u2) = (a.review(&one).unwrap(), a.review(&two).unwrap());
+        let shared = u1
+            .bytes()
+            .zip(u2.bytes())
+            .take_while(|(x, y)| x == y)
+            .count();
+        assert!(u1[..shared].contains("SHARED-INPUT"), "{u1}");
+        assert!(u1[shared..].contains("PERSONA-ANN") && u1[shared..].contains("Ann focus"));
+        assert!(!u1[..shared].contains("Ann"), "{u1}");
     }
 }

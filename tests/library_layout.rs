@@ -422,34 +422,46 @@ async fn a_bold_link_panel_runs_from_the_library_root_in_both_modes() {
         let review_of = |persona: &str| {
             let found: Vec<&(String, String)> = reviews
                 .iter()
-                .filter(|(s, _)| s.contains(persona))
+                .filter(|(_, u)| u.contains(persona))
                 .collect();
             assert_eq!(found.len(), 1, "one review request as {persona}");
             found[0].clone()
         };
+        // Members get the panel's purpose and rules, their findings format
+        // and their own persona, last, after everything they share; not
+        // the panel's process or the moderator's part.
         for persona in ["API-DESIGNER-PERSONA", "SECURITY-PERSONA", "QA-PERSONA"] {
             let (system, user) = review_of(persona);
-            for want in [
-                "PANEL-PURPOSE",
+            let both = format!("{system}\n{user}");
+            for want in ["PANEL-PURPOSE", "PARTICIPANT-FORMAT", "PANEL-CONSTRAINTS"] {
+                assert!(both.contains(want), "{persona} lacks {want}: {both}");
+            }
+            for never in [
                 "PANEL-PROCESS",
-                "PARTICIPANT-FORMAT",
-                "PANEL-CONSTRAINTS",
+                "CONSOLIDATED-FORMAT",
+                "CONFLICT-RULES",
+                "FACILITATOR-PERSONA",
             ] {
-                assert!(user.contains(want), "{persona} lacks {want}: {user}");
+                assert!(!both.contains(never), "{persona} got {never}: {both}");
             }
-            for never in ["CONSOLIDATED-FORMAT", "CONFLICT-RULES"] {
-                assert!(!user.contains(never), "{persona} got {never}: {user}");
-            }
-            assert!(!system.contains("FACILITATOR-PERSONA"));
+            assert!(
+                user.find(persona) > user.find("Orders API for partners"),
+                "the persona follows the shared inputs: {user}"
+            );
         }
+        let systems: Vec<&String> = reviews.iter().map(|(s, _)| s).collect();
+        assert!(
+            systems.windows(2).all(|w| w[0] == w[1]),
+            "every member's system message is the same: {systems:?}"
+        );
         for (persona, policies) in [
             ("API-DESIGNER-PERSONA", 1),
             ("SECURITY-PERSONA", 0),
             ("QA-PERSONA", 1),
         ] {
-            let (system, _) = review_of(persona);
+            let (_, user) = review_of(persona);
             assert_eq!(
-                system.matches("SEVERITY-POLICY").count(),
+                user.matches("SEVERITY-POLICY").count(),
                 policies,
                 "{persona}"
             );
@@ -575,8 +587,8 @@ async fn a_round_table_of_names_runs_from_a_subfolder_with_library() {
         2,
         "the moderator does not review: {reviews:?}"
     );
-    assert!(reviews[0].0.contains("BACKEND-PERSONA"));
-    assert!(reviews[1].0.contains("QA-PERSONA"));
+    assert!(reviews[0].1.contains("BACKEND-PERSONA"));
+    assert!(reviews[1].1.contains("QA-PERSONA"));
     for (_, user) in &reviews {
         assert!(user.contains("ROUNDTABLE-FORMAT"), "{user}");
         assert!(!user.contains("SYNTHESIS-RULES"), "{user}");

@@ -173,7 +173,7 @@ async fn a_failed_member_is_asked_again_on_its_own() {
     let requests = healthy.chat_requests().await;
     let asked: Vec<String> = requests[before..]
         .iter()
-        .map(|(body, _)| crate::support::system_message(body))
+        .map(|(body, _)| crate::support::user_message(body))
         .collect();
     assert_eq!(asked.len(), 2, "one member, then the draft");
     assert!(

@@ -25,15 +25,17 @@ impl Engine {
         inputs: &mut [PromptInput],
         context: &DraftContext,
     ) -> Result<Fitted, EngineError> {
-        self.fit_to_context(caps, artifact, system, inputs, |inputs| {
-            self.prompts.draft(&DraftContext {
+        self.fit_to_context(caps, artifact, system, inputs, |system, inputs| {
+            let user = self.prompts.draft(&DraftContext {
                 inputs: inputs.to_vec(),
                 ..context.clone()
-            })
+            })?;
+            Ok((self.prompts.system(system)?, user))
         })
     }
 
-    /// Renders the system message and the prompt and, when they would not
+    /// Renders the system message and the prompt (`render` makes both from
+    /// the persona and the inputs as they stand) and, when they would not
     /// fit the server's context, cuts until they do: the files personas
     /// link to first (largest first, whole), then context files (largest
     /// first), then approved artifacts down to their opening part. Every
@@ -44,11 +46,10 @@ impl Engine {
         artifact: &str,
         system: &mut SystemContext,
         inputs: &mut [PromptInput],
-        render: impl Fn(&[PromptInput]) -> Result<String, PromptError>,
+        render: impl Fn(&SystemContext, &[PromptInput]) -> Result<(String, String), PromptError>,
     ) -> Result<Fitted, EngineError> {
         let mut cuts = Vec::new();
-        let mut system_text = self.prompts.system(system)?;
-        let mut user = render(inputs)?;
+        let (mut system_text, mut user) = render(system, inputs)?;
         let Some(window) = caps.context_tokens else {
             return Ok(Fitted {
                 system: system_text,
@@ -70,7 +71,7 @@ impl Engine {
             if let Some(note) = drop_linked(system, window) {
                 tracing::info!(artifact, %note, "left out a linked file to fit the context");
                 cuts.push(note);
-                system_text = self.prompts.system(system)?;
+                (system_text, user) = render(system, inputs)?;
                 continue;
             }
             let excess_chars =
@@ -87,7 +88,7 @@ impl Engine {
             };
             tracing::info!(artifact, %note, "cut an input to fit the context");
             cuts.push(note);
-            user = render(inputs)?;
+            (system_text, user) = render(system, inputs)?;
         }
     }
 }
@@ -265,8 +266,13 @@ mod tests {
             max_tokens: Some(200),
             parallel_requests: 1,
         };
-        let render = |inputs: &[PromptInput]| -> Result<String, PromptError> {
-            Ok(inputs.iter().map(|i| i.content.as_str()).collect())
+        let render = |system: &SystemContext,
+                      inputs: &[PromptInput]|
+         -> Result<(String, String), PromptError> {
+            Ok((
+                engine.prompts.system(system)?,
+                inputs.iter().map(|i| i.content.as_str()).collect(),
+            ))
         };
         let mut inputs = vec![
             input("[A-1]", InputSource::Artifact, 1200),
@@ -317,8 +323,13 @@ mod tests {
             max_tokens: Some(200),
             parallel_requests: 1,
         };
-        let render = |inputs: &[PromptInput]| -> Result<String, PromptError> {
-            Ok(inputs.iter().map(|i| i.content.as_str()).collect())
+        let render = |system: &SystemContext,
+                      inputs: &[PromptInput]|
+         -> Result<(String, String), PromptError> {
+            Ok((
+                engine.prompts.system(system)?,
+                inputs.iter().map(|i| i.content.as_str()).collect(),
+            ))
         };
         let mut inputs = vec![input("ctx", InputSource::ContextFile, 2000)];
         let mut sys = system(vec![

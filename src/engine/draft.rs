@@ -67,20 +67,44 @@ impl Engine {
             _ => None,
         };
         let step_info = match (step, &self.state.steps) {
-            (Some(step), Some(progress)) => Some(StepInfo {
-                number: step.number,
-                name: step.name.clone(),
-                section: step::step_section(
-                    &self.approved_text(&progress.plan, phase.number)?,
-                    step,
-                ),
-            }),
+            (Some(step), Some(progress)) => {
+                // Where the phase declares the plan, the plan carries this
+                // step in full and the others as one line each; the step's
+                // section is then not repeated beside it.
+                let plan_origin = format!("approved artifact {}", progress.plan);
+                let plan_input = inputs
+                    .iter_mut()
+                    .find(|i| i.origin.as_deref() == Some(plan_origin.as_str()));
+                let section = match plan_input {
+                    Some(input) => {
+                        input.content = step::plan_for_step(&input.content, step);
+                        String::new()
+                    }
+                    None => {
+                        step::step_section(&self.approved_text(&progress.plan, phase.number)?, step)
+                    }
+                };
+                Some(StepInfo {
+                    number: step.number,
+                    name: step.name.clone(),
+                    section,
+                })
+            }
             _ => None,
         };
+        // Only this phase's part of a prompt file that serves several.
+        let phase_names: Vec<&str> = self
+            .loaded
+            .workflow
+            .phases
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
         let guidance = phase
             .directive(DirectiveKind::Prompt)
             .map(|d| self.resolve_text(&d.path))
-            .transpose()?;
+            .transpose()?
+            .map(|text| crate::library::guidance_for(&text, &phase.name, &phase_names));
         let rev = rec.next_revision();
         tracing::debug!(
             artifact = %rec.id,

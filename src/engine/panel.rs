@@ -41,9 +41,10 @@ impl Engine {
         let info = PanelInfo {
             title: panel.title.clone(),
             description: panel.description.clone(),
+            purpose: panel.purpose.clone(),
             participant_instructions: panel.participant_instructions.clone(),
             moderator_instructions: panel.moderator_instructions.clone(),
-            participant_format: panel.has_participant_format,
+            participant_format: panel.participant_format.clone(),
         };
         let id = self.state.artifacts[artifact_index].id.clone();
         // A member's answer is a list of findings, not the artifact's
@@ -61,25 +62,40 @@ impl Engine {
             if reported {
                 continue;
             }
-            let mut system = self.system_context(phase, Some(&member.path))?;
+            // The member's persona is the one part of its request that is
+            // its own, so it comes last: every member's request shares the
+            // system message, the process and the inputs before it, and a
+            // server that caches prompt prefixes computes them once.
+            let mut persona = self.system_context(phase, Some(&member.path))?;
             let review = ReviewContext {
+                workflow: self.loaded.workflow.name.clone(),
+                phase: persona.phase.clone(),
                 panel: info.clone(),
                 member: MemberInfo {
                     name: member.name.clone(),
                     focus: member.focus.clone(),
                 },
+                persona: String::new(),
+                persona_links: Vec::new(),
                 process: phase.process.clone(),
                 inputs: material.inputs.to_vec(),
                 missing: material.missing.to_vec(),
                 artifact: material.artifact.clone(),
             };
             let mut inputs = review.inputs.clone();
-            let fitted = self.fit_to_context(&caps, &id, &mut system, &mut inputs, |inputs| {
-                self.prompts.review(&ReviewContext {
-                    inputs: inputs.to_vec(),
-                    ..review.clone()
-                })
-            })?;
+            let fitted =
+                self.fit_to_context(&caps, &id, &mut persona, &mut inputs, |persona, inputs| {
+                    let ctx = ReviewContext {
+                        inputs: inputs.to_vec(),
+                        persona: persona.persona.clone(),
+                        persona_links: persona.persona_links.clone(),
+                        ..review.clone()
+                    };
+                    Ok((
+                        self.prompts.review_system(&ctx)?,
+                        self.prompts.review(&ctx)?,
+                    ))
+                })?;
             let request = ChatRequest {
                 purpose: format!("{id} panel: {}", member.name),
                 system: fitted.system,

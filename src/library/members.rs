@@ -135,11 +135,12 @@ pub fn read_panel(library: &Library, file: &LibraryFile) -> (Panel, Vec<Diagnost
     let panel = Panel {
         title: parsed.title,
         description: parsed.description,
+        purpose: parsed.purpose,
         participants: participants.into_iter().map(|(m, _)| m).collect(),
         moderator,
         participant_instructions: parsed.participant_instructions,
         moderator_instructions: parsed.moderator_instructions,
-        has_participant_format: parsed.has_participant_format,
+        participant_format: parsed.participant_format,
         origin: parsed.origin,
     };
     (panel, diagnostics)

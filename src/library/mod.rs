@@ -18,6 +18,7 @@
 //! the old path: the team's file is the one its author meant, and the
 //! built-in copies were written for the built-in workflow.
 
+pub mod guidance;
 pub mod index;
 pub mod links;
 pub mod members;
@@ -27,6 +28,7 @@ mod resolve;
 pub mod roots;
 pub mod validate;
 
+pub use guidance::guidance_for;
 pub use index::IndexedFile;
 pub use links::{persona_links, LinkedFile};
 pub use members::{read_panel, resolve_persona, Moderator, ModeratorChoice, DEFAULT_MODERATOR};

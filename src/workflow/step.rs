@@ -181,6 +181,52 @@ pub fn step_section(markdown: &str, step: &Step) -> String {
     out.join("\n").trim().to_string()
 }
 
+/// The plan as the draft of one step needs it: that step (by place, as
+/// [`steps`] counts) in full, and every other step as its heading line
+/// alone. Everything outside the step blocks (checklists, point of no
+/// return, monitoring) stays whole. A step's prompt thus grows by one line
+/// per step of the plan, not by every step's text: with 40 steps the
+/// others' details were over half of each step's request.
+pub fn plan_for_step(markdown: &str, step: &Step) -> String {
+    let outline = Outline::new(markdown);
+    let mut out: Vec<&str> = Vec::with_capacity(outline.len());
+    // The level of the step block being shortened, while inside one.
+    let mut skipping: Option<usize> = None;
+    let mut seen = 0u32;
+    for i in 0..outline.len() {
+        let line = outline.line(i).unwrap_or_default();
+        if let Some((hashes, text)) = outline.heading(i) {
+            if skipping.is_some_and(|l| hashes <= l) {
+                skipping = None;
+            }
+            if skipping.is_none() && hashes >= 2 && step_heading(text).is_some() {
+                seen = seen.saturating_add(1);
+                if seen != step.number {
+                    out.push(line);
+                    out.push("");
+                    skipping = Some(hashes);
+                    continue;
+                }
+            }
+        }
+        if skipping.is_none() {
+            out.push(line);
+        }
+    }
+    let mut text = String::with_capacity(markdown.len());
+    let mut blank = false;
+    for line in out {
+        let is_blank = line.trim().is_empty();
+        if is_blank && blank {
+            continue;
+        }
+        blank = is_blank;
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.trim_end().to_string()
+}
+
 /// The template of one step's artifact: `Step N: <Name>` becomes
 /// `Step 3: Cut over`, the step's own name from the approved plan, so the
 /// model is never asked to name the step again; any other `Step N` becomes
@@ -362,6 +408,47 @@ mod tests {
         ] {
             assert!(numbering_problems(fine).is_empty(), "{fine}");
         }
+    }
+
+    #[test]
+    fn a_step_draft_gets_its_own_step_whole_and_the_others_as_one_line() {
+        let plan = "## Steps\n\n### Step 1: Back up\n- **Action:** dump\n- **Rollback:** none\n\n### Step 2: Cut over\n- **Action:** switch\n\n```\n### Step 9: fenced\n```\n\n### Step 3: Watch\n- **Action:** look\n\n## Point of No Return\nStep 2\n";
+        let two = plan_for_step(plan, &Step::new(2, "Cut over"));
+        assert!(
+            two.contains("### Step 1: Back up\n\n### Step 2: Cut over"),
+            "{two}"
+        );
+        assert!(
+            two.contains("- **Action:** switch") && two.contains("Step 9: fenced"),
+            "{two}"
+        );
+        assert!(!two.contains("dump") && !two.contains("look"), "{two}");
+        assert!(
+            two.contains("### Step 3: Watch\n\n## Point of No Return\nStep 2"),
+            "{two}"
+        );
+        let one = plan_for_step(plan, &Step::new(1, "Back up"));
+        assert!(
+            one.contains("dump") && !one.contains("switch") && !one.contains("fenced"),
+            "{one}"
+        );
+
+        // Each further step adds one line, not its text.
+        let long: String = (1..=40)
+            .map(|n| format!("### Step {n}: Do thing {n}\n- **Action:** run a long command number {n} with care\n- **Verification:** check it\n\n"))
+            .collect();
+        let short: String = long
+            .split("### Step 5:")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let a = plan_for_step(&short, &Step::new(2, "Do thing 2"));
+        let b = plan_for_step(&long, &Step::new(2, "Do thing 2"));
+        assert_eq!(
+            b.lines().filter(|l| !l.trim().is_empty()).count()
+                - a.lines().filter(|l| !l.trim().is_empty()).count(),
+            36
+        );
     }
 
     #[test]

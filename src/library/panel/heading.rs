@@ -44,6 +44,49 @@ const MEMBER_WORDS: [&str; 6] = [
     "seat",
 ];
 const MODERATOR_WORDS: [&str; 3] = ["moderat", "facilitat", "chair"];
+/// Words of a heading that says what the panel is for.
+const PURPOSE_WORDS: [&str; 9] = [
+    "purpose",
+    "goal",
+    "objective",
+    "overview",
+    "context",
+    "scope",
+    "why",
+    "when",
+    "about",
+];
+
+/// Whether a heading is a bare "Format": a round table's session format as
+/// often as an output format, which its members need either way.
+pub(super) fn is_bare_format(heading: &str) -> bool {
+    words(heading) == ["format"]
+}
+
+/// Words of a heading that sets members limits.
+const RULE_WORDS: [&str; 6] = [
+    "constraint",
+    "rule",
+    "guardrail",
+    "boundar",
+    "limit",
+    "norm",
+];
+
+/// Whether a heading introduces the panel's purpose or the limits it sets
+/// its members, which every member is given with the description: members
+/// get what the panel is for, its rules and their own focus, not its
+/// process or the moderator's part.
+pub(super) fn is_purpose(heading: &str) -> bool {
+    let w = words(heading);
+    match classify(heading, None) {
+        Class::Instructions(Audience::Both, false) => {
+            any(&w, &PURPOSE_WORDS) || any(&w, &RULE_WORDS)
+        }
+        Class::Instructions(Audience::Participants, false) => any(&w, &RULE_WORDS),
+        _ => false,
+    }
+}
 
 /// What a section headed `heading` holds; `parent` is the class of the
 /// `##` section a `###` one sits in.
@@ -132,20 +175,7 @@ pub(super) fn classify(heading: &str, parent: Option<Class>) -> Class {
         Some(Audience::Moderator)
     } else if any(&w, &["participant", "member", "panelist"]) {
         Some(Audience::Participants)
-    } else if any(
-        &w,
-        &[
-            "purpose",
-            "goal",
-            "objective",
-            "overview",
-            "context",
-            "scope",
-            "why",
-            "when",
-            "about",
-        ],
-    ) {
+    } else if any(&w, &PURPOSE_WORDS) {
         Some(Audience::Both)
     } else if any(
         &w,

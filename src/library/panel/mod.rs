@@ -47,7 +47,7 @@ mod entry;
 mod heading;
 
 use entry::{list_item, parse_entry};
-use heading::{classify, Class};
+use heading::{classify, is_bare_format, is_purpose, Class};
 
 use super::{normalize_rel, rel_dir, LibraryFile, Origin};
 use crate::markdown::{strip_emphasis, Outline};
@@ -79,6 +79,10 @@ pub struct PanelEntry {
 pub struct PanelFile {
     pub title: String,
     pub description: String,
+    /// The description and any purpose or rules section (`## Purpose`,
+    /// `## Scope`, `## Constraints`, ...): what every member is told the
+    /// panel is for and the limits it sets them.
+    pub purpose: String,
     pub participants: Vec<PanelEntry>,
     /// The member of a `## Moderator` section.
     pub moderator: Option<PanelEntry>,
@@ -86,8 +90,10 @@ pub struct PanelFile {
     pub participant_instructions: String,
     /// Sections for the moderator, verbatim with their headings.
     pub moderator_instructions: String,
-    /// Whether a section tells participants how to write their findings.
-    pub has_participant_format: bool,
+    /// The sections that tell participants how to write their findings,
+    /// verbatim with their headings; empty when none does. Members are
+    /// given this and the description, not every participants' section.
+    pub participant_format: String,
     pub origin: Origin,
 }
 
@@ -111,11 +117,14 @@ pub struct PanelMember {
 pub struct Panel {
     pub title: String,
     pub description: String,
+    /// See [`PanelFile::purpose`].
+    pub purpose: String,
     pub participants: Vec<PanelMember>,
     pub moderator: super::Moderator,
     pub participant_instructions: String,
     pub moderator_instructions: String,
-    pub has_participant_format: bool,
+    /// See [`PanelFile::participant_format`].
+    pub participant_format: String,
     pub origin: Origin,
 }
 
@@ -130,7 +139,7 @@ pub fn parse_panel(file: &LibraryFile) -> (PanelFile, Vec<Diagnostic>) {
         moderators: Vec::new(),
         for_participants: Vec::new(),
         for_moderator: Vec::new(),
-        has_participant_format: false,
+        participant_format: Vec::new(),
     };
     let outline = &reader.outline;
     let n = outline.len();
@@ -161,15 +170,27 @@ pub fn parse_panel(file: &LibraryFile) -> (PanelFile, Vec<Diagnostic>) {
         .join("\n")
         .trim()
         .to_string();
+    let mut purpose = vec![description.clone()];
     for (h, end) in sections {
         let heading = reader.outline.heading(h).map_or("", |(_, t)| t);
         let class = classify(heading, None);
+        if is_purpose(heading) {
+            purpose.push(reader.outline.lines(h, end).join("\n").trim().to_string());
+        }
+        if is_bare_format(heading) {
+            let lines = reader.outline.lines(h, end).to_vec();
+            reader.participant_format.extend(lines);
+            reader.participant_format.push("");
+        }
         match class {
             Class::Instructions(..) => {
                 let (sub_intro, subs) = reader.outline.split(h + 1, end, |level, _| level == 3);
                 reader.take(h, sub_intro, class);
                 for (sh, send) in subs {
                     let sub = reader.outline.heading(sh).map_or("", |(_, t)| t);
+                    if !is_purpose(heading) && is_purpose(sub) {
+                        purpose.push(reader.outline.lines(sh, send).join("\n").trim().to_string());
+                    }
                     reader.take(sh, send, classify(sub, Some(class)));
                 }
             }
@@ -194,14 +215,16 @@ pub fn parse_panel(file: &LibraryFile) -> (PanelFile, Vec<Diagnostic>) {
             "the panel lists no participants: add '## Participants' with '- **[Name](persona.md)** - focus' or '- **Name** - focus' lines",
         ));
     }
+    purpose.retain(|p| !p.is_empty());
     let panel = PanelFile {
         title,
         description,
+        purpose: purpose.join("\n\n"),
         participants: reader.participants,
         moderator,
         participant_instructions: reader.for_participants.join("\n").trim().to_string(),
         moderator_instructions: reader.for_moderator.join("\n").trim().to_string(),
-        has_participant_format: reader.has_participant_format,
+        participant_format: reader.participant_format.join("\n").trim().to_string(),
         origin: file.origin.clone(),
     };
     (panel, diagnostics)
@@ -216,7 +239,7 @@ struct Reader<'a> {
     moderators: Vec<PanelEntry>,
     for_participants: Vec<&'a str>,
     for_moderator: Vec<&'a str>,
-    has_participant_format: bool,
+    participant_format: Vec<&'a str>,
 }
 
 impl<'a> Reader<'a> {
@@ -226,7 +249,8 @@ impl<'a> Reader<'a> {
         match class {
             Class::Instructions(audience, output) => {
                 if output && audience == Audience::Participants {
-                    self.has_participant_format = true;
+                    self.participant_format.extend(lines.iter().copied());
+                    self.participant_format.push("");
                 }
                 if audience != Audience::Moderator {
                     self.for_participants.extend(lines.iter().copied());
@@ -421,7 +445,22 @@ mod tests {
         for never in ["PROCESS", "EACH-FORMAT", "CONSTRAINTS"] {
             assert!(!m.contains(never), "moderator got {never}");
         }
-        assert!(panel.has_participant_format);
+        assert_eq!(
+            panel.purpose,
+            "## Purpose\nPURPOSE\n\n## Constraints\nCONSTRAINTS"
+        );
+        // Members get the findings format alone, not the process.
+        assert!(
+            panel.participant_format.contains("EACH-FORMAT"),
+            "{}",
+            panel.participant_format
+        );
+        for never in ["PROCESS", "PURPOSE", "CONSOLIDATED-FORMAT"] {
+            assert!(
+                !panel.participant_format.contains(never),
+                "format got {never}"
+            );
+        }
         assert_eq!(panel.participants.len(), 2);
         assert_eq!(panel.participants[0].focus, "contracts; versioning too");
         assert_eq!(
