@@ -70,6 +70,7 @@ mod offline_e2e;
 mod offline_mode;
 mod panel_parallel;
 mod plan_steps;
+mod prompt_size;
 mod report;
 mod run_management;
 mod run_noninteractive;
