@@ -57,7 +57,8 @@ async fn drive_to_the_end(sandbox: &Sandbox, run: &str, base: &str) {
 
 /// A plan of `n` steps in the seed's step format.
 fn plan(n: usize) -> String {
-    let mut text = String::from("## Pre-Migration Checklist\n- [ ] A fresh backup exists\n\n## Steps\n\n");
+    let mut text =
+        String::from("## Pre-Migration Checklist\n- [ ] A fresh backup exists\n\n## Steps\n\n");
     for k in 1..=n {
         text.push_str(&format!(
             "### Step {k}: Move table group {k}\n\
@@ -89,7 +90,18 @@ async fn the_seed_run_sends_under_15k_words() {
     let total: usize = bodies.iter().map(words).sum();
     if let Some(dir) = std::env::var_os("DUMP_PROMPTS") {
         for (i, b) in bodies.iter().enumerate() {
-            let text: String = b["messages"].as_array().unwrap().iter().map(|m| format!("===== {}\n{}\n", m["role"], m["content"].as_str().unwrap_or(""))).collect();
+            let text: String = b["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    format!(
+                        "===== {}\n{}\n",
+                        m["role"],
+                        m["content"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
             std::fs::write(std::path::Path::new(&dir).join(format!("{i:02}.txt")), text).unwrap();
         }
     }
@@ -109,7 +121,9 @@ async fn a_steps_prompt_grows_by_one_line_per_step_of_the_plan() {
         let sandbox = Sandbox::new().with_api_key();
         let fake = FakeServer::new().answer("MIG-3", &plan(n)).start().await;
         let base = fake.base_url();
-        sandbox.start_run_of("migration", NEED, &base, "steps").await;
+        sandbox
+            .start_run_of("migration", NEED, &base, "steps")
+            .await;
         // To the first step's draft.
         for _ in 0..12 {
             let status = sandbox.status("steps").await;

@@ -19,6 +19,19 @@ impl Engine {
         Ok(verify::verify_dir(self.run.path(), &self.state.run_id)?)
     }
 
+    /// As [`verify`](Engine::verify), taking the journal as this process
+    /// (or the last one that held the lock) already found it, when it did:
+    /// what a decision pays then does not grow with the run's history.
+    fn verify_for_use(&self) -> Result<VerifyReport, EngineError> {
+        let checked = self.run.checked_journal();
+        let (report, intact) =
+            verify::verify_dir_with(self.run.path(), &self.state.run_id, checked.as_ref())?;
+        if let Some(intact) = intact {
+            self.run.keep_checked(intact);
+        }
+        Ok(report)
+    }
+
     /// Refuses, before any model call, when something the run still reads
     /// differs from its record.
     pub fn check_untampered(&self) -> Result<(), EngineError> {
@@ -30,7 +43,7 @@ impl Engine {
     /// edit replaces with a new revision (the change stays on record).
     pub(super) fn refuse_tampered(&self, except: Option<&str>) -> Result<(), EngineError> {
         let findings: Vec<Finding> = self
-            .verify()?
+            .verify_for_use()?
             .findings
             .into_iter()
             .filter(|f| f.in_use && (except.is_none() || f.path.as_deref() != except))

@@ -403,6 +403,8 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod checked_tests;
+#[cfg(test)]
 mod input_tests;
 #[cfg(test)]
 mod test_support;

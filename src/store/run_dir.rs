@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::journal_file::{encode_batch, read_journal, torn_path, JournalRead, GENESIS};
+use super::verify::CheckedJournal;
 use super::{io_err, now_rfc3339, write_atomic, JournalEvent, JournalMark, RunState, StoreError};
 
 /// The journal's file name in a run folder.
@@ -215,6 +216,10 @@ pub struct RunDir {
     /// While the run is being started: the folder it is renamed to.
     publish_to: Option<PathBuf>,
     tail: Mutex<JournalTail>,
+    /// The journal as this process found it intact, with its own lines
+    /// since: kept in `.journal-checked.json` for the next command (see
+    /// [`CheckedJournal`]).
+    checked: Mutex<Option<CheckedJournal>>,
     /// What opening the run set aside, for the command to say.
     notices: Mutex<Vec<String>>,
 }
@@ -241,6 +246,7 @@ impl RunDir {
                 last_hash: GENESIS.to_string(),
                 file: None,
             }),
+            checked: Mutex::new(None),
             notices: Mutex::new(Vec::new()),
         }
     }
@@ -326,6 +332,21 @@ impl RunDir {
     /// where it ends, and removes temporary files a killed write left.
     fn recover(&self) -> Result<(), StoreError> {
         let path = self.path.join(JOURNAL);
+        // Nothing but the last command that held the lock wrote the
+        // journal since it checked it: its end is known without reading.
+        if let Some(checked) = CheckedJournal::load(&self.path, &self.run_id) {
+            if checked.unchained > 0 {
+                self.notice(unchained_notice(&self.run_id, checked.unchained));
+            }
+            let mut tail = lock(&self.tail);
+            tail.len = checked.len;
+            tail.lines = checked.lines;
+            tail.last_hash = checked.last_hash.clone();
+            drop(tail);
+            *lock(&self.checked) = Some(checked);
+            remove_temp_files(&self.path);
+            return Ok(());
+        }
         let read = read_journal(&path)?;
         if let Some(torn) = &read.torn {
             let aside = torn_path(&self.path, &torn.bytes);
@@ -347,10 +368,7 @@ impl RunDir {
             ));
         }
         if read.unchained > 0 {
-            self.notice(format!(
-                "run '{}': {} journal lines were written by an earlier migagent without a hash chain (\"prev\"); they are unchained, and lines from now on are chained",
-                self.run_id, read.unchained
-            ));
+            self.notice(unchained_notice(&self.run_id, read.unchained));
         }
         let mut tail = lock(&self.tail);
         tail.len = read.whole_len();
@@ -535,7 +553,34 @@ impl RunDir {
         tail.len += bytes.len() as u64;
         tail.lines += events.len() as u64;
         tail.last_hash = last_hash;
+        drop(tail);
+        if let Some(checked) = lock(&self.checked).as_mut() {
+            checked.extend(&bytes);
+            checked.save(&self.path);
+        }
         Ok(())
+    }
+
+    /// The journal as this process found it intact (with its own lines
+    /// since), if it did; a check may then skip reading it.
+    pub fn checked_journal(&self) -> Option<CheckedJournal> {
+        lock(&self.checked).clone()
+    }
+
+    /// Keeps what a full check found of an intact journal, when it is the
+    /// journal this process appends to, and leaves it for the next command.
+    /// Only the lock holder keeps it: a reader cannot know nobody appends.
+    pub fn keep_checked(&self, mut checked: CheckedJournal) {
+        if !self.is_writable() {
+            return;
+        }
+        let tail = lock(&self.tail);
+        if checked.lines != tail.lines || checked.last_hash != tail.last_hash {
+            return;
+        }
+        drop(tail);
+        checked.save(&self.path);
+        *lock(&self.checked) = Some(checked);
     }
 
     /// The journal's whole lines, raw and parsed, and its torn end if a
@@ -553,6 +598,12 @@ impl RunDir {
             .map(|l| l.event)
             .collect())
     }
+}
+
+fn unchained_notice(run_id: &str, lines: usize) -> String {
+    format!(
+        "run '{run_id}': {lines} journal lines were written by an earlier migagent without a hash chain (\"prev\"); they are unchained, and lines from now on are chained"
+    )
 }
 
 /// A mutex's contents; a panic elsewhere while holding it leaves plain data

@@ -40,6 +40,22 @@ struct Rolled {
 impl Engine {
     /// Brings the state up to the journal (see the module's comment).
     pub(super) fn reconcile(&mut self) -> Result<(), EngineError> {
+        // run.json was saved after the journal's last line, and the
+        // journal is the one the last lock holder checked: nothing to
+        // roll forward, and no need to read the journal to know it.
+        let saved_at_end = self
+            .state
+            .journal
+            .as_ref()
+            .is_some_and(|mark| *mark == self.run.journal_mark());
+        if let (true, true, Some(checked)) = (
+            saved_at_end,
+            self.run.is_writable(),
+            self.run.checked_journal(),
+        ) {
+            let accepted: HashSet<&str> = checked.approved_artifacts().collect();
+            return self.tidy_copies(&accepted);
+        }
         let journal = self.run.read_journal_lines()?;
         if let Some(torn) = &journal.torn {
             // Only a read-only open gets here with a torn end: the writer
@@ -88,7 +104,12 @@ impl Engine {
             },
         };
         if self.run.is_writable() {
-            self.tidy_copies(&journal)?;
+            let accepted: HashSet<&str> = journal
+                .events()
+                .filter(|e| e["event"] == "approved" || e["event"] == "accepted")
+                .filter_map(|e| e["artifact"].as_str())
+                .collect();
+            self.tidy_copies(&accepted)?;
             if changed {
                 self.save()?;
             }
@@ -437,12 +458,7 @@ impl Engine {
     /// approved or accepted (a copy of one of its drafts), or sets it aside
     /// when it is something else, so `artifacts/` never contradicts the
     /// journal.
-    fn tidy_copies(&mut self, journal: &JournalRead) -> Result<(), EngineError> {
-        let accepted: HashSet<&str> = journal
-            .events()
-            .filter(|e| e["event"] == "approved" || e["event"] == "accepted")
-            .filter_map(|e| e["artifact"].as_str())
-            .collect();
+    fn tidy_copies(&mut self, accepted: &HashSet<&str>) -> Result<(), EngineError> {
         let dir = self.run.path().join("artifacts");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(());

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ChainState, Finding, FindingKind, MAX_LINE_BYTES};
@@ -14,7 +15,7 @@ use crate::store::journal::{line_hash, GENESIS};
 use crate::store::{io_err, SourceRecord, StoreError};
 
 /// What a file is to the run, for messages and for whether it is in use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Role {
     Context,
     Input,
@@ -42,7 +43,7 @@ impl Role {
 }
 
 /// A file a journal line records with its sha256.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct FileRecord {
     pub(super) line: usize,
     pub(super) path: String,
@@ -53,7 +54,7 @@ pub(super) struct FileRecord {
 }
 
 /// An `approved` or `accepted` line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct ApprovalRecord {
     pub(super) line: usize,
     pub(super) artifact: String,
@@ -66,7 +67,7 @@ pub(super) struct ApprovalRecord {
 
 /// A `drafted` line's sources, to check against what the journal recorded
 /// of those files before it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct DraftSources {
     pub(super) line: usize,
     pub(super) artifact: String,
@@ -75,7 +76,7 @@ pub(super) struct DraftSources {
 }
 
 /// Everything the journal records, line numbers kept.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Recorded {
     /// `run_started`: its line and the workflow's sha256.
     pub(super) run_started: Option<(usize, String)>,
@@ -84,8 +85,31 @@ pub(super) struct Recorded {
     /// `marked_stale` lines: line and artifact.
     pub(super) stale: Vec<(usize, String)>,
     /// Each draft revision's sha256 and line, by artifact and revision.
+    #[serde(with = "as_pairs")]
     pub(super) drafts: BTreeMap<(String, u32), (usize, String)>,
     pub(super) draft_sources: Vec<DraftSources>,
+}
+
+/// A map keyed by (artifact, revision) as a list of pairs: JSON object keys
+/// are strings only, and the checked-journal cache stores this map.
+mod as_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Key = (String, u32);
+    type Entry = (usize, String);
+    type Map = BTreeMap<Key, Entry>;
+
+    pub(super) fn serialize<S: Serializer>(map: &Map, s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(&Key, &Entry)> = map.iter().collect();
+        pairs.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map, D::Error> {
+        let pairs: Vec<(Key, Entry)> = Vec::deserialize(d)?;
+        Ok(pairs.into_iter().collect())
+    }
 }
 
 impl Recorded {
@@ -122,6 +146,11 @@ pub(super) struct Scan {
     /// The first line that carries `prev` (1-based); 0 when none does.
     pub(super) first_chained: usize,
     pub(super) lines: usize,
+    /// Lines without `prev`.
+    pub(super) unchained: usize,
+    /// The bytes of the lines read, and the hash of the last one.
+    pub(super) len: u64,
+    pub(super) last_hash: String,
     pub(super) recorded: Recorded,
 }
 
@@ -146,6 +175,9 @@ pub(super) fn scan(
                 chain: ChainState::Empty,
                 first_chained: 0,
                 lines: 0,
+                unchained: 0,
+                len: 0,
+                last_hash: GENESIS.to_string(),
                 recorded: Recorded::default(),
             });
         }
@@ -158,6 +190,7 @@ pub(super) fn scan(
     let mut unchained = 0;
     // The hash of the previous line, as its successor must carry it.
     let mut expected = GENESIS.to_string();
+    let mut len = 0u64;
     loop {
         let mut line = Vec::new();
         let n = (&mut reader)
@@ -168,6 +201,7 @@ pub(super) fn scan(
             break;
         }
         number += 1;
+        len += n as u64;
         if !line.ends_with(b"\n") {
             let (kind, message) = if line.len() > MAX_LINE_BYTES {
                 (
@@ -251,6 +285,9 @@ pub(super) fn scan(
         chain,
         first_chained,
         lines: number,
+        unchained,
+        len,
+        last_hash: expected,
         recorded,
     })
 }
@@ -267,7 +304,7 @@ fn journal_finding(kind: FindingKind, line: Option<usize>, message: String) -> F
 }
 
 /// Notes what line `n` records.
-fn record(v: &Value, n: usize, out: &mut Recorded) {
+pub(super) fn record(v: &Value, n: usize, out: &mut Recorded) {
     let s = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
     let revision = v
         .get("revision")

@@ -20,8 +20,11 @@
 //! `journal_scan.rs` reads the journal (the chain, and what each line
 //! records); `checks.rs` compares that record with the files and `run.json`.
 
+pub mod checked;
 mod checks;
 mod journal_scan;
+
+pub use checked::CheckedJournal;
 
 use std::fmt;
 use std::fs::File;
@@ -52,7 +55,7 @@ pub struct VerifyReport {
 }
 
 /// Whether the journal's lines carry `prev`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChainState {
     /// Every line is chained.
@@ -150,12 +153,34 @@ pub fn verify_run(store: &RunStore, run_id: &str) -> Result<VerifyReport, StoreE
     verify_dir(&dir, run_id)
 }
 
-/// Verifies the run folder `dir` of run `run_id`.
+/// Verifies the run folder `dir` of run `run_id`, reading the whole
+/// journal.
 pub fn verify_dir(dir: &Path, run_id: &str) -> Result<VerifyReport, StoreError> {
+    Ok(verify_dir_with(dir, run_id, None)?.0)
+}
+
+/// Verifies the run folder `dir` of run `run_id`, taking the journal as
+/// `checked` describes it when given (see [`checked`]); otherwise reads it
+/// whole, and returns what it read when it found the journal intact, for
+/// the caller to keep.
+pub fn verify_dir_with(
+    dir: &Path,
+    run_id: &str,
+    checked: Option<&CheckedJournal>,
+) -> Result<(VerifyReport, Option<CheckedJournal>), StoreError> {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
     let state = read_state(dir, &mut findings);
-    let scan = journal_scan::scan(dir, run_id, &mut findings)?;
+    let (scan, intact) = match checked {
+        Some(c) => (c.as_scan(), None),
+        None => {
+            let before = findings.len();
+            let scan = journal_scan::scan(dir, run_id, &mut findings)?;
+            let intact = (findings.len() == before && scan.lines > 0)
+                .then(|| CheckedJournal::from_scan(run_id, &scan));
+            (scan, intact)
+        }
+    };
     match scan.chain {
         ChainState::Unchained => notes.push(format!(
             "journal.jsonl is unchained: its {} lines were written by a migagent that did not link each line to the one before, so their order and completeness cannot be checked; every file is still checked against the sha256 they record",
@@ -170,7 +195,7 @@ pub fn verify_dir(dir: &Path, run_id: &str) -> Result<VerifyReport, StoreError> 
     }
     let mut checker = checks::Checker::new(dir, &scan.recorded, state.as_ref());
     checker.run(&mut findings, &mut notes);
-    Ok(VerifyReport {
+    let report = VerifyReport {
         run_id: run_id.to_string(),
         ok: findings.is_empty(),
         chain: scan.chain,
@@ -178,7 +203,8 @@ pub fn verify_dir(dir: &Path, run_id: &str) -> Result<VerifyReport, StoreError> 
         files_checked: checker.files_checked,
         findings,
         notes,
-    })
+    };
+    Ok((report, intact))
 }
 
 /// The workflow sha256 the journal's `run_started` line recorded, with its
