@@ -32,6 +32,7 @@ mod journal_file;
 mod records;
 mod removal;
 mod run_dir;
+mod run_files;
 pub mod verify;
 
 use std::fs::{self, File};
