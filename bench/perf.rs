@@ -117,7 +117,11 @@ fn main() -> Result<()> {
         local_runs: setting("BENCH_LOCAL_RUNS", 1)?,
         local_repeats: setting("BENCH_LOCAL_REPEATS", 5)?.max(1),
     };
-    eprintln!("perf: binary {}, work in {}", ctx.bin.display(), ctx.work.display());
+    eprintln!(
+        "perf: binary {}, work in {}",
+        ctx.bin.display(),
+        ctx.work.display()
+    );
     let machine = report::Machine::here(&repo);
     let mut figures = Vec::new();
     let mut notes = Vec::new();

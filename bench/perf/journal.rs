@@ -1,4 +1,4 @@
-//! 3. The journal: `migagent approve` on runs whose journal holds 10,
+//! Part 3, the journal: `migagent approve` on runs whose journal holds 10,
 //! 10,000 and 100,000 events, the smallest the baseline.
 //!
 //! Each run is a real run of the seed workflow, started by the binary
@@ -95,7 +95,10 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
         figures.push(
             Figure::new(
                 GROUP,
-                format!("`approve` MIG-1, journal of {}", journal_size(*lines, *bytes)),
+                format!(
+                    "`approve` MIG-1, journal of {}",
+                    journal_size(*lines, *bytes)
+                ),
                 Unit::Ms,
                 samples.clone(),
             )

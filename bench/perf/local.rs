@@ -1,4 +1,4 @@
-//! 4. The local model: the project's llama.cpp server (`scripts/local-llm`,
+//! Part 4, the local model: the project's llama.cpp server (`scripts/local-llm`,
 //! SmolLM2-135M by default) on a free loopback port, started here and
 //! stopped at the end, also on error. Only when it is built and cached and
 //! `BENCH_LOCAL` is not 0.
@@ -107,7 +107,9 @@ fn free_port() -> Result<u16> {
 pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>, notes: &mut Vec<String>) -> Result<()> {
     let how = "runs when `scripts/local-llm fetch` has built and fetched the server (cached under ~/.cache/migagent) and BENCH_LOCAL is not 0";
     if !ctx.local {
-        notes.push(format!("4. The local model: skipped (BENCH_LOCAL=0); it {how}"));
+        notes.push(format!(
+            "4. The local model: skipped (BENCH_LOCAL=0); it {how}"
+        ));
         eprintln!("local: skipped (BENCH_LOCAL=0)");
         return Ok(());
     }
@@ -180,7 +182,11 @@ fn prefix_reuse(ctx: &Ctx, server: &Server, config: &str, figures: &mut Vec<Figu
         cold.push(ctx.rt.block_on(replay(&client, &server.url(), &first))?);
         warm.push(ctx.rt.block_on(replay(&client, &server.url(), &revision))?);
     }
-    let ms = |v: &[Replay]| v.iter().map(|x| x.ttft.as_secs_f64() * 1000.0).collect::<Vec<_>>();
+    let ms = |v: &[Replay]| {
+        v.iter()
+            .map(|x| x.ttft.as_secs_f64() * 1000.0)
+            .collect::<Vec<_>>()
+    };
     let share = |v: &[Replay]| {
         v.iter()
             .map(|x| 100.0 * x.cache_n / (x.cache_n + x.prompt_n).max(1.0))

@@ -1,10 +1,10 @@
-//! 1. Orchestration: the whole seed run, command by command, against an
+//! Part 1, orchestration: the whole seed run, command by command, against an
 //! instant fake server: each command's wall time, the run's total, the
 //! peak RSS, and the prompt the server was sent against the full-history
 //! layout computed from the same run. Then a step's prompt in a plan of
 //! few steps and of many.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::flow::{self, Sent, Step};
 use super::place::Place;
@@ -23,7 +23,7 @@ pub fn config(base_url: &str, extra: &str) -> String {
 }
 
 /// One whole seed run by `bin` in a new place under `name`.
-fn seed_run(ctx: &Ctx, bin: &PathBuf, name: &str) -> Result<(Vec<Step>, Sent)> {
+fn seed_run(ctx: &Ctx, bin: &Path, name: &str) -> Result<(Vec<Step>, Sent)> {
     let fake = ctx.rt.block_on(FakeServer::new().start());
     let place = Place::new(ctx.work.join(name))?;
     place.write_config(&config(&fake.base_url(), ""))?;
@@ -43,13 +43,16 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>, notes: &mut Vec<String>) ->
     let mut runs: Vec<Vec<(Vec<Step>, Sent)>> = bins.iter().map(|_| Vec::new()).collect();
     for r in 0..ctx.repeats {
         for (k, (which, bin)) in bins.iter().enumerate() {
-            eprintln!("orchestration: seed run {}/{} ({which}) ...", r + 1, ctx.repeats);
+            eprintln!(
+                "orchestration: seed run {}/{} ({which}) ...",
+                r + 1,
+                ctx.repeats
+            );
             runs[k].push(seed_run(ctx, bin, &format!("seed-{which}-{r}"))?);
         }
     }
-    let labels = |k: usize| -> Vec<String> {
-        runs[k][0].0.iter().map(|s| s.label.clone()).collect()
-    };
+    let labels =
+        |k: usize| -> Vec<String> { runs[k][0].0.iter().map(|s| s.label.clone()).collect() };
     let current = labels(0);
     for (r, (steps, _)) in runs[0].iter().enumerate() {
         let these: Vec<String> = steps.iter().map(|s| s.label.clone()).collect();
@@ -86,15 +89,42 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>, notes: &mut Vec<String>) ->
         }
         figures.push(fig);
     }
+    // Each command's peak RSS against the baseline binary's.
+    if let Some(b) = &baseline {
+        for (i, label) in current.iter().enumerate() {
+            if b.get(i) == Some(label) {
+                figures.push(
+                    Figure::new(
+                        GROUP,
+                        format!("{:02}. `{label}`, peak RSS", i + 1),
+                        Unit::Kib,
+                        column(0, &|s| s[i].m.rss_kib as f64),
+                    )
+                    .against(
+                        "same command, baseline binary",
+                        column(1, &|s| s[i].m.rss_kib as f64),
+                    ),
+                );
+            }
+        }
+    }
     let total = |s: &[Step]| s.iter().map(|x| x.m.ms()).sum::<f64>();
     let peak = |s: &[Step]| s.iter().map(|x| x.m.rss_kib).max().unwrap_or(0) as f64;
     let mut fig = Figure::new(
         GROUP,
-        format!("whole seed run: {} commands, sum of their wall times", current.len()),
+        format!(
+            "whole seed run: {} commands, sum of their wall times",
+            current.len()
+        ),
         Unit::Ms,
         column(0, &total),
     );
-    let mut rss = Figure::new(GROUP, "peak RSS, largest of any command", Unit::Kib, column(0, &peak));
+    let mut rss = Figure::new(
+        GROUP,
+        "peak RSS, largest of any command",
+        Unit::Kib,
+        column(0, &peak),
+    );
     if baseline.is_some() {
         fig = fig.against("baseline binary", column(1, &total));
         rss = rss.against("baseline binary", column(1, &peak));
@@ -180,11 +210,15 @@ fn step_growth(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
     let mut sizes = Vec::new();
     for n in [ctx.steps_small, ctx.steps_big] {
         eprintln!("orchestration: a plan of {n} steps, to the second step's draft ...");
-        let fake = ctx.rt.block_on(FakeServer::new().answer("MIG-3", &plan(n)).start());
+        let fake = ctx
+            .rt
+            .block_on(FakeServer::new().answer("MIG-3", &plan(n)).start());
         let place = Place::new(ctx.work.join(format!("steps-{n}")))?;
         place.write_config(&config(&fake.base_url(), ""))?;
         flow::start(&place, &ctx.bin, "steps")?;
-        flow::drive(&place, &ctx.bin, "steps", |st| flow::pending(st) == "MIG-4.2")?;
+        flow::drive(&place, &ctx.bin, "steps", |st| {
+            flow::pending(st) == "MIG-4.2"
+        })?;
         let exchanges = fake.exchanges();
         let of = |id: &str| {
             flow::draft_prompt(&exchanges, id)

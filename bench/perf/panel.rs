@@ -1,4 +1,4 @@
-//! 2. The panel: phase 5 (six members and a moderator) at a server taking
+//! Part 2, the panel: phase 5 (six members and a moderator) at a server taking
 //! a fixed time per reply, against one ordinary draft at the same server,
 //! at the default parallelism and with a slot for every member.
 //!
@@ -24,7 +24,10 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
     let base = fake.base_url();
     let place = Place::new(ctx.work.join("panel-setup"))?;
     place.write_config(&config(&base, ""))?;
-    eprintln!("panel: driving a run to phase 5 at {} ms per reply (untimed) ...", ctx.panel_delay_ms);
+    eprintln!(
+        "panel: driving a run to phase 5 at {} ms per reply (untimed) ...",
+        ctx.panel_delay_ms
+    );
     flow::start(&place, &ctx.bin, "panel")?;
     let phase = |n: &'static str| {
         move |st: &serde_json::Value| {
@@ -39,7 +42,10 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
 
     let settings = [
         ("default parallelism (4; no /props)", String::new()),
-        ("max_parallel_requests = 6", "max_parallel_requests = 6\n".to_string()),
+        (
+            "max_parallel_requests = 6",
+            "max_parallel_requests = 6\n".to_string(),
+        ),
     ];
     let mut one_draft = Vec::new();
     let mut panel: Vec<Vec<f64>> = settings.iter().map(|_| Vec::new()).collect();

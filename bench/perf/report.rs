@@ -96,7 +96,12 @@ pub struct Figure {
 }
 
 impl Figure {
-    pub fn new(group: &'static str, name: impl Into<String>, unit: Unit, samples: Vec<f64>) -> Self {
+    pub fn new(
+        group: &'static str,
+        name: impl Into<String>,
+        unit: Unit,
+        samples: Vec<f64>,
+    ) -> Self {
         Figure {
             group,
             name: name.into(),
