@@ -42,6 +42,7 @@ impl Unit {
             Unit::Words => format!("{} words", thousands(v)),
             Unit::Chars => format!("{} chars", thousands(v)),
             Unit::Kib => format!("{:.1} MiB", v / 1024.0),
+            Unit::Percent if v < 10.0 => format!("{v:.1} %"),
             Unit::Percent => format!("{v:.0} %"),
             Unit::Count => thousands(v),
         }
