@@ -211,9 +211,17 @@ impl Machine {
         let commit = match git(&["rev-parse", "--short", "HEAD"]) {
             Some(c) => {
                 // Uncommitted changes to tracked files make the figures
-                // those of a tree no commit holds: say so.
-                let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                    .is_some_and(|s| !s.is_empty());
+                // those of a tree no commit holds: say so. The results a
+                // run writes are no change to what is measured.
+                let dirty = git(&[
+                    "status",
+                    "--porcelain",
+                    "--untracked-files=no",
+                    "--",
+                    ".",
+                    ":(exclude)bench/results.json",
+                ])
+                .is_some_and(|s| !s.is_empty());
                 if dirty {
                     format!("{c}+changes")
                 } else {
