@@ -20,6 +20,8 @@ struct FakeModel {
     calls: Arc<AtomicUsize>,
     /// When each chat request arrived, to tell which were in flight at once.
     arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// Each chat request answered with a draft, beside the text it got.
+    exchanges: Arc<Mutex<Vec<(Value, String)>>>,
     /// Finish reason to report on every answer ("stop" unless a test wants
     /// "length").
     finish_reason: &'static str,
@@ -158,6 +160,9 @@ impl Respond for FakeModel {
                 text.push_str("filler filler filler filler filler filler\n");
             }
             piece_chars = text.chars().count();
+        }
+        if let Ok(mut exchanges) = self.exchanges.lock() {
+            exchanges.push((body.clone(), text.clone()));
         }
         ResponseTemplate::new(200)
             .insert_header("content-type", "text/event-stream")
@@ -326,9 +331,11 @@ impl FakeServerBuilder {
     pub async fn start(self) -> FakeServer {
         let server = MockServer::start().await;
         let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let exchanges = Arc::new(Mutex::new(Vec::new()));
         let model = || FakeModel {
             calls: Arc::new(AtomicUsize::new(0)),
             arrivals: arrivals.clone(),
+            exchanges: exchanges.clone(),
             finish_reason: self.finish_reason,
             delay: self.delay,
             enforce_schema: self.enforce_schema,
@@ -382,6 +389,7 @@ impl FakeServerBuilder {
             server,
             drip,
             arrivals,
+            exchanges,
         }
     }
 }
@@ -462,6 +470,7 @@ pub struct FakeServer {
     server: MockServer,
     drip: Option<DripServer>,
     arrivals: Arc<Mutex<Vec<Instant>>>,
+    exchanges: Arc<Mutex<Vec<(Value, String)>>>,
 }
 
 impl FakeServer {
@@ -509,6 +518,14 @@ impl FakeServer {
     /// Chat requests that arrived so far.
     pub fn chat_arrivals(&self) -> usize {
         self.arrivals.lock().map_or(0, |a| a.len())
+    }
+
+    /// The chat requests answered with a draft so far, in the order they
+    /// were answered, each beside the text it was answered with: what a
+    /// layout that re-sends the whole history would carry (`bench/perf`).
+    #[allow(dead_code)] // used by the perf bench, not by every test build
+    pub fn exchanges(&self) -> Vec<(Value, String)> {
+        self.exchanges.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
     /// Chat requests a dripping or hanging server took.

@@ -1,0 +1,119 @@
+//! Part 3, the journal: `migagent approve` on runs whose journal holds 10,
+//! 10,000 and 100,000 events, the smallest the baseline.
+//!
+//! Each run is a real run of the seed workflow, started by the binary
+//! (`run --no-input`: MIG-1 drafted and awaiting a decision at its gate),
+//! padded to its size through the library's own API as a command writes:
+//! `RunDir::journal_all` appends chained `model_changed` events (what
+//! `resume --model`/`--base-url` journals; these name the run's own model,
+//! so the run's state is unchanged), then `RunDir::save_state` saves
+//! `run.json` marked with the journal's new end. Each timed `approve` works
+//! on a fresh copy of the padded run (the copy is not timed).
+
+use migagent::store::{now_rfc3339, EventKind, JournalEvent, RunStore};
+
+use super::flow;
+use super::orchestration::config;
+use super::place::Place;
+use super::report::{thousands, Figure, Unit};
+use super::support::FakeServer;
+use super::{Ctx, Result};
+
+const GROUP: &str = "3. The journal";
+const RUN: &str = "journal";
+
+/// Journal lines of the run in `place`, and the journal's size in bytes.
+fn journal_of(place: &Place) -> Result<(usize, u64)> {
+    let text = std::fs::read(place.run_dir(RUN).join("journal.jsonl"))?;
+    let lines = text.iter().filter(|b| **b == b'\n').count();
+    Ok((lines, text.len() as u64))
+}
+
+/// Appends `count` events to the run in `place` and saves its state, as a
+/// command would.
+fn pad(place: &Place, count: usize) -> Result<()> {
+    let store = RunStore::new(&place.state_dir());
+    let run = store.open(RUN)?;
+    let mut state = run.load_state()?;
+    let m = state.model.clone();
+    let event = JournalEvent {
+        at: now_rfc3339(),
+        run_id: RUN.into(),
+        kind: EventKind::ModelChanged {
+            from_model: m.model.clone(),
+            from_base_url: m.base_url.clone(),
+            model: m.model,
+            base_url: m.base_url,
+            profile: m.profile,
+            offline: m.offline,
+            by: Some("bench".into()),
+        },
+    };
+    let mut left = count;
+    while left > 0 {
+        let batch = left.min(1000);
+        run.journal_all(&vec![event.clone(); batch])?;
+        left -= batch;
+    }
+    run.save_state(&mut state)?;
+    Ok(())
+}
+
+pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
+    let fake = ctx.rt.block_on(FakeServer::new().start());
+    let base = Place::new(ctx.work.join("journal-base"))?;
+    base.write_config(&config(&fake.base_url(), ""))?;
+    flow::start(&base, &ctx.bin, RUN)?;
+    let (real, _) = journal_of(&base)?;
+    let mut runs = Vec::new();
+    for &n in &ctx.journal_sizes {
+        if n < real {
+            return Err(format!(
+                "BENCH_JOURNAL_SIZES: {n} events is fewer than the {real} a started run has"
+            )
+            .into());
+        }
+        eprintln!("journal: padding a run to {n} events (untimed) ...");
+        let place = base.copy_to(ctx.work.join(format!("journal-{n}")))?;
+        pad(&place, n - real)?;
+        let (lines, bytes) = journal_of(&place)?;
+        runs.push((lines, bytes, place, Vec::new()));
+    }
+    for r in 0..ctx.repeats {
+        eprintln!("journal: repeat {}/{} ...", r + 1, ctx.repeats);
+        for (_, _, place, samples) in &mut runs {
+            let copy = place.copy_to(ctx.work.join("journal-run"))?;
+            let m = copy.expect(&ctx.bin, &["approve", RUN], &[0])?;
+            samples.push(m.ms());
+        }
+    }
+    let Some((small, small_bytes, _, baseline)) = runs.first() else {
+        return Ok(());
+    };
+    let baseline_name = format!("same, journal of {}", journal_size(*small, *small_bytes));
+    for (lines, bytes, _, samples) in &runs {
+        figures.push(
+            Figure::new(
+                GROUP,
+                format!(
+                    "`approve` MIG-1, journal of {}",
+                    journal_size(*lines, *bytes)
+                ),
+                Unit::Ms,
+                samples.clone(),
+            )
+            .against(baseline_name.clone(), baseline.clone()),
+        );
+    }
+    Ok(())
+}
+
+/// "10,000 events, 3.1 MiB".
+fn journal_size(lines: usize, bytes: u64) -> String {
+    let size = if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / 1048576.0)
+    };
+    format!("{} events, {size}", thousands(lines as f64))
+}
