@@ -8,7 +8,10 @@
 //! `resume --model`/`--base-url` journals; these name the run's own model,
 //! so the run's state is unchanged), then `RunDir::save_state` saves
 //! `run.json` marked with the journal's new end. Each timed `approve` works
-//! on a fresh copy of the padded run (the copy is not timed).
+//! on a fresh copy of the padded run (the copy is not timed), twice: after
+//! an untimed `resume`, as in a session where the command before the
+//! decision checked the journal and left `.journal-checked.json`; and as
+//! the first command on the copy, which reads the journal whole.
 
 use migagent::store::{now_rfc3339, EventKind, JournalEvent, RunStore};
 
@@ -77,30 +80,52 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
         let place = base.copy_to(ctx.work.join(format!("journal-{n}")))?;
         pad(&place, n - real)?;
         let (lines, bytes) = journal_of(&place)?;
-        runs.push((lines, bytes, place, Vec::new()));
+        runs.push((lines, bytes, place, Vec::new(), Vec::new()));
     }
+    let url = fake.base_url();
     for r in 0..ctx.repeats {
         eprintln!("journal: repeat {}/{} ...", r + 1, ctx.repeats);
-        for (_, _, place, samples) in &mut runs {
+        for (_, _, place, warm, cold) in &mut runs {
+            // As in a session: the command before the decision (here a
+            // `resume` that finds MIG-1 awaiting it) checked the journal
+            // whole and left what it found for the next one.
             let copy = place.copy_to(ctx.work.join("journal-run"))?;
-            let m = copy.expect(&ctx.bin, &["approve", RUN], &[0])?;
-            samples.push(m.ms());
+            copy.expect(&ctx.bin, &["resume", RUN, "--no-input", "--base-url", &url], &[10])?;
+            warm.push(copy.expect(&ctx.bin, &["approve", RUN], &[0])?.ms());
+            // The first command on a copied folder (new inodes), or after
+            // anyone else wrote the journal: it reads the journal whole.
+            let copy = place.copy_to(ctx.work.join("journal-run"))?;
+            cold.push(copy.expect(&ctx.bin, &["approve", RUN], &[0])?.ms());
         }
     }
-    let Some((small, small_bytes, _, baseline)) = runs.first() else {
+    let Some((small, small_bytes, _, baseline, _)) = runs.first() else {
         return Ok(());
     };
     let baseline_name = format!("same, journal of {}", journal_size(*small, *small_bytes));
-    for (lines, bytes, _, samples) in &runs {
+    for (lines, bytes, _, warm, _) in &runs {
         figures.push(
             Figure::new(
                 GROUP,
                 format!(
-                    "`approve` MIG-1, journal of {}",
+                    "`approve` MIG-1, journal of {}, after the command before it",
                     journal_size(*lines, *bytes)
                 ),
                 Unit::Ms,
-                samples.clone(),
+                warm.clone(),
+            )
+            .against(baseline_name.clone(), baseline.clone()),
+        );
+    }
+    for (lines, bytes, _, _, cold) in &runs {
+        figures.push(
+            Figure::new(
+                GROUP,
+                format!(
+                    "`approve` MIG-1, journal of {}, first command on a copied run (reads the journal whole)",
+                    journal_size(*lines, *bytes)
+                ),
+                Unit::Ms,
+                cold.clone(),
             )
             .against(baseline_name.clone(), baseline.clone()),
         );
