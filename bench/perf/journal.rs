@@ -80,29 +80,59 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
         let place = base.copy_to(ctx.work.join(format!("journal-{n}")))?;
         pad(&place, n - real)?;
         let (lines, bytes) = journal_of(&place)?;
-        runs.push((lines, bytes, place, Vec::new(), Vec::new()));
+        runs.push((lines, bytes, place, Vec::new(), Vec::new(), Vec::new()));
     }
     let url = fake.base_url();
     for r in 0..ctx.repeats {
         eprintln!("journal: repeat {}/{} ...", r + 1, ctx.repeats);
-        for (_, _, place, warm, cold) in &mut runs {
+        for (_, _, place, warm, cold, written) in &mut runs {
             // As in a session: the command before the decision (here a
             // `resume` that finds MIG-1 awaiting it) checked the journal
             // whole and left what it found for the next one.
             let copy = place.copy_to(ctx.work.join("journal-run"))?;
-            copy.expect(&ctx.bin, &["resume", RUN, "--no-input", "--base-url", &url], &[10])?;
+            copy.expect(
+                &ctx.bin,
+                &["resume", RUN, "--no-input", "--base-url", &url],
+                &[10],
+            )?;
+            let (_, before) = journal_of(&copy)?;
             warm.push(copy.expect(&ctx.bin, &["approve", RUN], &[0])?.ms());
+            // What the decision wrote: its journal lines, and the files it
+            // rewrites whole (run.json, the checked-journal cache, the
+            // approved copy).
+            let (_, after) = journal_of(&copy)?;
+            let dir = copy.run_dir(RUN);
+            let whole: u64 = ["run.json", ".journal-checked.json", "artifacts/MIG-1.md"]
+                .iter()
+                .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+                .map(|m| m.len())
+                .sum();
+            written.push((after - before + whole) as f64 / 1024.0);
             // The first command on a copied folder (new inodes), or after
             // anyone else wrote the journal: it reads the journal whole.
             let copy = place.copy_to(ctx.work.join("journal-run"))?;
             cold.push(copy.expect(&ctx.bin, &["approve", RUN], &[0])?.ms());
         }
     }
-    let Some((small, small_bytes, _, baseline, _)) = runs.first() else {
+    let Some((small, small_bytes, _, baseline, _, small_written)) = runs.first() else {
         return Ok(());
     };
     let baseline_name = format!("same, journal of {}", journal_size(*small, *small_bytes));
-    for (lines, bytes, _, warm, _) in &runs {
+    for (lines, bytes, _, _, _, written) in &runs {
+        figures.push(
+            Figure::new(
+                GROUP,
+                format!(
+                    "bytes `approve` MIG-1 writes, journal of {}: its journal lines, run.json, the cache, the approved copy",
+                    journal_size(*lines, *bytes)
+                ),
+                Unit::Written,
+                written.clone(),
+            )
+            .against(baseline_name.clone(), small_written.clone()),
+        );
+    }
+    for (lines, bytes, _, warm, _, _) in &runs {
         figures.push(
             Figure::new(
                 GROUP,
@@ -116,7 +146,7 @@ pub fn measure(ctx: &Ctx, figures: &mut Vec<Figure>) -> Result<()> {
             .against(baseline_name.clone(), baseline.clone()),
         );
     }
-    for (lines, bytes, _, _, cold) in &runs {
+    for (lines, bytes, _, _, cold, _) in &runs {
         figures.push(
             Figure::new(
                 GROUP,

@@ -20,6 +20,8 @@ pub enum Unit {
     /// A share in percent.
     Percent,
     Count,
+    /// Bytes written to files, in KiB.
+    Written,
 }
 
 impl Unit {
@@ -31,6 +33,7 @@ impl Unit {
             Unit::Kib => "KiB",
             Unit::Percent => "%",
             Unit::Count => "count",
+            Unit::Written => "KiB written",
         }
     }
 
@@ -45,6 +48,7 @@ impl Unit {
             Unit::Percent if v < 10.0 => format!("{v:.1} %"),
             Unit::Percent => format!("{v:.0} %"),
             Unit::Count => thousands(v),
+            Unit::Written => format!("{v:.1} KiB"),
         }
     }
 }

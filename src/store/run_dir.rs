@@ -5,7 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::journal_file::{encode_batch, read_journal, torn_path, JournalRead, GENESIS};
@@ -220,6 +220,8 @@ pub struct RunDir {
     /// since: kept in `.journal-checked.json` for the next command (see
     /// [`CheckedJournal`]).
     checked: Mutex<Option<CheckedJournal>>,
+    /// Whether `checked` holds more than `.journal-checked.json` does.
+    checked_unsaved: AtomicBool,
     /// What opening the run set aside, for the command to say.
     notices: Mutex<Vec<String>>,
 }
@@ -229,6 +231,15 @@ impl Drop for RunDir {
         // A start that failed before it was published leaves nothing.
         if self.publish_to.is_some() && self.lock.is_some() {
             let _ = fs::remove_dir_all(&self.path);
+            return;
+        }
+        // What this command checked and appended, for the next one: saved
+        // once, as the lock is given up (a kill before leaves the older
+        // cache, which no longer matches the journal and is ignored).
+        if self.lock.is_some() && self.checked_unsaved.load(Ordering::Relaxed) {
+            if let Some(checked) = lock(&self.checked).as_mut() {
+                checked.save(&self.path);
+            }
         }
     }
 }
@@ -247,6 +258,7 @@ impl RunDir {
                 file: None,
             }),
             checked: Mutex::new(None),
+            checked_unsaved: AtomicBool::new(false),
             notices: Mutex::new(Vec::new()),
         }
     }
@@ -454,7 +466,7 @@ impl RunDir {
         drop(tail);
         if let Some(checked) = lock(&self.checked).as_mut() {
             checked.extend(&bytes);
-            checked.save(&self.path);
+            self.checked_unsaved.store(true, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -468,7 +480,7 @@ impl RunDir {
     /// Keeps what a full check found of an intact journal, when it is the
     /// journal this process appends to, and leaves it for the next command.
     /// Only the lock holder keeps it: a reader cannot know nobody appends.
-    pub fn keep_checked(&self, mut checked: CheckedJournal) {
+    pub fn keep_checked(&self, checked: CheckedJournal) {
         if !self.is_writable() {
             return;
         }
@@ -477,8 +489,8 @@ impl RunDir {
             return;
         }
         drop(tail);
-        checked.save(&self.path);
         *lock(&self.checked) = Some(checked);
+        self.checked_unsaved.store(true, Ordering::Relaxed);
     }
 
     /// The journal's whole lines, raw and parsed, and its torn end if a

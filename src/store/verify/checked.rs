@@ -121,8 +121,8 @@ impl CheckedJournal {
     }
 
     /// Saves this, stamped with the journal as it is now. Called by the
-    /// lock holder right after its own append, so the stamp is of the
-    /// journal it checked plus its own lines. Not synced: a cache lost in
+    /// lock holder as it gives up the lock, so the stamp is of the journal
+    /// it checked plus its own lines. Not synced: a cache lost in
     /// a crash costs one full read, and a stale one never matches.
     pub fn save(&mut self, dir: &Path) {
         let journal = dir.join("journal.jsonl");
