@@ -257,6 +257,20 @@ mod tests {
         }
     }
 
+    /// Renders the system message as drafts do, and the user message as
+    /// the inputs' text alone, so a test can count what was cut.
+    fn inputs_only(
+        engine: &Engine,
+    ) -> impl Fn(&SystemContext, &[PromptInput]) -> Result<(String, String), PromptError> + Copy + '_
+    {
+        |system, inputs| {
+            Ok((
+                engine.prompts.system(system)?,
+                inputs.iter().map(|i| i.content.as_str()).collect(),
+            ))
+        }
+    }
+
     #[test]
     fn the_prompt_is_fitted_to_the_context_or_refused() {
         let (_dir, engine, _model) = tiny_run();
@@ -266,14 +280,7 @@ mod tests {
             max_tokens: Some(200),
             parallel_requests: 1,
         };
-        let render = |system: &SystemContext,
-                      inputs: &[PromptInput]|
-         -> Result<(String, String), PromptError> {
-            Ok((
-                engine.prompts.system(system)?,
-                inputs.iter().map(|i| i.content.as_str()).collect(),
-            ))
-        };
+        let render = inputs_only(&engine);
         let mut inputs = vec![
             input("[A-1]", InputSource::Artifact, 1200),
             input("ctx", InputSource::ContextFile, 3000),
@@ -323,14 +330,7 @@ mod tests {
             max_tokens: Some(200),
             parallel_requests: 1,
         };
-        let render = |system: &SystemContext,
-                      inputs: &[PromptInput]|
-         -> Result<(String, String), PromptError> {
-            Ok((
-                engine.prompts.system(system)?,
-                inputs.iter().map(|i| i.content.as_str()).collect(),
-            ))
-        };
+        let render = inputs_only(&engine);
         let mut inputs = vec![input("ctx", InputSource::ContextFile, 2000)];
         let mut sys = system(vec![
             linked("policies/small.md", 1500),

@@ -3,6 +3,7 @@
 //! `migagent` binary in an isolated folder, and the offline tripwire.
 
 mod fake_server;
+mod pipes;
 mod pty;
 mod requests;
 mod sandbox;

@@ -325,34 +325,13 @@ impl Cmd {
     }
 
     fn run_or_kill_blocking(mut self, limit: std::time::Duration) -> (i32, String, String) {
-        use std::io::Read;
         let mut child = self
             .0
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn migagent");
-        let drain = |pipe: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut text = Vec::new();
-                if let Some(mut p) = pipe {
-                    let _ = p.read_to_end(&mut text);
-                }
-                String::from_utf8_lossy(&text).into_owned()
-            })
-        };
-        let out = drain(
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
-        let err = drain(
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
+        let (out, err) = super::pipes::drain(&mut child);
         let started = std::time::Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait for migagent") {
