@@ -329,21 +329,10 @@ impl PromptAssembler {
 
 /// Collapses the runs of blank lines that block helpers leave behind.
 fn tidy(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut blank = 0;
-    for line in text.lines() {
-        if line.trim().is_empty() {
-            blank += 1;
-            if blank > 1 {
-                continue;
-            }
-        } else {
-            blank = 0;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out.trim().to_string() + "\n"
+    crate::markdown::collapse_blank_runs(text.lines())
+        .trim()
+        .to_string()
+        + "\n"
 }
 
 #[cfg(test)]

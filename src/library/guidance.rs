@@ -10,7 +10,7 @@
 //! and everything else in the file goes to every phase that invokes it.
 //! A file without such sections is given whole, as it always was.
 
-use crate::markdown::{strip_emphasis, Outline};
+use crate::markdown::{collapse_blank_runs, strip_emphasis, Outline};
 
 /// The text of the prompt file `text` that the phase named `phase` gets,
 /// where `phases` names every phase of the workflow: the sections named
@@ -37,7 +37,7 @@ pub fn guidance_for(text: &str, phase: &str, phases: &[&str]) -> String {
     if !any_cut {
         return text.to_string();
     }
-    tidy(&out)
+    collapse_blank_runs(out).trim().to_string() + "\n"
 }
 
 /// The phase a section heading names, if any.
@@ -66,23 +66,6 @@ fn without_phase_number(heading: &str) -> &str {
 
 fn same_name(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
-}
-
-/// The kept lines, with the blank runs left where a section was cut
-/// collapsed to one.
-fn tidy(lines: &[&str]) -> String {
-    let mut out = String::new();
-    let mut blank = false;
-    for line in lines {
-        let is_blank = line.trim().is_empty();
-        if is_blank && blank {
-            continue;
-        }
-        blank = is_blank;
-        out.push_str(line);
-        out.push('\n');
-    }
-    out.trim().to_string() + "\n"
 }
 
 #[cfg(test)]

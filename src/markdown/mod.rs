@@ -256,6 +256,24 @@ pub fn headings(markdown: &str) -> Vec<Heading> {
         .collect()
 }
 
+/// `lines`, each ended by a newline, with every run of blank lines kept
+/// as its first: what is left when sections are cut out of a document, or
+/// when template blocks render to nothing.
+pub(crate) fn collapse_blank_runs<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    let mut blank = false;
+    for line in lines {
+        let is_blank = line.trim().is_empty();
+        if is_blank && blank {
+            continue;
+        }
+        blank = is_blank;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// Text without emphasis or code marks: every `*` and backtick goes, and
 /// the ends are trimmed. Templates and artifacts compare words this way,
 /// so `**SEV2**`, `*SEV2*` and `` `SEV2` `` all read as `SEV2`.

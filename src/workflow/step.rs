@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::markdown::{headings, step_heading, Outline};
+use crate::markdown::{collapse_blank_runs, headings, step_heading, Outline};
 
 /// One step of a plan, from a `### Step N: Name` heading.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -213,18 +213,7 @@ pub fn plan_for_step(markdown: &str, step: &Step) -> String {
             out.push(line);
         }
     }
-    let mut text = String::with_capacity(markdown.len());
-    let mut blank = false;
-    for line in out {
-        let is_blank = line.trim().is_empty();
-        if is_blank && blank {
-            continue;
-        }
-        blank = is_blank;
-        text.push_str(line);
-        text.push('\n');
-    }
-    text.trim_end().to_string()
+    collapse_blank_runs(out).trim_end().to_string()
 }
 
 /// The template of one step's artifact: `Step N: <Name>` becomes
