@@ -23,9 +23,9 @@ impl Engine {
     /// (or the last one that held the lock) already found it, when it did:
     /// what a decision pays then does not grow with the run's history.
     fn verify_for_use(&self) -> Result<VerifyReport, EngineError> {
-        let checked = self.run.checked_journal();
-        let (report, intact) =
-            verify::verify_dir_with(self.run.path(), &self.state.run_id, checked.as_ref())?;
+        let (report, intact) = self.run.with_checked_journal(|checked| {
+            verify::verify_dir_with(self.run.path(), &self.state.run_id, checked)
+        })?;
         if let Some(intact) = intact {
             self.run.keep_checked(intact);
         }

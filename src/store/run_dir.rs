@@ -477,6 +477,12 @@ impl RunDir {
         lock(&self.checked).clone()
     }
 
+    /// Runs `f` on the journal as this process found it intact, if it did,
+    /// without copying it.
+    pub fn with_checked_journal<R>(&self, f: impl FnOnce(Option<&CheckedJournal>) -> R) -> R {
+        f(lock(&self.checked).as_ref())
+    }
+
     /// Keeps what a full check found of an intact journal, when it is the
     /// journal this process appends to, and leaves it for the next command.
     /// Only the lock holder keeps it: a reader cannot know nobody appends.

@@ -48,13 +48,13 @@ impl Engine {
             .journal
             .as_ref()
             .is_some_and(|mark| *mark == self.run.journal_mark());
-        if let (true, true, Some(checked)) = (
-            saved_at_end,
-            self.run.is_writable(),
-            self.run.checked_journal(),
-        ) {
-            let accepted: HashSet<&str> = checked.approved_artifacts().collect();
-            return self.tidy_copies(&accepted);
+        let checked_accepted: Option<HashSet<String>> = self.run.with_checked_journal(|c| {
+            c.map(|c| c.approved_artifacts().map(str::to_string).collect())
+        });
+        if let (true, true, Some(accepted)) =
+            (saved_at_end, self.run.is_writable(), checked_accepted)
+        {
+            return self.tidy_copies(&accepted.iter().map(String::as_str).collect());
         }
         let journal = self.run.read_journal_lines()?;
         if let Some(torn) = &journal.torn {

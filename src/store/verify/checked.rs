@@ -86,19 +86,20 @@ pub struct CheckedJournal {
 }
 
 impl CheckedJournal {
-    /// What a full scan found, when it found the journal intact.
-    pub(super) fn from_scan(run_id: &str, scan: &Scan) -> CheckedJournal {
+    /// What a full scan read; kept for the next command only when it
+    /// found the journal intact.
+    pub(super) fn from_scan(run_id: &str, scan: Scan) -> CheckedJournal {
         CheckedJournal {
             version: VERSION,
             run_id: run_id.to_string(),
             stamp: None,
             lines: scan.lines as u64,
             len: scan.len,
-            last_hash: scan.last_hash.clone(),
+            last_hash: scan.last_hash,
             chain: scan.chain,
             first_chained: scan.first_chained,
             unchained: scan.unchained,
-            recorded: scan.recorded.clone(),
+            recorded: scan.recorded,
         }
     }
 
@@ -166,19 +167,6 @@ impl CheckedJournal {
             if let Ok(value) = serde_json::from_slice::<Value>(raw) {
                 record(&value, number, &mut self.recorded);
             }
-        }
-    }
-
-    /// The journal as a full scan would have given it.
-    pub(super) fn as_scan(&self) -> Scan {
-        Scan {
-            chain: self.chain,
-            first_chained: self.first_chained,
-            lines: usize::try_from(self.lines).unwrap_or(usize::MAX),
-            unchained: self.unchained,
-            len: self.len,
-            last_hash: self.last_hash.clone(),
-            recorded: self.recorded.clone(),
         }
     }
 

@@ -169,42 +169,53 @@ pub fn verify_dir_with(
     checked: Option<&CheckedJournal>,
 ) -> Result<(VerifyReport, Option<CheckedJournal>), StoreError> {
     let mut findings = Vec::new();
-    let mut notes = Vec::new();
     let state = read_state(dir, &mut findings);
-    let (scan, intact) = match checked {
-        Some(c) => (c.as_scan(), None),
+    match checked {
+        Some(journal) => Ok((report(dir, run_id, journal, state, findings), None)),
         None => {
             let before = findings.len();
             let scan = journal_scan::scan(dir, run_id, &mut findings)?;
-            let intact = (findings.len() == before && scan.lines > 0)
-                .then(|| CheckedJournal::from_scan(run_id, &scan));
-            (scan, intact)
+            let intact = findings.len() == before && scan.lines > 0;
+            let journal = CheckedJournal::from_scan(run_id, scan);
+            let report = report(dir, run_id, &journal, state, findings);
+            Ok((report, intact.then_some(journal)))
         }
-    };
-    match scan.chain {
+    }
+}
+
+/// The report on run `run_id` in `dir` whose journal reads as `journal`:
+/// every file and `run.json` checked against what it records.
+fn report(
+    dir: &Path,
+    run_id: &str,
+    journal: &CheckedJournal,
+    state: Option<RunState>,
+    mut findings: Vec<Finding>,
+) -> VerifyReport {
+    let mut notes = Vec::new();
+    let lines = usize::try_from(journal.lines).unwrap_or(usize::MAX);
+    match journal.chain {
         ChainState::Unchained => notes.push(format!(
-            "journal.jsonl is unchained: its {} lines were written by a migagent that did not link each line to the one before, so their order and completeness cannot be checked; every file is still checked against the sha256 they record",
-            scan.lines
+            "journal.jsonl is unchained: its {lines} lines were written by a migagent that did not link each line to the one before, so their order and completeness cannot be checked; every file is still checked against the sha256 they record"
         )),
         ChainState::Partly => notes.push(format!(
             "journal lines 1-{} are unchained (written by an earlier migagent); the chain is checked from line {}",
-            scan.first_chained.saturating_sub(1),
-            scan.first_chained
+            journal.first_chained.saturating_sub(1),
+            journal.first_chained
         )),
         ChainState::Chained | ChainState::Empty => {}
     }
-    let mut checker = checks::Checker::new(dir, &scan.recorded, state.as_ref());
+    let mut checker = checks::Checker::new(dir, &journal.recorded, state.as_ref());
     checker.run(&mut findings, &mut notes);
-    let report = VerifyReport {
+    VerifyReport {
         run_id: run_id.to_string(),
         ok: findings.is_empty(),
-        chain: scan.chain,
-        journal_lines: scan.lines,
+        chain: journal.chain,
+        journal_lines: lines,
         files_checked: checker.files_checked,
         findings,
         notes,
-    };
-    Ok((report, intact))
+    }
 }
 
 /// The workflow sha256 the journal's `run_started` line recorded, with its
