@@ -12,20 +12,6 @@ use serde_json::Value;
 
 use super::Result;
 
-/// Variables that would change what the binary does besides the
-/// `MIGAGENT_*` and `OPENAI_*` ones (all removed): log level and proxies.
-const SCRUBBED: &[&str] = &[
-    "RUST_LOG",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-];
-
 /// One command's run.
 pub struct Measured {
     pub code: i32,
@@ -89,7 +75,7 @@ impl Place {
                 cmd.env_remove(&key);
             }
         }
-        for var in SCRUBBED {
+        for var in super::support::child::UNRELATED_ENV {
             cmd.env_remove(var);
         }
         cmd.env("MIGAGENT_CONFIG_DIR", self.dir.join("config"))
@@ -142,7 +128,7 @@ pub fn measure(mut cmd: Command) -> Result<Measured> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = cmd.spawn()?;
-    let (out, err) = super::support::pipes::drain(&mut child);
+    let (out, err) = super::support::child::drain(&mut child);
     let pid = libc::pid_t::try_from(child.id())?;
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero rusage is a valid value of the plain C struct.

@@ -2,8 +2,8 @@
 //! completions API with SSE streaming (wiremock), helpers to run the
 //! `migagent` binary in an isolated folder, and the offline tripwire.
 
+mod child;
 mod fake_server;
-mod pipes;
 mod pty;
 mod requests;
 mod sandbox;

@@ -10,10 +10,8 @@ use serde_json::Value;
 use super::API_KEY;
 
 /// Variables a developer's shell may carry that would change what the
-/// binary does: the model settings, where it keeps runs, who decides, its
-/// log level, and
-/// proxies (so a connection, or its absence, is to the URL under test and
-/// nothing else).
+/// binary does: the model settings, where it keeps runs, who decides; and
+/// the log level and proxies ([`super::child::UNRELATED_ENV`]).
 const SCRUBBED: &[&str] = &[
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
@@ -23,15 +21,6 @@ const SCRUBBED: &[&str] = &[
     "MIGAGENT_STATE_DIR",
     "MIGAGENT_APPROVER",
     "MIGAGENT_LIBRARY",
-    "RUST_LOG",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
 ];
 
 /// An isolated place to run the binary: its own cwd, state folder
@@ -135,7 +124,7 @@ impl Sandbox {
             None => Command::new(binary),
         };
         cmd.current_dir(self.dir.path());
-        for var in SCRUBBED {
+        for var in SCRUBBED.iter().chain(super::child::UNRELATED_ENV) {
             cmd.env_remove(var);
         }
         cmd.env("MIGAGENT_CONFIG_DIR", self.dir.path().join("config"))
@@ -331,7 +320,7 @@ impl Cmd {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn migagent");
-        let (out, err) = super::pipes::drain(&mut child);
+        let (out, err) = super::child::drain(&mut child);
         let started = std::time::Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait for migagent") {
